@@ -1,0 +1,1 @@
+"""Campaigns, training sessions and the KPI snapshots computed from them."""

@@ -1,0 +1,46 @@
+"""Role checks shared by pages and the API.
+
+Scoping (which rows) lives in the selectors; this module only answers "may this role use this
+page or endpoint at all, and may it write". Outside the role: 403. Outside the jurisdiction: the
+selector leaves the row out, so the lookup answers 404.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from portal.models import User
+
+Role = User.Role
+STAFF_ROLES = frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR})
+ALL_ROLES = frozenset(Role.values)
+
+
+def has_role(user: User, roles) -> bool:
+    return user.is_authenticated and user.effective_role in roles
+
+
+class RoleRequiredMixin(LoginRequiredMixin):
+    """Signed-in users of `read_roles` may GET; only `write_roles` may POST/PUT/PATCH/DELETE."""
+
+    read_roles: frozenset[str] = STAFF_ROLES
+    write_roles: frozenset[str] = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        roles = self.read_roles if request.method in SAFE_METHODS else self.write_roles
+        if not has_role(request.user, roles):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class RolePermission(BasePermission):
+    """The API twin of RoleRequiredMixin: reads `read_roles` and `write_roles` off the view."""
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if request.method in SAFE_METHODS:
+            return has_role(request.user, getattr(view, "read_roles", STAFF_ROLES))
+        return has_role(request.user, getattr(view, "write_roles", frozenset({Role.REGULATOR, Role.ADMINISTRATOR})))

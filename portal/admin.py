@@ -1,0 +1,55 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
+
+admin.site.site_header = _("Quality-campaign portal administration")
+admin.site.site_title = _("Quality-campaign portal")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "full_name", "role", "region", "is_active"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["username", "full_name", "region__name"]
+    autocomplete_fields = ["region"]
+    fieldsets = [
+        *BaseUserAdmin.fieldsets,
+        (_("Role and jurisdiction"), {"fields": ["role", "full_name", "phone", "organisation", "region"]}),
+    ]
+    add_fieldsets = [
+        *BaseUserAdmin.add_fieldsets,
+        (_("Role and jurisdiction"), {"fields": ["role", "full_name", "region"]}),
+    ]
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "parent"]
+    list_filter = ["level"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(Industry)
+class IndustryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en", "level", "parent"]
+    list_filter = ["level"]
+    search_fields = ["code", "name", "name_en"]
+
+
+@admin.register(ServiceArea)
+class ServiceAreaAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en", "active"]
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en"]
+    filter_horizontal = ["service_areas"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "hostname", "seen_at"]

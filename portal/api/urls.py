@@ -1,0 +1,23 @@
+"""Everything under /api/: each app's routes, the OpenAPI schema and its interactive docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from portal.api import views
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("regions", views.RegionViewSet, basename="region")
+router.register("industries", views.IndustryViewSet, basename="industry")
+router.register("service-areas", views.ServiceAreaViewSet, basename="service-area")
+router.register("specialties", views.SpecialtyViewSet, basename="specialty")
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from enterprises.demo import seed_enterprises
+from portal.demo import DEMO_PASSWORD, seed_accounts
+
+
+class Command(BaseCommand):
+    help = "Fill the portal with demo accounts and data (safe to run again: adds nothing twice)."
+
+    def handle(self, *args, **options):
+        users = seed_accounts()
+        firms = seed_enterprises()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {firms} new enterprises."))
+        self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD})")
+        for user in users:
+            where = user.region.full_name() if user.region else ""
+            self.stdout.write(f"  {user.username:<20} {user.get_role_display():<12} {user.full_name} {where}")

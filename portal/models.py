@@ -1,0 +1,216 @@
+"""Accounts, roles and the reference data every other app stands on."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    """An administrative division (行政区划) by its 6-digit GB/T 2260 code.
+
+    The code nests: the first two digits name the province, the first four the city, all six the
+    county. "Inside a jurisdiction" is therefore a code prefix (see `prefix`).
+    """
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        COUNTY = "county", _("County")
+
+    code = models.CharField(_("code"), max_length=6, primary_key=True)
+    name = models.CharField(_("name"), max_length=64)
+    level = models.CharField(_("level"), max_length=8, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent region"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"), name="region_code_six_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def prefix(self) -> str:
+        """The code prefix that every region inside this one starts with."""
+        return prefix_for(self.code, self.level)
+
+    def ancestors(self) -> list["Region"]:
+        """Province first, then city: the regions this one lies in."""
+        chain = []
+        region = self.parent
+        while region is not None:
+            chain.append(region)
+            region = region.parent
+        return list(reversed(chain))
+
+    @property
+    def is_grouping(self) -> bool:
+        """A city-level row that only groups counties (a municipality's 市辖区, 省直辖县级行政区划)."""
+        return self.level == self.Level.CITY and (self.code[:2] in MUNICIPALITIES or "直辖" in self.name)
+
+    def full_name(self) -> str:
+        """The name with its province and city, e.g. 河北省石家庄市长安区."""
+        chain = [*self.ancestors(), self]
+        return "".join(r.name for r in chain if not r.is_grouping or r is self)
+
+
+MUNICIPALITIES = {"11", "12", "31", "50"}
+
+
+def prefix_for(code: str, level: str) -> str:
+    return {Region.Level.PROVINCE: code[:2], Region.Level.CITY: code[:4]}.get(level, code)
+
+
+class BilingualName(models.Model):
+    """Reference data named in Chinese and English; `label` follows the active language."""
+
+    name = models.CharField(_("name (Chinese)"), max_length=128)
+    name_en = models.CharField(_("name (English)"), max_length=160)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def label(self) -> str:
+        language = get_language() or "zh-hans"
+        return self.name_en if language.startswith("en") else self.name
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Industry(BilingualName):
+    """A GB/T 4754-2017 industry: a section (门类, letter) or a division (大类, two digits)."""
+
+    class Level(models.TextChoices):
+        SECTION = "section", _("Section")
+        DIVISION = "division", _("Division")
+
+    code = models.CharField(_("code"), max_length=2, primary_key=True)
+    level = models.CharField(_("level"), max_length=8, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("section"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="divisions",
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class ServiceArea(BilingualName):
+    """One of the service areas a campaign offers (the ten of the "double zero" campaign by default)."""
+
+    code = models.PositiveSmallIntegerField(_("number"), primary_key=True)
+    description = models.TextField(_("description"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("service area")
+        verbose_name_plural = _("service areas")
+
+
+class Specialty(BilingualName):
+    """An expert specialty (专业领域), and the service areas it can serve."""
+
+    code = models.SlugField(_("code"), max_length=32, primary_key=True)
+    service_areas = models.ManyToManyField(
+        ServiceArea, verbose_name=_("service areas served"), related_name="specialties", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+
+
+class User(AbstractUser):
+    """A person who signs in. The role decides the pages; the region bounds what they see."""
+
+    class Role(models.TextChoices):
+        SME = "sme", _("SME user")
+        REGULATOR = "regulator", _("Regulator")
+        EXPERT = "expert", _("Expert")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        ADMINISTRATOR = "admin", _("Administrator")
+
+    JURISDICTION_ROLES = (Role.REGULATOR, Role.SUPERVISOR)
+
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices, default=Role.SME)
+    full_name = models.CharField(_("full name"), max_length=64, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    organisation = models.CharField(_("organisation"), max_length=128, blank=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("jurisdiction"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="staff", help_text=_("Required for regulators and supervisors."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role__in=["regulator", "supervisor"]) | Q(region__isnull=False),
+                name="user_jurisdiction_roles_have_region",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role in self.JURISDICTION_ROLES and self.region_id is None:
+            raise ValidationError({"region": _("Regulators and supervisors need a jurisdiction region.")})
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.is_superuser or self.role == self.Role.ADMINISTRATOR
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.role == self.Role.REGULATOR
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == self.Role.SUPERVISOR
+
+    @property
+    def is_expert(self) -> bool:
+        return self.role == self.Role.EXPERT
+
+    @property
+    def is_sme(self) -> bool:
+        return self.role == self.Role.SME
+
+    @property
+    def effective_role(self) -> str:
+        return self.Role.ADMINISTRATOR if self.is_superuser else self.role
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran the scheduled heartbeat: shows administrators it is alive."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")

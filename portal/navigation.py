@@ -1,0 +1,42 @@
+"""The navigation bar: each role sees the pages it can use, and nothing it cannot."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import User
+
+Role = User.Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    roles: frozenset[str]
+    icon: str = ""
+
+
+ITEMS = [
+    NavItem(_("Home"), "home", frozenset(Role.values), "house"),
+    NavItem(_("Regions"), "regions:list", frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR}), "map"),
+    NavItem(_("API"), "api:docs", frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR}), "braces"),
+]
+
+
+def items_for(user: User) -> list[dict]:
+    if not user.is_authenticated:
+        return []
+    role = user.effective_role
+    return [
+        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name, "icon": item.icon}
+        for item in ITEMS
+        if role in item.roles
+    ]
+
+
+def navigation(request) -> dict:
+    """Context processor: the navigation items of the signed-in user."""
+    return {"nav_items": items_for(request.user)}
