@@ -1,0 +1,120 @@
+"""Personas used across the suite, one per role and jurisdiction.
+
+- alice: SME user, contact of an enterprise in Shijiazhuang (石家庄, 130100)
+- bob: regulator of Shijiazhuang; bianca: his same-city colleague
+- charlie: regulator of Tangshan (唐山, 130200), another city of the same province
+- diana: supervisor of Hebei province (130000), read-only
+- erin: expert
+- admin: administrator
+"""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from portal.models import User
+from tests.factories import EnterpriseFactory, RegulatorFactory, SupervisorFactory, UserFactory
+
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(reason: str, available: bool) -> None:
+    """Skip for want of a service on a developer's machine; fail on CI, where it must be there."""
+    if available:
+        return
+    if ON_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may be skipped for want of a service)")
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    return os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def needs_redis():
+    require_service(f"Redis is not reachable at {redis_url()}", service_reachable(redis_url(), 6379))
+    return redis_url()
+
+
+@pytest.fixture
+def needs_postgres(settings):
+    from django.db import connection
+
+    require_service("the database is not PostgreSQL (set DATABASE_URL=postgres://...)", connection.vendor == "postgresql")
+
+
+@pytest.fixture
+def alice(db):
+    user = UserFactory(username="alice", full_name="杨春华", role=User.Role.SME)
+    EnterpriseFactory(name="石家庄恒泰食品有限公司").users.add(user)
+    return user
+
+
+@pytest.fixture
+def bob(db):
+    return RegulatorFactory(username="bob", full_name="王建国")
+
+
+@pytest.fixture
+def bianca(db):
+    return RegulatorFactory(username="bianca", full_name="李娜")
+
+
+@pytest.fixture
+def charlie(db):
+    from portal.models import Region
+
+    return RegulatorFactory(username="charlie", full_name="张伟", region=Region.objects.get(code="130200"))
+
+
+@pytest.fixture
+def diana(db):
+    return SupervisorFactory(username="diana", full_name="赵立新")
+
+
+@pytest.fixture
+def erin(db):
+    return UserFactory(username="erin", full_name="王海燕", role=User.Role.EXPERT)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role=User.Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> a test client signed in as `user` (or anonymous for None)."""
+
+    def sign_in(user):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def api_for():
+    from rest_framework.test import APIClient
+
+    def sign_in(user):
+        api = APIClient()
+        if user is not None:
+            api.force_authenticate(user)
+        return api
+
+    return sign_in
