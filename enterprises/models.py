@@ -1,12 +1,14 @@
-"""Enterprises in the registry and the certifications they hold."""
+"""Enterprises in the registry, what they hold and what they ask for."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.uscc import validate_uscc
-from portal.models import Industry, Region
+from portal.models import Industry, Region, ServiceArea
 
 
 class Enterprise(models.Model):
@@ -43,13 +45,258 @@ class Enterprise(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "id"]
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")
         constraints = [
             models.CheckConstraint(condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUW-Y]{18}$"),
                                    name="enterprise_uscc_alphabet"),
+            models.CheckConstraint(condition=Q(annual_revenue__gte=0) | Q(annual_revenue__isnull=True),
+                                   name="enterprise_revenue_not_negative"),
+        ]
+        # Every registry filter has an index behind it; the region prefix (LIKE '1301%') and the
+        # name search use PostgreSQL-only indexes added in migration 0002.
+        indexes = [
+            models.Index(fields=["size"], name="enterprise_size_idx"),
+            models.Index(fields=["is_key"], name="enterprise_key_idx", condition=Q(is_key=True)),
+            models.Index(fields=["is_specialized"], name="enterprise_specialized_idx",
+                         condition=Q(is_specialized=True)),
+            models.Index(fields=["is_exporter"], name="enterprise_exporter_idx", condition=Q(is_exporter=True)),
+            models.Index(fields=["in_industrial_park"], name="enterprise_park_idx",
+                         condition=Q(in_industrial_park=True)),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class Certification(models.Model):
+    """A certificate an enterprise holds (ISO 9001 and the like).
+
+    One issued during a campaign's period is what the campaign's "firms certified" counts.
+    """
+
+    class Scheme(models.TextChoices):
+        ISO9001 = "iso9001", "ISO 9001"
+        ISO14001 = "iso14001", "ISO 14001"
+        ISO45001 = "iso45001", "ISO 45001"
+        ISO22000 = "iso22000", "ISO 22000"
+        HACCP = "haccp", "HACCP"
+        IATF16949 = "iatf16949", "IATF 16949"
+        GBT29490 = "gbt29490", _("GB/T 29490 intellectual-property management")
+        CCC = "ccc", _("China Compulsory Certification (CCC)")
+        OTHER = "other", _("Other")
+
+    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE,
+                                   related_name="certifications")
+    scheme = models.CharField(_("scheme"), max_length=16, choices=Scheme.choices)
+    number = models.CharField(_("certificate number"), max_length=64)
+    body = models.CharField(_("certification body"), max_length=128)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_on"]
+        verbose_name = _("certification")
+        verbose_name_plural = _("certifications")
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "number"], name="certification_unique_number"),
+            models.CheckConstraint(condition=Q(expires_on__isnull=True) | Q(expires_on__gt=models.F("issued_on")),
+                                   name="certification_expires_after_issue"),
+        ]
+        indexes = [models.Index(fields=["scheme", "enterprise"], name="certification_scheme_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} {self.number}"
+
+    def clean(self) -> None:
+        if self.expires_on and self.issued_on and self.expires_on <= self.issued_on:
+            raise ValidationError({"expires_on": _("The expiry date must come after the issue date.")})
+        if self.issued_on and self.issued_on > timezone.localdate():
+            raise ValidationError({"issued_on": _("The issue date cannot be in the future.")})
+
+    @property
+    def is_valid_today(self) -> bool:
+        return self.expires_on is None or self.expires_on >= timezone.localdate()
+
+
+class EnterpriseClaim(models.Model):
+    """An SME user's request to act for a firm already in the registry.
+
+    It waits for a regulator of the firm's region: nobody takes over another firm's record by
+    typing its credit code.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+
+    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE,
+                                   related_name="claims")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("claimant"), on_delete=models.CASCADE,
+                             related_name="enterprise_claims")
+    message = models.TextField(_("message to the regulator"), blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True,
+                                   blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("note on the decision"), blank=True)
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("enterprise claim")
+        verbose_name_plural = _("enterprise claims")
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "user"], condition=Q(status="pending"),
+                                    name="claim_one_pending_per_user_and_firm"),
+        ]
+
+
+class NeedRequest(models.Model):
+    """A quality-need request (质量需求): what an SME asks the bureau to help with."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        TRIAGED = "triaged", _("Accepted")
+        MATCHED = "matched", _("Matched with experts")
+        IN_PROGRESS = "in_progress", _("In progress")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        DECLINED = "declined", _("Declined")
+
+    OPEN_STATUSES = (Status.SUBMITTED, Status.TRIAGED, Status.MATCHED, Status.IN_PROGRESS)
+
+    class Urgency(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE,
+                                   related_name="needs")
+    service_area = models.ForeignKey(ServiceArea, verbose_name=_("service area"), on_delete=models.PROTECT,
+                                     related_name="needs")
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"))
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    duplicate_of = models.ForeignKey("self", verbose_name=_("duplicate of"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="duplicates")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("submitted by"),
+                                     on_delete=models.PROTECT, related_name="needs_submitted")
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("quality need")
+        verbose_name_plural = _("quality needs")
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="declined") | ~Q(decline_reason=""),
+                                   name="need_declined_has_reason"),
+        ]
+        indexes = [
+            models.Index(fields=["enterprise", "status"], name="need_enterprise_status_idx"),
+            models.Index(fields=["status", "-submitted_at"], name="need_status_submitted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class NeedEvent(models.Model):
+    """One step in a need's history: who moved it from which status to which, when and why."""
+
+    need = models.ForeignKey(NeedRequest, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, choices=NeedRequest.Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=NeedRequest.Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("need history entry")
+        verbose_name_plural = _("need history")
+
+
+def need_attachment_path(instance, filename: str) -> str:
+    return f"needs/{instance.need_id}/{filename}"
+
+
+class NeedAttachment(models.Model):
+    """A file an SME attaches to a need (a test report, a photo of the product ...)."""
+
+    need = models.ForeignKey(NeedRequest, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=need_attachment_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+
+class NeedsSurvey(models.Model):
+    """A needs survey (需求调查) answered by a firm: baseline before assistance, follow-up after.
+
+    The follow-up carries the outcome questions the campaign reports: quality awareness and
+    performance improved, and the change in revenue, output and profit margin in percent.
+    """
+
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", _("Baseline")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+
+    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE,
+                                   related_name="surveys")
+    kind = models.CharField(_("survey"), max_length=10, choices=Kind.choices)
+    services_wanted = models.ManyToManyField(ServiceArea, verbose_name=_("services wanted"), blank=True,
+                                             related_name="+")
+    awareness_improved = models.BooleanField(_("quality awareness improved"), null=True, blank=True)
+    performance_improved = models.BooleanField(_("quality performance improved"), null=True, blank=True)
+    revenue_change_pct = models.DecimalField(_("revenue change (%)"), max_digits=6, decimal_places=2,
+                                             null=True, blank=True)
+    output_change_pct = models.DecimalField(_("output change (%)"), max_digits=6, decimal_places=2,
+                                            null=True, blank=True)
+    profit_margin_change_pct = models.DecimalField(_("profit-margin change (%)"), max_digits=6,
+                                                   decimal_places=2, null=True, blank=True)
+    comments = models.TextField(_("comments"), blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("answered by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField(_("answered at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        verbose_name = _("needs survey")
+        verbose_name_plural = _("needs surveys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="follow_up") | (Q(awareness_improved__isnull=True)
+                                                 & Q(performance_improved__isnull=True)
+                                                 & Q(revenue_change_pct__isnull=True)),
+                name="survey_outcomes_only_on_follow_up",
+            ),
+        ]
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.FOLLOW_UP:
+            missing = {
+                field: _("A follow-up survey needs this answer.")
+                for field in ("awareness_improved", "performance_improved")
+                if getattr(self, field) is None
+            }
+            if missing:
+                raise ValidationError(missing)
+        for field in ("revenue_change_pct", "output_change_pct", "profit_margin_change_pct"):
+            value = getattr(self, field)
+            if value is not None and not (-100 <= value <= 1000):
+                raise ValidationError({field: _("Enter a change between -100% and 1000%.")})

@@ -1,10 +1,53 @@
-"""Reads of the enterprise registry."""
+"""Reads of the enterprise registry: what each user may see, and counts by region."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Substr
 
-from enterprises.models import Enterprise
-from portal.models import Region
+from enterprises.models import Enterprise, EnterpriseClaim, NeedRequest, NeedsSurvey
+from portal.models import Region, User
+from portal.selectors import region_code_q
+
+
+def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
+    """Regulators and supervisors: their jurisdiction; administrators: all; SME users: their own."""
+    enterprises = Enterprise.objects.select_related("region", "industry")
+    if not user.is_authenticated:
+        return enterprises.none()
+    if user.is_sme:
+        return enterprises.filter(users=user)
+    return enterprises.filter(region_code_q(user))
+
+
+def needs_visible_to(user: User) -> QuerySet[NeedRequest]:
+    needs = NeedRequest.objects.select_related("enterprise", "enterprise__region", "service_area")
+    if not user.is_authenticated:
+        return needs.none()
+    if user.is_sme:
+        return needs.filter(enterprise__users=user)
+    return needs.filter(region_code_q(user, "enterprise__region"))
+
+
+def claims_visible_to(user: User) -> QuerySet[EnterpriseClaim]:
+    claims = EnterpriseClaim.objects.select_related("enterprise", "enterprise__region", "user", "decided_by")
+    if not user.is_authenticated:
+        return claims.none()
+    if user.is_sme:
+        return claims.filter(user=user)
+    return claims.filter(region_code_q(user, "enterprise__region"))
+
+
+def surveys_visible_to(user: User) -> QuerySet[NeedsSurvey]:
+    surveys = NeedsSurvey.objects.select_related("enterprise").prefetch_related("services_wanted")
+    if not user.is_authenticated:
+        return surveys.none()
+    if user.is_sme:
+        return surveys.filter(enterprise__users=user)
+    return surveys.filter(region_code_q(user, "enterprise__region"))
+
+
+def with_open_need_flag(enterprises: QuerySet[Enterprise]) -> QuerySet[Enterprise]:
+    open_needs = NeedRequest.objects.filter(enterprise=OuterRef("pk"), status__in=NeedRequest.OPEN_STATUSES)
+    return enterprises.annotate(has_open_needs=Exists(open_needs))
 
 
 def enterprise_counts_by_child(region: Region, children: QuerySet[Region]) -> list[Region]:

@@ -1,0 +1,96 @@
+"""One FilterSet per listed model, used by the HTML lists and the API alike."""
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Certification, Enterprise, NeedRequest
+from enterprises.uscc import normalise
+from portal.models import Industry, ServiceArea
+
+BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
+
+
+class RegionPrefixFilter(django_filters.CharFilter):
+    """A region at any level: a province, city or county code keeps every row inside it."""
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        if not value.isdigit() or len(value) != 6:
+            return qs.none()
+        prefix = value[:2] if value.endswith("0000") else value[:4] if value.endswith("00") else value
+        return qs.filter(**{f"{self.field_name}__code__startswith": prefix})
+
+
+class EnterpriseFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name or credit code"), method="search")
+    region = RegionPrefixFilter(label=_("Region code"), field_name="region")
+    industry = django_filters.CharFilter(label=_("Industry (section letter or division code)"), method="by_industry")
+    size = django_filters.MultipleChoiceFilter(label=_("Size class"), choices=Enterprise.Size.choices)
+    is_key = django_filters.BooleanFilter(label=_("Key enterprise"))
+    is_specialized = django_filters.BooleanFilter(label=_("Specialized and innovative"))
+    is_exporter = django_filters.BooleanFilter(label=_("Exporter"))
+    in_industrial_park = django_filters.BooleanFilter(label=_("In an industrial park"))
+    certification = django_filters.ChoiceFilter(label=_("Holds certification"),
+                                                choices=Certification.Scheme.choices, method="by_certification")
+    has_open_needs = django_filters.BooleanFilter(label=_("Has open needs"), method="by_open_needs")
+
+    class Meta:
+        model = Enterprise
+        fields = ["q", "region", "industry", "size", "is_key", "is_specialized", "is_exporter",
+                  "in_industrial_park", "certification", "has_open_needs"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        code = normalise(value)
+        return queryset.filter(Q(name__icontains=value) | Q(uscc__startswith=code))
+
+    def by_industry(self, queryset, name, value):
+        value = value.strip().upper()
+        if not value:
+            return queryset
+        if Industry.objects.filter(code=value, level=Industry.Level.SECTION).exists():
+            return queryset.filter(industry__parent_id=value)
+        return queryset.filter(industry_id=value)
+
+    def by_certification(self, queryset, name, value):
+        held = Certification.objects.filter(enterprise=OuterRef("pk"), scheme=value)
+        return queryset.filter(Exists(held))
+
+    def by_open_needs(self, queryset, name, value):
+        open_needs = NeedRequest.objects.filter(enterprise=OuterRef("pk"), status__in=NeedRequest.OPEN_STATUSES)
+        return queryset.filter(Exists(open_needs)) if value else queryset.exclude(Exists(open_needs))
+
+
+class NeedFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=NeedRequest.Status.choices)
+    open = django_filters.BooleanFilter(label=_("Open"), method="by_open")
+    service_area = django_filters.ModelChoiceFilter(label=_("Service area"), queryset=ServiceArea.objects.all())
+    urgency = django_filters.MultipleChoiceFilter(label=_("Urgency"), choices=NeedRequest.Urgency.choices)
+    region = RegionPrefixFilter(label=_("Region code"), field_name="enterprise__region")
+    enterprise = django_filters.NumberFilter(label=_("Enterprise"), field_name="enterprise_id")
+    submitted_after = django_filters.DateFilter(label=_("Submitted on or after"), field_name="submitted_at__date",
+                                                lookup_expr="gte")
+    submitted_before = django_filters.DateFilter(label=_("Submitted on or before"),
+                                                 field_name="submitted_at__date", lookup_expr="lte")
+
+    class Meta:
+        model = NeedRequest
+        fields = ["q", "status", "open", "service_area", "urgency", "region", "enterprise"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value) | Q(enterprise__name__icontains=value) | Q(enterprise__uscc__startswith=normalise(value))
+        )
+
+    def by_open(self, queryset, name, value):
+        open_q = Q(status__in=NeedRequest.OPEN_STATUSES)
+        return queryset.filter(open_q) if value else queryset.exclude(open_q)

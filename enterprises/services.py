@@ -1,0 +1,238 @@
+"""Every write to the registry, its claims, needs and surveys."""
+
+from collections.abc import Iterable
+from pathlib import PurePath
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enterprises.models import (
+    Certification,
+    Enterprise,
+    EnterpriseClaim,
+    NeedAttachment,
+    NeedEvent,
+    NeedRequest,
+    NeedsSurvey,
+)
+from enterprises.uscc import normalise, region_code_of
+from portal.models import Region, ServiceArea, User
+from portal.selectors import region_is_visible_to
+
+Status = NeedRequest.Status
+
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_MAX_COUNT = 5
+ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".txt"}
+
+CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email", "address")
+REGISTRY_FIELDS = (
+    "name", "region", "industry", "size", "employees", "annual_revenue",
+    "is_key", "is_specialized", "is_exporter", "in_industrial_park", *CONTACT_FIELDS,
+)
+
+
+def suggested_region(uscc: str) -> Region | None:
+    """The region named by characters 3-8 of a credit code, where that code exists."""
+    return Region.objects.filter(code=region_code_of(normalise(uscc))).first()
+
+
+def enterprise_register(*, user: User, uscc: str, **fields) -> Enterprise:
+    """Create a firm in the registry.
+
+    An SME user registering its own firm becomes its contact account. A code already in the
+    registry is refused: the SME claims the existing record instead.
+    """
+    uscc = normalise(uscc)
+    if Enterprise.objects.filter(uscc=uscc).exists():
+        raise ValidationError({"uscc": _("This enterprise is already in the registry; claim it instead.")})
+    region = fields.get("region")
+    if user.is_regulator and region is not None and not region_is_visible_to(user, region.code):
+        raise ValidationError({"region": _("This region lies outside your jurisdiction.")})
+    if user.is_supervisor or user.is_expert:
+        raise PermissionDenied
+    with transaction.atomic():
+        enterprise = Enterprise(uscc=uscc, **fields)
+        enterprise.full_clean()
+        enterprise.save()
+        if user.is_sme:
+            enterprise.users.add(user)
+    return enterprise
+
+
+def enterprise_update(*, user: User, enterprise: Enterprise, **fields) -> Enterprise:
+    """Edit a firm: its SME contacts edit contact details, regulators the whole record."""
+    allowed = CONTACT_FIELDS if user.is_sme else REGISTRY_FIELDS
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise PermissionDenied
+    region = fields.get("region")
+    if region is not None and user.is_regulator and not region_is_visible_to(user, region.code):
+        raise ValidationError({"region": _("This region lies outside your jurisdiction.")})
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(enterprise, name, value)
+        enterprise.full_clean()
+        enterprise.save()
+    return enterprise
+
+
+def enterprise_claim(*, user: User, uscc: str, message: str = "") -> EnterpriseClaim:
+    """Ask to act for a firm already in the registry; a regulator confirms it."""
+    uscc = normalise(uscc)
+    enterprise = Enterprise.objects.filter(uscc=uscc).first()
+    if enterprise is None:
+        raise ValidationError({"uscc": _("No enterprise with this credit code is in the registry; register it.")})
+    if enterprise.users.filter(pk=user.pk).exists():
+        raise ValidationError({"uscc": _("Your account already acts for this enterprise.")})
+    if enterprise.claims.filter(user=user, status=EnterpriseClaim.Status.PENDING).exists():
+        raise ValidationError({"uscc": _("You have already claimed this enterprise; wait for the regulator.")})
+    with transaction.atomic():
+        claim = EnterpriseClaim(enterprise=enterprise, user=user, message=message)
+        claim.full_clean()
+        claim.save()
+    return claim
+
+
+def claim_decide(*, user: User, claim: EnterpriseClaim, confirm: bool, note: str = "") -> EnterpriseClaim:
+    """A regulator of the firm's region confirms (linking the account) or rejects a claim."""
+    if claim.status != EnterpriseClaim.Status.PENDING:
+        raise ValidationError(_("This claim has already been decided."))
+    if not confirm and not note.strip():
+        raise ValidationError({"decision_note": _("Say why the claim is rejected.")})
+    with transaction.atomic():
+        claim.status = EnterpriseClaim.Status.CONFIRMED if confirm else EnterpriseClaim.Status.REJECTED
+        claim.decided_by = user
+        claim.decided_at = timezone.now()
+        claim.decision_note = note.strip()
+        claim.save()
+        if confirm:
+            claim.enterprise.users.add(claim.user)
+    return claim
+
+
+def check_attachment(upload: UploadedFile) -> None:
+    suffix = PurePath(upload.name).suffix.lower()
+    if suffix not in ATTACHMENT_TYPES:
+        raise ValidationError(
+            _("%(name)s: files of this type cannot be attached (allowed: %(types)s)."),
+            params={"name": upload.name, "types": " ".join(sorted(ATTACHMENT_TYPES))},
+        )
+    if upload.size > ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            _("%(name)s is larger than %(limit)d MB."),
+            params={"name": upload.name, "limit": ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+        )
+
+
+def need_submit(
+    *, user: User, enterprise: Enterprise, service_area: ServiceArea, title: str, description: str,
+    urgency: str = NeedRequest.Urgency.NORMAL, attachments: Iterable[UploadedFile] = (),
+) -> NeedRequest:
+    """An SME asks for help: the need and its attachments are saved together or not at all."""
+    if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator:
+        raise PermissionDenied
+    attachments = list(attachments)
+    if len(attachments) > ATTACHMENT_MAX_COUNT:
+        raise ValidationError({"attachments": _("Attach at most %(count)d files.") % {"count": ATTACHMENT_MAX_COUNT}})
+    errors = []
+    for upload in attachments:
+        try:
+            check_attachment(upload)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError({"attachments": errors})
+    if not service_area.active:
+        raise ValidationError({"service_area": _("This service area is not offered at present.")})
+    with transaction.atomic():
+        need = NeedRequest(enterprise=enterprise, service_area=service_area, title=title.strip(),
+                           description=description.strip(), urgency=urgency, submitted_by=user)
+        need.full_clean()
+        need.save()
+        NeedEvent.objects.create(need=need, from_status="", to_status=Status.SUBMITTED, actor=user)
+        for upload in attachments:
+            NeedAttachment.objects.create(need=need, file=upload, original_name=upload.name[:255],
+                                          size=upload.size)
+    return need
+
+
+# Which status a need may move to from which; cases (experts app) drive matched onwards.
+TRANSITIONS = {
+    Status.SUBMITTED: {Status.TRIAGED, Status.DECLINED},
+    Status.TRIAGED: {Status.MATCHED, Status.IN_PROGRESS, Status.FULFILLED, Status.DECLINED},
+    Status.MATCHED: {Status.IN_PROGRESS, Status.FULFILLED, Status.DECLINED},
+    Status.IN_PROGRESS: {Status.FULFILLED, Status.DECLINED},
+    Status.FULFILLED: set(),
+    Status.DECLINED: set(),
+}
+
+
+def need_transition(*, user: User, need: NeedRequest, to_status: str, note: str = "") -> NeedRequest:
+    """Move a need along its lifecycle, refusing an illegal step, and record who did it."""
+    with transaction.atomic():
+        need = NeedRequest.objects.select_for_update().get(pk=need.pk)
+        if to_status not in TRANSITIONS[need.status]:
+            raise ValidationError(
+                _("A need that is %(current)s cannot become %(target)s."),
+                params={"current": need.get_status_display(), "target": Status(to_status).label},
+            )
+        if to_status == Status.DECLINED:
+            if not note.strip():
+                raise ValidationError({"decline_reason": _("Give the reason for declining.")})
+            need.decline_reason = note.strip()
+        previous = need.status
+        need.status = to_status
+        need.full_clean()
+        need.save()
+        NeedEvent.objects.create(need=need, from_status=previous, to_status=to_status, actor=user, note=note.strip())
+    return need
+
+
+def need_accept(*, user: User, need: NeedRequest, note: str = "") -> NeedRequest:
+    return need_transition(user=user, need=need, to_status=Status.TRIAGED, note=note)
+
+
+def need_decline(*, user: User, need: NeedRequest, reason: str) -> NeedRequest:
+    return need_transition(user=user, need=need, to_status=Status.DECLINED, note=reason)
+
+
+def need_mark_duplicate(*, user: User, need: NeedRequest, original: NeedRequest) -> NeedRequest:
+    """Decline a need as a duplicate of another open need of the same firm."""
+    if original.pk == need.pk:
+        raise ValidationError({"duplicate_of": _("A need cannot duplicate itself.")})
+    if original.enterprise_id != need.enterprise_id:
+        raise ValidationError({"duplicate_of": _("The original must be a need of the same enterprise.")})
+    if original.status == Status.DECLINED:
+        raise ValidationError({"duplicate_of": _("The original need has itself been declined.")})
+    with transaction.atomic():
+        need.duplicate_of = original
+        need.save(update_fields=["duplicate_of"])
+        reason = _("Duplicate of need #%(number)d: %(title)s") % {"number": original.pk, "title": original.title}
+        return need_transition(user=user, need=need, to_status=Status.DECLINED, note=reason)
+
+
+def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certification:
+    with transaction.atomic():
+        certification = Certification(enterprise=enterprise, **fields)
+        certification.full_clean()
+        certification.save()
+    return certification
+
+
+def survey_answer(
+    *, user: User, enterprise: Enterprise, kind: str, services_wanted: Iterable[ServiceArea] = (), **answers
+) -> NeedsSurvey:
+    """Record a firm's answers to the baseline or follow-up needs survey."""
+    if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator:
+        raise PermissionDenied
+    with transaction.atomic():
+        survey = NeedsSurvey(enterprise=enterprise, kind=kind, answered_by=user, **answers)
+        survey.full_clean()
+        survey.save()
+        survey.services_wanted.set(services_wanted)
+    return survey
+
