@@ -24,6 +24,7 @@ NAME_STEMS = ["恒泰", "华兴", "鑫源", "宏达", "盛世", "金顺", "永�
               "天诚", "新锐", "远航", "嘉禾", "同创", "利民", "安达", "中诚", "丰华", "润泽", "锦程", "立信"]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞"]
+STREETS = ["建设", "中山", "人民", "工业", "科技"]
 SIZES = [(Enterprise.Size.MICRO, 0.45, (3, 9)), (Enterprise.Size.SMALL, 0.35, (10, 99)),
          (Enterprise.Size.MEDIUM, 0.17, (100, 299)), (Enterprise.Size.LARGE, 0.03, (300, 2000))]
 
@@ -52,8 +53,9 @@ def seed_enterprises(seed: int = 2026) -> int:
                 uscc=uscc,
                 defaults={
                     "name": name, "region": county, "industry": divisions[division_code], "size": size,
-                    "address": f"{city.name}{county.name}{rng.choice(['建设', '中山', '人民', '工业', '科技'])}路{rng.randint(1, 399)}号",
-                    "contact_name": contact, "contact_phone": f"1{rng.choice('3589')}{rng.randint(100000000, 999999999)}",
+                    "address": f"{city.name}{county.name}{rng.choice(STREETS)}路{rng.randint(1, 399)}号",
+                    "contact_name": contact,
+                    "contact_phone": f"1{rng.choice('3589')}{rng.randint(100000000, 999999999)}",
                     "employees": employees, "annual_revenue": round(employees * rng.uniform(30, 120), 2),
                     "is_key": rng.random() < 0.15, "is_specialized": rng.random() < 0.08,
                     "is_exporter": rng.random() < (0.4 if city_code == "441900" else 0.1),

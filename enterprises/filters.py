@@ -88,7 +88,9 @@ class NeedFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(title__icontains=value) | Q(enterprise__name__icontains=value) | Q(enterprise__uscc__startswith=normalise(value))
+            Q(title__icontains=value)
+            | Q(enterprise__name__icontains=value)
+            | Q(enterprise__uscc__startswith=normalise(value))
         )
 
     def by_open(self, queryset, name, value):

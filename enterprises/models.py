@@ -153,6 +153,9 @@ class EnterpriseClaim(models.Model):
                                     name="claim_one_pending_per_user_and_firm"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} → {self.enterprise}"
+
 
 class NeedRequest(models.Model):
     """A quality-need request (质量需求): what an SME asks the bureau to help with."""
@@ -225,6 +228,9 @@ class NeedEvent(models.Model):
         verbose_name = _("need history entry")
         verbose_name_plural = _("need history")
 
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
 
 def need_attachment_path(instance, filename: str) -> str:
     return f"needs/{instance.need_id}/{filename}"
@@ -243,6 +249,9 @@ class NeedAttachment(models.Model):
         ordering = ["id"]
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class NeedsSurvey(models.Model):
@@ -286,6 +295,9 @@ class NeedsSurvey(models.Model):
                 name="survey_outcomes_only_on_follow_up",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} · {self.get_kind_display()}"
 
     def clean(self) -> None:
         if self.kind == self.Kind.FOLLOW_UP:

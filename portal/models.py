@@ -81,13 +81,13 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.label
+
     @property
     def label(self) -> str:
         language = get_language() or "zh-hans"
         return self.name_en if language.startswith("en") else self.name
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class Industry(BilingualName):
@@ -214,3 +214,6 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         verbose_name = _("worker heartbeat")
         verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.hostname}"

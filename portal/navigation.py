@@ -19,10 +19,17 @@ class NavItem:
     icon: str = ""
 
 
+STAFF = frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR})
+EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
+
 ITEMS = [
     NavItem(_("Home"), "home", frozenset(Role.values), "house"),
-    NavItem(_("Regions"), "regions:list", frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR}), "map"),
-    NavItem(_("API"), "api:docs", frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR}), "braces"),
+    NavItem(_("Enterprise registry"), "enterprises:list", STAFF, "buildings"),
+    NavItem(_("Quality needs"), "needs:list", STAFF | {Role.SME}, "clipboard-check"),
+    NavItem(_("Claims"), "enterprises:claims", EDITORS, "person-check"),
+    NavItem(_("Register my enterprise"), "enterprises:register", frozenset({Role.SME}), "building-add"),
+    NavItem(_("Regions"), "regions:list", STAFF, "map"),
+    NavItem(_("API"), "api:docs", STAFF, "braces"),
 ]
 
 

@@ -138,7 +138,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # 403 and 404 answers are the access rules working, not errors worth a traceback.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 REST_FRAMEWORK = {

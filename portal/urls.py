@@ -1,9 +1,8 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from enterprises.urls import need_patterns
 from portal import views
 
 regions_patterns = (
@@ -21,10 +20,10 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/signup/", views.signup, name="signup"),
     path("regions/", include(regions_patterns)),
+    path("enterprises/", include("enterprises.urls")),
+    path("needs/", include(need_patterns)),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,16 +1,33 @@
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
 from enterprises.models import Enterprise
 from enterprises.selectors import enterprise_counts_by_child
 from portal.access import RoleRequiredMixin
 from portal.filters import RegionFilterSet
+from portal.forms import SignupForm
 from portal.models import Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
 from portal.selectors import region_code_q, regions_visible_to
 
 Role = User.Role
+
+
+def signup(request):
+    """An SME contact person opens an account, then registers or claims the firm."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome! Register your enterprise, or claim it if it is already listed."))
+        return redirect("enterprises:register")
+    return render(request, "registration/signup.html", {"form": form})
 
 
 @login_required

@@ -1,0 +1,217 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
+from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
+from enterprises.uscc import normalise, validate_uscc
+from portal.models import Industry, Region, ServiceArea
+
+
+class BootstrapMixin:
+    """Gives every widget Bootstrap's classes, so templates can render fields generically."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs.setdefault("class", css)
+
+
+class CreditCodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Unified social credit code"))
+        kwargs.setdefault("max_length", 24)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = normalise(super().clean(value) or "")
+        if value:
+            validate_uscc(value)
+        return value
+
+
+class RegionCodeField(forms.CharField):
+    """A region typed as its 6-digit code (the credit code usually suggests it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Region code"))
+        kwargs.setdefault("max_length", 6)
+        kwargs.setdefault("help_text", _("The 6-digit administrative division code, e.g. 130102."))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = (super().clean(value) or "").strip()
+        if not value:
+            return None
+        region = Region.objects.filter(code=value).first()
+        if region is None:
+            raise ValidationError(_("There is no region with the code %(code)s."), params={"code": value})
+        return region
+
+
+class IndustryChoiceField(forms.ModelChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Industry.objects.filter(level=Industry.Level.DIVISION).order_by("code"),
+                         label=_("Industry (GB/T 4754)"), **kwargs)
+
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class EnterpriseForm(BootstrapMixin, forms.ModelForm):
+    """Registering a firm; the region defaults to the one the credit code names."""
+
+    uscc = CreditCodeField()
+    region = RegionCodeField(required=False)
+    industry = IndustryChoiceField()
+
+    class Meta:
+        model = Enterprise
+        fields = ["uscc", "name", "region", "industry", "size", "employees", "annual_revenue", "address",
+                  "contact_name", "contact_phone", "contact_email", "is_key", "is_specialized",
+                  "is_exporter", "in_industrial_park"]
+
+    def __init__(self, *args, regulator: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not regulator:
+            # Designating a key enterprise is the bureau's call, not the firm's.
+            del self.fields["is_key"]
+        if self.instance.pk:
+            del self.fields["uscc"]
+            self.fields["region"].initial = self.instance.region_id
+            self.initial["region"] = self.instance.region_id
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("region") and cleaned.get("uscc"):
+            region = suggested_region(cleaned["uscc"])
+            if region is None:
+                self.add_error("region", _("The credit code names no known region; enter the region code."))
+            cleaned["region"] = region
+        elif not cleaned.get("region") and "region" not in self.errors and not self.instance.pk:
+            self.add_error("region", _("Enter the region code."))
+        return cleaned
+
+    def _post_clean(self):
+        # Validation of the model happens in the service, which sees the whole picture.
+        pass
+
+
+class ContactsForm(BootstrapMixin, forms.ModelForm):
+    class Meta:
+        model = Enterprise
+        fields = ["contact_name", "contact_phone", "contact_email", "address"]
+
+    def _post_clean(self):
+        pass
+
+
+class ClaimForm(BootstrapMixin, forms.Form):
+    uscc = CreditCodeField()
+    message = forms.CharField(label=_("Message to the regulator"), required=False, max_length=500,
+                              widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Who you are at the firm, so the regulator can confirm it."))
+
+
+class ClaimDecisionForm(BootstrapMixin, forms.Form):
+    confirm = forms.TypedChoiceField(label=_("Decision"), coerce=lambda v: v == "1",
+                                     choices=[("1", _("Confirm")), ("0", _("Reject"))])
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(sorted(ATTACHMENT_TYPES))}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(file, initial) for file in files]
+
+
+class NeedForm(BootstrapMixin, forms.ModelForm):
+    attachments = MultipleFileField(
+        label=_("Attachments"), required=False,
+        help_text=_("Up to %(count)d files of 10 MB each: PDF, images, Word, Excel or text.")
+        % {"count": ATTACHMENT_MAX_COUNT},
+    )
+
+    class Meta:
+        model = NeedRequest
+        fields = ["enterprise", "service_area", "title", "description", "urgency"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, enterprises, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["enterprise"].queryset = enterprises
+        self.fields["enterprise"].empty_label = None
+        self.fields["service_area"].queryset = ServiceArea.objects.filter(active=True)
+
+    def _post_clean(self):
+        pass
+
+
+class TriageForm(BootstrapMixin, forms.Form):
+    ACTIONS = [("accept", _("Accept")), ("decline", _("Decline")), ("duplicate", _("Mark as duplicate"))]
+
+    action = forms.ChoiceField(label=_("Decision"), choices=ACTIONS, widget=forms.RadioSelect)
+    reason = forms.CharField(label=_("Reason or note"), required=False, max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    duplicate_of = forms.IntegerField(label=_("Number of the original need"), required=False, min_value=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "decline" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", _("Give the reason for declining."))
+        if cleaned.get("action") == "duplicate" and not cleaned.get("duplicate_of"):
+            self.add_error("duplicate_of", _("Enter the number of the need this one duplicates."))
+        return cleaned
+
+
+class CertificationForm(BootstrapMixin, forms.ModelForm):
+    class Meta:
+        model = Certification
+        fields = ["scheme", "number", "body", "issued_on", "expires_on"]
+        widgets = {"issued_on": forms.DateInput(attrs={"type": "date"}),
+                   "expires_on": forms.DateInput(attrs={"type": "date"})}
+
+    def _post_clean(self):
+        pass
+
+
+YES_NO = [("", "—"), ("true", _("Yes")), ("false", _("No"))]
+
+
+class SurveyForm(BootstrapMixin, forms.ModelForm):
+    awareness_improved = forms.NullBooleanField(label=_("Has the firm's quality awareness improved?"),
+                                                required=False, widget=forms.Select(choices=YES_NO))
+    performance_improved = forms.NullBooleanField(label=_("Has the firm's quality performance improved?"),
+                                                  required=False, widget=forms.Select(choices=YES_NO))
+
+    class Meta:
+        model = NeedsSurvey
+        fields = ["services_wanted", "awareness_improved", "performance_improved", "revenue_change_pct",
+                  "output_change_pct", "profit_margin_change_pct", "comments"]
+        widgets = {"services_wanted": forms.CheckboxSelectMultiple, "comments": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services_wanted"].queryset = ServiceArea.objects.filter(active=True)
+        if kind == NeedsSurvey.Kind.BASELINE:
+            for name in ("awareness_improved", "performance_improved", "revenue_change_pct",
+                         "output_change_pct", "profit_margin_change_pct"):
+                del self.fields[name]
+        else:
+            self.fields["awareness_improved"].required = True
+            self.fields["performance_improved"].required = True
+
+    def _post_clean(self):
+        pass
