@@ -78,3 +78,84 @@ def link_sme_accounts() -> None:
         firm.name = name
         firm.save(update_fields=["name"])
         firm.users.add(user)
+
+
+NEED_SAMPLES = [
+    (1, "全面质量诊断", "希望专家帮助摸清企业质量管理现状，找出主要质量问题。"),
+    (2, "压力表和计量器具校准", "生产线上的压力表、温度计需要定期检定校准，希望开通绿色通道。"),
+    (2, "建立企业计量室", "计划自建计量室，需要计量专家指导设备选型和人员培训。"),
+    (3, "新产品质量技术攻关", "新产品合格率偏低，希望得到质量技术创新方面的帮助。"),
+    (4, "品牌培育辅导", "希望申报地方知名品牌，需要品牌建设辅导。"),
+    (5, "出口产品技术性贸易措施应对", "出口欧盟产品遇到新的技术法规要求，需要咨询。"),
+    (6, "服务质量提升", "门店服务投诉较多，希望建立服务质量管理体系。"),
+    (8, "ISO 9001 体系认证培训", "准备申请ISO 9001认证，需要内审员培训和认证咨询。"),
+    (9, "产品送检绿色通道", "新产品需要送检，希望缩短检测周期。"),
+    (10, "计量、标准、认证一站式服务", "希望一次性解决计量、标准和认证方面的问题。"),
+]
+CERT_BODIES = ["中国质量认证中心", "方圆标志认证集团", "中国船级社质量认证有限公司", "北京世标认证中心"]
+
+
+@transaction.atomic
+def seed_needs_and_surveys(seed: int = 2027) -> int:
+    """Needs in every status, certifications and survey answers, as a running campaign would have."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from enterprises.models import Certification, EnterpriseClaim, NeedEvent, NeedRequest, NeedsSurvey
+    from portal.models import ServiceArea
+
+    if NeedRequest.objects.exists():
+        return 0
+    rng = random.Random(seed)
+    areas = {area.code: area for area in ServiceArea.objects.all()}
+    regulators = {u.region_id[:4]: u for u in User.objects.filter(role=User.Role.REGULATOR, region__level="city")}
+    firms = list(Enterprise.objects.select_related("region").order_by("uscc"))
+    statuses = [NeedRequest.Status.SUBMITTED] * 4 + [NeedRequest.Status.TRIAGED] * 3 + [
+        NeedRequest.Status.DECLINED, NeedRequest.Status.FULFILLED, NeedRequest.Status.IN_PROGRESS]
+    created = 0
+    now = timezone.now()
+    for firm in rng.sample(firms, k=len(firms) // 3):
+        contact = firm.users.first() or User.objects.get(username="sme_hengtai")
+        regulator = regulators.get(firm.region_id[:4])
+        area_code, title, description = rng.choice(NEED_SAMPLES)
+        status = rng.choice(statuses) if regulator else NeedRequest.Status.SUBMITTED
+        submitted = now - timedelta(days=rng.randint(1, 120), hours=rng.randint(0, 23))
+        need = NeedRequest.objects.create(
+            enterprise=firm, service_area=areas[area_code], title=title, description=description,
+            urgency=rng.choice(["low", "normal", "normal", "high", "urgent"]), status=status,
+            decline_reason="不属于本次帮扶活动范围" if status == NeedRequest.Status.DECLINED else "",
+            submitted_by=contact, submitted_at=submitted,
+        )
+        NeedEvent.objects.create(need=need, to_status=NeedRequest.Status.SUBMITTED, actor=contact, at=submitted)
+        if status != NeedRequest.Status.SUBMITTED:
+            NeedEvent.objects.create(need=need, from_status=NeedRequest.Status.SUBMITTED, to_status=status,
+                                     actor=regulator, at=submitted + timedelta(days=rng.randint(1, 7)),
+                                     note=need.decline_reason)
+        created += 1
+    for firm in rng.sample(firms, k=len(firms) // 5):
+        issued = (now - timedelta(days=rng.randint(30, 1500))).date()
+        Certification.objects.get_or_create(
+            scheme=rng.choice(["iso9001", "iso9001", "iso14001", "iso45001", "haccp", "iatf16949"]),
+            number=f"{rng.randint(10, 99)}{issued:%y}Q{rng.randint(10000, 99999)}R0S",
+            defaults={"enterprise": firm, "body": rng.choice(CERT_BODIES), "issued_on": issued,
+                      "expires_on": issued + timedelta(days=3 * 365)},
+        )
+    for firm in rng.sample(firms, k=len(firms) // 4):
+        contact = firm.users.first() or User.objects.get(username="sme_hengtai")
+        baseline = NeedsSurvey.objects.create(enterprise=firm, kind=NeedsSurvey.Kind.BASELINE, answered_by=contact,
+                                              answered_at=now - timedelta(days=150))
+        baseline.services_wanted.set(rng.sample(list(areas), k=rng.randint(1, 3)))
+        if rng.random() < 0.6:
+            NeedsSurvey.objects.create(
+                enterprise=firm, kind=NeedsSurvey.Kind.FOLLOW_UP, answered_by=contact,
+                answered_at=now - timedelta(days=rng.randint(1, 20)),
+                awareness_improved=rng.random() < 0.9, performance_improved=rng.random() < 0.95,
+                revenue_change_pct=round(rng.gauss(12, 6), 2), output_change_pct=round(rng.gauss(13, 6), 2),
+                profit_margin_change_pct=round(rng.gauss(10, 5), 2),
+            )
+    newcomer = User.objects.filter(username="sme_newcomer").first()
+    if newcomer is not None and not newcomer.enterprise_claims.exists():
+        firm = Enterprise.objects.filter(region__code__startswith="1301", users__isnull=True).order_by("uscc").first()
+        EnterpriseClaim.objects.create(enterprise=firm, user=newcomer, message="我是该企业新任质量负责人，请确认。")
+    return created

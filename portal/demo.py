@@ -37,6 +37,7 @@ ACCOUNTS = [
     DemoAccount("expert_zhao", "赵明", Role.EXPERT, None, "中国质量认证中心石家庄分中心"),
     DemoAccount("sme_hengtai", "杨春华", Role.SME, None, "石家庄恒泰食品有限公司"),
     DemoAccount("sme_dongguan", "黄家明", Role.SME, None, "东莞市精益五金制品有限公司"),
+    DemoAccount("sme_newcomer", "何晓东", Role.SME, None, ""),
 ]
 
 

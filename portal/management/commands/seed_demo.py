@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from enterprises.demo import seed_enterprises
+from enterprises.demo import seed_enterprises, seed_needs_and_surveys
 from portal.demo import DEMO_PASSWORD, seed_accounts
 
 
@@ -10,7 +10,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = seed_accounts()
         firms = seed_enterprises()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {firms} new enterprises."))
+        needs = seed_needs_and_surveys()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {firms} new enterprises, {needs} new quality needs."))
         self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD})")
         for user in users:
             where = user.region.full_name() if user.region else ""
