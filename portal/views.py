@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
 from enterprises.models import Enterprise
-from enterprises.selectors import enterprise_counts_by_child
+from enterprises.selectors import claims_visible_to, enterprise_counts_by_child, needs_visible_to
 from portal.access import RoleRequiredMixin
 from portal.filters import RegionFilterSet
 from portal.forms import SignupForm
@@ -56,7 +56,9 @@ def home(request):
         ]
         context["heartbeat"] = WorkerHeartbeat.objects.filter(name="worker").first()
     elif role == Role.SME:
-        context["enterprises"] = user.enterprises.select_related("region", "industry")
+        context["enterprises"] = user.enterprises.select_related("region__parent__parent", "industry")
+        context["recent_needs"] = needs_visible_to(user).order_by("-submitted_at")[:5]
+        context["pending_claims"] = claims_visible_to(user).filter(status="pending")
     return render(request, f"portal/home_{role}.html", context)
 
 
