@@ -73,7 +73,8 @@ class NeedFilterSet(django_filters.FilterSet):
     service_area = django_filters.ModelChoiceFilter(label=_("Service area"), queryset=ServiceArea.objects.all())
     urgency = django_filters.MultipleChoiceFilter(label=_("Urgency"), choices=NeedRequest.Urgency.choices)
     region = RegionPrefixFilter(label=_("Region code"), field_name="enterprise__region")
-    enterprise = django_filters.NumberFilter(label=_("Enterprise"), field_name="enterprise_id")
+    enterprise = django_filters.NumberFilter(label=_("Enterprise"), field_name="enterprise_id",
+                                             min_value=1, max_value=2**63 - 1)
     submitted_after = django_filters.DateFilter(label=_("Submitted on or after"), field_name="submitted_at__date",
                                                 lookup_expr="gte")
     submitted_before = django_filters.DateFilter(label=_("Submitted on or before"),

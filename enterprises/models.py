@@ -1,5 +1,8 @@
 """Enterprises in the registry, what they hold and what they ask for."""
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -52,7 +55,8 @@ class Enterprise(models.Model):
             models.CheckConstraint(condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUW-Y]{18}$"),
                                    name="enterprise_uscc_alphabet"),
             models.CheckConstraint(condition=Q(annual_revenue__gte=0) | Q(annual_revenue__isnull=True),
-                                   name="enterprise_revenue_not_negative"),
+                                   name="enterprise_revenue_not_negative",
+                                   violation_error_message=_("Revenue cannot be negative.")),
         ]
         # Every registry filter has an index behind it; the region prefix (LIKE '1301%') and the
         # name search use PostgreSQL-only indexes added in migration 0002.
@@ -68,6 +72,10 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.annual_revenue is not None and self.annual_revenue < 0:
+            raise ValidationError({"annual_revenue": _("Revenue cannot be negative.")})
 
 
 class Certification(models.Model):
@@ -233,7 +241,9 @@ class NeedEvent(models.Model):
 
 
 def need_attachment_path(instance, filename: str) -> str:
-    return f"needs/{instance.need_id}/{filename}"
+    """A random stored name: the uploader's file name is kept in `original_name`, never on disk."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"needs/{instance.need_id}/{uuid.uuid4().hex}{suffix}"
 
 
 class NeedAttachment(models.Model):
@@ -293,6 +303,7 @@ class NeedsSurvey(models.Model):
                                                  & Q(performance_improved__isnull=True)
                                                  & Q(revenue_change_pct__isnull=True)),
                 name="survey_outcomes_only_on_follow_up",
+                violation_error_message=_("Outcome answers belong to the follow-up survey only."),
             ),
         ]
 
@@ -312,3 +323,81 @@ class NeedsSurvey(models.Model):
             value = getattr(self, field)
             if value is not None and not (-100 <= value <= 1000):
                 raise ValidationError({field: _("Enter a change between -100% and 1000%.")})
+
+
+def import_file_path(instance, filename: str) -> str:
+    # A random stored name: the uploader's file name is kept in `original_name`, never in a path.
+    import uuid
+
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return f"imports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class ImportJob(models.Model):
+    """A bulk import of an enterprise list (企业名录批量导入) from a CSV or XLSX file.
+
+    Every row is checked before anything is written. A file with bad rows waits for the
+    uploader (or a colleague of the same jurisdiction) to fix and upload it again, or to import
+    only the good rows. Rows are keyed by credit code, so importing a file twice updates firms
+    rather than duplicating them.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("Checking rows")
+        INVALID = "invalid", _("Has bad rows")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Discarded")
+
+    RUNNING_STATUSES = (Status.VALIDATING, Status.IMPORTING)
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
+                                    on_delete=models.SET_NULL, related_name="import_jobs")
+    region = models.ForeignKey(Region, verbose_name=_("jurisdiction"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+",
+                               help_text=_("The uploader's jurisdiction when the file was uploaded; "
+                                           "empty for administrators."))
+    file = models.FileField(_("file"), upload_to=import_file_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.VALIDATING)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    valid_rows = models.PositiveIntegerField(_("good rows"), default=0)
+    error_count = models.PositiveIntegerField(_("problems found"), default=0)
+    errors = models.JSONField(_("problems"), default=list, blank=True,
+                              help_text=_("The first problems found in rows: line, column, code and parameters."))
+    failure = models.JSONField(_("failure"), null=True, blank=True,
+                               help_text=_("Why the whole file was refused or the run stopped: code and parameters."))
+    ignored_columns = models.JSONField(
+        _("ignored columns"), default=list, blank=True,
+        help_text=_("Header cells this import does not know; their values are not read."),
+    )
+    created_count = models.PositiveIntegerField(_("enterprises created"), default=0)
+    updated_count = models.PositiveIntegerField(_("enterprises updated"), default=0)
+    only_valid_rows = models.BooleanField(_("only the good rows"), default=False)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last progress"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("enterprise import")
+        verbose_name_plural = _("enterprise imports")
+        indexes = [models.Index(fields=["region", "-created_at"], name="importjob_region_created_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING_STATUSES
+
+    @property
+    def bad_rows(self) -> int:
+        return max(self.total_rows - self.valid_rows, 0)

@@ -46,14 +46,17 @@ def enterprise_register(*, user: User, uscc: str, **fields) -> Enterprise:
     An SME user registering its own firm becomes its contact account. A code already in the
     registry is refused: the SME claims the existing record instead.
     """
+    if not (user.is_sme or user.is_regulator or user.is_administrator):
+        raise PermissionDenied
+    if user.is_sme:
+        # Designating a key enterprise is the bureau's call, not the firm's.
+        fields.pop("is_key", None)
     uscc = normalise(uscc)
     if Enterprise.objects.filter(uscc=uscc).exists():
         raise ValidationError({"uscc": _("This enterprise is already in the registry; claim it instead.")})
     region = fields.get("region")
     if user.is_regulator and region is not None and not region_is_visible_to(user, region.code):
         raise ValidationError({"region": _("This region lies outside your jurisdiction.")})
-    if user.is_supervisor or user.is_expert:
-        raise PermissionDenied
     with transaction.atomic():
         enterprise = Enterprise(uscc=uscc, **fields)
         enterprise.full_clean()
@@ -65,9 +68,12 @@ def enterprise_register(*, user: User, uscc: str, **fields) -> Enterprise:
 
 def enterprise_update(*, user: User, enterprise: Enterprise, **fields) -> Enterprise:
     """Edit a firm: its SME contacts edit contact details, regulators the whole record."""
-    allowed = CONTACT_FIELDS if user.is_sme else REGISTRY_FIELDS
-    unknown = set(fields) - set(allowed)
-    if unknown:
+    if not may_edit_registry(user, enterprise) and not enterprise.users.filter(pk=user.pk).exists():
+        raise PermissionDenied
+    allowed = REGISTRY_FIELDS if may_edit_registry(user, enterprise) else CONTACT_FIELDS
+    # Re-sending a value unchanged is harmless; changing a field outside one's remit is not.
+    changed = {name for name, value in fields.items() if getattr(enterprise, name, object()) != value}
+    if changed - set(allowed):
         raise PermissionDenied
     region = fields.get("region")
     if region is not None and user.is_regulator and not region_is_visible_to(user, region.code):
@@ -78,6 +84,11 @@ def enterprise_update(*, user: User, enterprise: Enterprise, **fields) -> Enterp
         enterprise.full_clean()
         enterprise.save()
     return enterprise
+
+
+def may_edit_registry(user: User, enterprise: Enterprise) -> bool:
+    """Regulators of the firm's region and administrators keep its registry record."""
+    return user.is_administrator or (user.is_regulator and region_is_visible_to(user, enterprise.region_id))
 
 
 def enterprise_claim(*, user: User, uscc: str, message: str = "") -> EnterpriseClaim:
@@ -99,6 +110,8 @@ def enterprise_claim(*, user: User, uscc: str, message: str = "") -> EnterpriseC
 
 def claim_decide(*, user: User, claim: EnterpriseClaim, confirm: bool, note: str = "") -> EnterpriseClaim:
     """A regulator of the firm's region confirms (linking the account) or rejects a claim."""
+    if not may_edit_registry(user, claim.enterprise):
+        raise PermissionDenied
     if claim.status != EnterpriseClaim.Status.PENDING:
         raise ValidationError(_("This claim has already been decided."))
     if not confirm and not note.strip():
@@ -173,6 +186,8 @@ TRANSITIONS = {
 
 def need_transition(*, user: User, need: NeedRequest, to_status: str, note: str = "") -> NeedRequest:
     """Move a need along its lifecycle, refusing an illegal step, and record who did it."""
+    if not may_edit_registry(user, need.enterprise):
+        raise PermissionDenied
     with transaction.atomic():
         need = NeedRequest.objects.select_for_update().get(pk=need.pk)
         if to_status not in TRANSITIONS[need.status]:
@@ -216,6 +231,8 @@ def need_mark_duplicate(*, user: User, need: NeedRequest, original: NeedRequest)
 
 
 def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certification:
+    if not may_edit_registry(user, enterprise):
+        raise PermissionDenied
     with transaction.atomic():
         certification = Certification(enterprise=enterprise, **fields)
         certification.full_clean()

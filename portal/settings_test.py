@@ -1,6 +1,8 @@
 """Settings for the test suite: the same as production code paths, made fast and hermetic."""
 
 
+import os
+
 from portal.settings import *  # noqa: F403
 from portal.settings import BASE_DIR, DATABASES
 
@@ -14,4 +16,5 @@ STORAGES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file rather than memory, so a Celery worker process started by a test sees the same data.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per run, so two runs side by side do not share (and destroy) one test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}

@@ -1,11 +1,13 @@
 """The registry's pages: who reaches what, what bad input answers, and how many queries a list costs."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from enterprises.models import Enterprise, EnterpriseClaim, NeedRequest, NeedsSurvey
-from enterprises.uscc import check_character, generate_uscc
+from enterprises.uscc import check_character, generate_uscc, validate_uscc
 from portal.models import Region, ServiceArea
 from tests.factories import EnterpriseFactory, UserFactory
 
@@ -94,14 +96,17 @@ class TestRegistration:
         assert alice in firm.users.all()
         assert firm.is_key is False
 
-    @pytest.mark.parametrize(("uscc", "message"), [
-        ("91130104MA0", "18"),
-        ("91130104MA0OOOOOOO", "I, O, S, V, Z"),
+    @pytest.mark.parametrize(("uscc", "code"), [
+        ("91130104MA0", "uscc_length"),
+        ("91130104MA0OOOOOOO", "uscc_character"),
     ])
-    def test_it_rejects_a_malformed_credit_code_with_its_own_message(self, client_for, alice, uscc, message):
+    def test_it_rejects_a_malformed_credit_code_with_its_own_message(self, client_for, alice, uscc, code):
+        with pytest.raises(ValidationError) as raised, translation.override("zh-hans"):
+            validate_uscc(uscc)
+        assert raised.value.code == code
         response = client_for(alice).post(reverse("enterprises:register"), register_data(uscc=uscc))
         assert response.status_code == 200
-        assert message in " ".join(response.context["form"].errors["uscc"])
+        assert response.context["form"].errors["uscc"] == raised.value.messages
         assert not Enterprise.objects.filter(name="石家庄新锐电子有限公司").exists()
 
     def test_it_rejects_a_credit_code_with_a_wrong_check_character(self, client_for, alice):
@@ -298,10 +303,12 @@ class TestRegistryList:
     def test_filters_narrow_the_list(self, client_for, bob, firm):
         EnterpriseFactory(name="石家庄出口企业", region=Region.objects.get(code="130104"), is_exporter=True)
         client = client_for(bob)
-        names = [f.name for f in client.get(reverse("enterprises:list"), {"is_exporter": "true"}).context["object_list"]]
-        assert names == ["石家庄出口企业"]
-        names = [f.name for f in client.get(reverse("enterprises:list"), {"region": "130102"}).context["object_list"]]
-        assert names == [firm.name]
+
+        def names(params):
+            return [f.name for f in client.get(reverse("enterprises:list"), params).context["object_list"]]
+
+        assert names({"is_exporter": "true"}) == ["石家庄出口企业"]
+        assert names({"region": "130102"}) == [firm.name]
 
     def test_nonsense_filter_values_do_not_fail(self, client_for, bob):
         client = client_for(bob)
