@@ -46,13 +46,20 @@ class Region(models.Model):
         return prefix_for(self.code, self.level)
 
     def ancestors(self) -> list["Region"]:
-        """Province first, then city: the regions this one lies in."""
+        """Province first, then city: the regions this one lies in.
+
+        Uses parents already loaded by select_related; whatever is missing comes in one query
+        by code, never one query per level.
+        """
         chain = []
-        region = self.parent
-        while region is not None:
-            chain.append(region)
+        region = self
+        while region.parent_id is not None and Region.parent.is_cached(region):
             region = region.parent
-        return list(reversed(chain))
+            chain.append(region)
+        if region.parent_id is not None:
+            codes = {self.code[:2] + "0000", self.code[:4] + "00"} - {self.code} - {r.code for r in chain}
+            chain.extend(Region.objects.filter(code__in=codes))
+        return sorted(chain, key=lambda r: r.code)
 
     @property
     def is_grouping(self) -> bool:

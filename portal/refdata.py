@@ -2,7 +2,8 @@
 
 Used by the data migration that fills a new database and by `manage.py load_reference_data`,
 which brings an existing one up to date. Loading is an upsert keyed by code, so running it again
-changes nothing, and rows edited in Django admin are overwritten only by a newer data file.
+changes nothing. The files are the authority: running it again overwrites edits made to these
+rows in Django admin.
 """
 
 import csv

@@ -52,7 +52,9 @@ def needs_redis():
 def needs_postgres(settings):
     from django.db import connection
 
-    require_service("the database is not PostgreSQL (set DATABASE_URL=postgres://...)", connection.vendor == "postgresql")
+    require_service(
+        "the database is not PostgreSQL (set DATABASE_URL=postgres://...)", connection.vendor == "postgresql"
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from portal.models import User
 from tests.browser.test_role_home_pages import PHONE, sign_in
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def label(choice) -> str:
