@@ -53,9 +53,9 @@ class EnterpriseFilterSet(django_filters.FilterSet):
         value = value.strip().upper()
         if not value:
             return queryset
-        if Industry.objects.filter(code=value, level=Industry.Level.SECTION).exists():
-            return queryset.filter(industry__parent_id=value)
-        return queryset.filter(industry_id=value)
+        divisions = list(Industry.objects.filter(parent_id=value).values_list("code", flat=True))
+        # A section filters by its division codes directly: no join the planner could misjudge.
+        return queryset.filter(industry_id__in=divisions) if divisions else queryset.filter(industry_id=value)
 
     def by_certification(self, queryset, name, value):
         held = Certification.objects.filter(enterprise=OuterRef("pk"), scheme=value)

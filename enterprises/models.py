@@ -326,10 +326,8 @@ class NeedsSurvey(models.Model):
 
 
 def import_file_path(instance, filename: str) -> str:
-    # A random stored name: the uploader's file name is kept in `original_name`, never in a path.
-    import uuid
-
-    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    """A random stored name: the uploader's file name is kept in `original_name`, never in a path."""
+    suffix = PurePath(filename).suffix.lower()[:10]
     return f"imports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enterprises import views
+from enterprises import views, views_transfer
 
 app_name = "enterprises"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("register/", views.enterprise_register, name="register"),
     path("register/check/", views.uscc_check, name="uscc-check"),
     path("claim/", views.enterprise_claim, name="claim"),
+    path("import/", views_transfer.import_upload, name="import"),
+    path("import/<int:pk>/", views_transfer.import_detail, name="import-detail"),
+    path("import/<int:pk>/progress/", views_transfer.import_progress, name="import-progress"),
+    path("export/<str:fmt>/", views_transfer.registry_export, name="export"),
     path("claims/", views.ClaimListView.as_view(), name="claims"),
     path("claims/<int:pk>/decide/", views.claim_decide, name="claim-decide"),
     path("<int:pk>/", views.enterprise_detail, name="detail"),
