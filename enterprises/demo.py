@@ -69,12 +69,13 @@ def seed_enterprises(seed: int = 2026) -> int:
 
 def link_sme_accounts() -> None:
     """Give each demo SME account a firm of its own, with the name its account promises."""
-    for username, city_code, name in [("sme_hengtai", "130100", "石家庄恒泰食品有限公司"),
-                                      ("sme_dongguan", "441900", "东莞市精益五金制品有限公司")]:
+    for username, city_code, division, name in [("sme_hengtai", "130100", "14", "石家庄恒泰食品有限公司"),
+                                                ("sme_dongguan", "441900", "33", "东莞市精益五金制品有限公司")]:
         user = User.objects.filter(username=username).first()
         if user is None or user.enterprises.exists():
             continue
-        firm = Enterprise.objects.filter(region__code__startswith=city_code[:4]).exclude(users__isnull=False).first()
+        unlinked = Enterprise.objects.filter(region__code__startswith=city_code[:4], users__isnull=True)
+        firm = unlinked.filter(industry_id=division).order_by("uscc").first() or unlinked.order_by("uscc").first()
         firm.name = name
         firm.save(update_fields=["name"])
         firm.users.add(user)
