@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Certification, Enterprise, NeedRequest
 from enterprises.uscc import normalise
-from portal.models import Industry, ServiceArea
+from portal.models import Industry, ServiceArea, code_prefix
 
 BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
 
@@ -20,8 +20,7 @@ class RegionPrefixFilter(django_filters.CharFilter):
             return qs
         if not value.isdigit() or len(value) != 6:
             return qs.none()
-        prefix = value[:2] if value.endswith("0000") else value[:4] if value.endswith("00") else value
-        return qs.filter(**{f"{self.field_name}__code__startswith": prefix})
+        return qs.filter(**{f"{self.field_name}__code__startswith": code_prefix(value)})
 
 
 class EnterpriseFilterSet(django_filters.FilterSet):

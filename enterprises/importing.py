@@ -34,13 +34,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, ImportJob
+from enterprises.selectors import IMPORTERS, import_jobs_visible_to
 from enterprises.uscc import normalise, region_code_of, validate_uscc
+from portal.access import has_role
 from portal.models import Industry, Region, User
 
 logger = logging.getLogger(__name__)
@@ -630,17 +632,8 @@ class RowChecker:
 
 
 def can_import(user: User) -> bool:
-    return user.is_authenticated and user.is_active and (user.is_administrator or user.is_regulator)
+    return has_role(user, IMPORTERS)
 
-
-def import_jobs_visible_to(user: User) -> QuerySet[ImportJob]:
-    """Administrators see every import; a regulator the imports of their own jurisdiction."""
-    jobs = ImportJob.objects.select_related("uploaded_by", "region")
-    if not can_import(user):
-        return jobs.none()
-    if user.is_administrator:
-        return jobs
-    return jobs.filter(region_id=user.region_id)
 
 
 def inspect_upload(upload: UploadedFile) -> tuple[str, int | None, list[str]]:

@@ -3,9 +3,12 @@
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Substr
 
-from enterprises.models import Enterprise, EnterpriseClaim, NeedRequest, NeedsSurvey
+from enterprises.models import Enterprise, EnterpriseClaim, ImportJob, NeedRequest, NeedsSurvey
+from portal.access import has_role
 from portal.models import Region, User
 from portal.selectors import region_code_q
+
+IMPORTERS = frozenset({User.Role.REGULATOR, User.Role.ADMINISTRATOR})
 
 
 def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
@@ -43,6 +46,16 @@ def surveys_visible_to(user: User) -> QuerySet[NeedsSurvey]:
     if user.is_sme:
         return surveys.filter(enterprise__users=user)
     return surveys.filter(region_code_q(user, "enterprise__region"))
+
+
+def import_jobs_visible_to(user: User) -> QuerySet[ImportJob]:
+    """Administrators see every import; a regulator the imports of their own jurisdiction."""
+    jobs = ImportJob.objects.select_related("uploaded_by", "region")
+    if not has_role(user, IMPORTERS):
+        return jobs.none()
+    if user.is_administrator:
+        return jobs
+    return jobs.filter(region_id=user.region_id)
 
 
 def with_open_need_flag(enterprises: QuerySet[Enterprise]) -> QuerySet[Enterprise]:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from enterprises import exporting, importing
 from enterprises.filters import EnterpriseFilterSet
 from enterprises.models import ImportJob
-from enterprises.selectors import enterprises_visible_to
+from enterprises.selectors import enterprises_visible_to, import_jobs_visible_to
 from portal.access import STAFF_ROLES, has_role
 from portal.forms import add_service_errors
 from portal.models import User
@@ -76,7 +76,7 @@ def import_upload(request):
             add_service_errors(form, error)
         else:
             return redirect("enterprises:import-detail", pk=job.pk)
-    recent = [progress_context(job) for job in importing.import_jobs_visible_to(request.user)[:10]]
+    recent = [progress_context(job) for job in import_jobs_visible_to(request.user)[:10]]
     return render(request, "enterprises/import_form.html", {
         "form": form, "recent": recent, "columns": importing.COLUMNS,
         "max_rows": importing.MAX_ROWS, "max_mb": importing.MAX_BYTES // (1024 * 1024),
@@ -88,7 +88,7 @@ def import_upload(request):
 def import_detail(request, pk: int):
     """Progress while it runs, then the report; POST action=import_valid_rows or action=cancel."""
     require_roles(request.user, IMPORTERS)
-    job = get_object_or_404(importing.import_jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -126,7 +126,7 @@ def import_detail(request, pk: int):
 def import_progress(request, pk: int):
     """The progress fragment that the detail page polls every 2 s while the job runs."""
     require_roles(request.user, IMPORTERS)
-    job = get_object_or_404(importing.import_jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
     response = render(request, "enterprises/_import_progress.html", progress_context(job))
     if request.htmx and not job.is_running:
         response["HX-Refresh"] = "true"  # the report and its buttons come with the full page

@@ -43,7 +43,7 @@ class Region(models.Model):
     @property
     def prefix(self) -> str:
         """The code prefix that every region inside this one starts with."""
-        return prefix_for(self.code, self.level)
+        return code_prefix(self.code)
 
     def ancestors(self) -> list["Region"]:
         """Province first, then city: the regions this one lies in.
@@ -75,8 +75,16 @@ class Region(models.Model):
 MUNICIPALITIES = {"11", "12", "31", "50"}
 
 
-def prefix_for(code: str, level: str) -> str:
-    return {Region.Level.PROVINCE: code[:2], Region.Level.CITY: code[:4]}.get(level, code)
+def code_prefix(code: str) -> str:
+    """The prefix of every code inside `code`: a province XX0000 → XX, a city XXYY00 → XXYY.
+
+    GB/T 2260 codes carry their level in their trailing zeros, so no lookup is needed.
+    """
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
 
 
 class BilingualName(models.Model):

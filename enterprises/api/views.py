@@ -6,14 +6,11 @@ check (RolePermission) answers 403; every write goes through enterprises.service
 
 from contextlib import contextmanager
 
-from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import MaxValueValidator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -60,7 +57,6 @@ READERS = frozenset({Role.SME, *STAFF_ROLES})
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 SME_ONLY = frozenset({Role.SME})
 ID_PATTERN = r"[0-9]+"
-MAX_ID = 2**63 - 1
 
 
 @contextmanager
@@ -78,27 +74,10 @@ def service_errors(**renames: str):
         raise ValidationError({renames.get(field, field): messages for field, messages in detail.items()}) from None
 
 
-class FilterBackend(DjangoFilterBackend):
-    """django-filter, with number filters bounded to what a database id can hold.
-
-    SQLite cannot bind an integer past 64 bits, so `?enterprise=99999999999999999999` would fail
-    inside the database; bounded, it answers 400 like any other invalid filter value.
-    """
-
-    def get_filterset(self, request, queryset, view):
-        filterset = super().get_filterset(request, queryset, view)
-        if filterset is not None:
-            for field in filterset.form.fields.values():
-                if isinstance(field, forms.DecimalField):
-                    field.validators.append(MaxValueValidator(MAX_ID))
-        return filterset
-
-
 class RegistryViewSet(viewsets.GenericViewSet):
     """Shared by the viewsets below: role checks, numeric ids, output through a fresh read."""
 
     permission_classes = [RolePermission]
-    filter_backends = [FilterBackend]
     read_roles = READERS
     lookup_value_regex = ID_PATTERN
 
