@@ -19,6 +19,7 @@ from enterprises.models import (
     NeedsSurvey,
 )
 from enterprises.uscc import normalise, region_code_of
+from portal import audit
 from portal.models import Region, ServiceArea, User
 from portal.selectors import region_is_visible_to
 
@@ -33,6 +34,9 @@ REGISTRY_FIELDS = (
     "name", "region", "industry", "size", "employees", "annual_revenue",
     "is_key", "is_specialized", "is_exporter", "in_industrial_park", *CONTACT_FIELDS,
 )
+AUDITED_ENTERPRISE_FIELDS = ("uscc", *REGISTRY_FIELDS)
+AUDITED_NEED_FIELDS = ("title", "description", "service_area", "urgency", "status", "decline_reason",
+                       "duplicate_of")
 
 
 def suggested_region(uscc: str) -> Region | None:
@@ -63,6 +67,8 @@ def enterprise_register(*, user: User, uscc: str, **fields) -> Enterprise:
         enterprise.save()
         if user.is_sme:
             enterprise.users.add(user)
+        audit.record_create(actor=user, obj=enterprise, fields=AUDITED_ENTERPRISE_FIELDS,
+                            region_code=enterprise.region_id)
     return enterprise
 
 
@@ -79,10 +85,16 @@ def enterprise_update(*, user: User, enterprise: Enterprise, **fields) -> Enterp
     if region is not None and user.is_regulator and not region_is_visible_to(user, region.code):
         raise ValidationError({"region": _("This region lies outside your jurisdiction.")})
     with transaction.atomic():
+        before = audit.snapshot(enterprise, AUDITED_ENTERPRISE_FIELDS)
+        old_region = enterprise.region_id
         for name, value in fields.items():
             setattr(enterprise, name, value)
         enterprise.full_clean()
         enterprise.save()
+        # A firm moved between regions stays readable from where it was: record under the old one too.
+        audit.record_update(actor=user, obj=enterprise, before=before, region_code=enterprise.region_id)
+        if old_region != enterprise.region_id:
+            audit.record_update(actor=user, obj=enterprise, before=before, region_code=old_region)
     return enterprise
 
 
@@ -167,6 +179,7 @@ def need_submit(
         need.full_clean()
         need.save()
         NeedEvent.objects.create(need=need, from_status="", to_status=Status.SUBMITTED, actor=user)
+        audit.record_create(actor=user, obj=need, fields=AUDITED_NEED_FIELDS, region_code=enterprise.region_id)
         for upload in attachments:
             NeedAttachment.objects.create(need=need, file=upload, original_name=upload.name[:255],
                                           size=upload.size)
@@ -188,6 +201,13 @@ def need_transition(*, user: User, need: NeedRequest, to_status: str, note: str 
     """Move a need along its lifecycle, refusing an illegal step, and record who did it."""
     if not may_edit_registry(user, need.enterprise):
         raise PermissionDenied
+    return need_advance(actor=user, need=need, to_status=to_status, note=note)
+
+
+def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = "") -> NeedRequest:
+    """The step itself, for callers that have already decided `actor` may take it (the case
+    services move a case's needs as the case goes on)."""
+    region_code = need.enterprise.region_id
     with transaction.atomic():
         need = NeedRequest.objects.select_for_update().get(pk=need.pk)
         if to_status not in TRANSITIONS[need.status]:
@@ -195,6 +215,7 @@ def need_transition(*, user: User, need: NeedRequest, to_status: str, note: str 
                 _("A need that is %(current)s cannot become %(target)s."),
                 params={"current": need.get_status_display(), "target": Status(to_status).label},
             )
+        before = audit.snapshot(need, AUDITED_NEED_FIELDS)
         if to_status == Status.DECLINED:
             if not note.strip():
                 raise ValidationError({"decline_reason": _("Give the reason for declining.")})
@@ -203,7 +224,9 @@ def need_transition(*, user: User, need: NeedRequest, to_status: str, note: str 
         need.status = to_status
         need.full_clean()
         need.save()
-        NeedEvent.objects.create(need=need, from_status=previous, to_status=to_status, actor=user, note=note.strip())
+        NeedEvent.objects.create(need=need, from_status=previous, to_status=to_status, actor=actor, note=note.strip())
+        audit.record_update(actor=actor, obj=need, before=before, region_code=region_code,
+                            action=audit.Action.TRANSITION, note=note.strip())
     return need
 
 
@@ -237,6 +260,8 @@ def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certif
         certification = Certification(enterprise=enterprise, **fields)
         certification.full_clean()
         certification.save()
+        audit.record(actor=user, obj=enterprise, action=audit.Action.UPDATE, region_code=enterprise.region_id,
+                     changes={"certifications": [None, str(certification)]})
     return certification
 
 

@@ -1,5 +1,6 @@
 """Accounts, roles and the reference data every other app stands on."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -85,6 +86,11 @@ def code_prefix(code: str) -> str:
     if code.endswith("00"):
         return code[:4]
     return code
+
+
+def enclosing_codes(code: str) -> list[str]:
+    """`code` and the codes of the province and city it lies in, widest first, without a query."""
+    return list(dict.fromkeys([code[:2] + "0000", code[:4] + "00", code]))
 
 
 class BilingualName(models.Model):
@@ -232,3 +238,65 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.hostname}"
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit entries are written once and never changed: bulk updates and deletes are refused."""
+
+    def update(self, **kwargs):
+        raise PermissionError("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """One change to a record (审计记录): who did what to which object, when, old and new values.
+
+    Append-only: the model refuses to save an existing entry or delete one, and on PostgreSQL a
+    trigger (migration 0003) refuses UPDATE and DELETE from any client.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        UPDATE = "update", _("Changed")
+        TRANSITION = "transition", _("Status changed")
+        ASSIGN = "assign", _("Expert assigned")
+        RELEASE = "release", _("Expert released")
+        IMPORT = "import", _("Imported")
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200)
+    region_code = models.CharField(_("region code"), max_length=6, blank=True,
+                                   help_text=_("The region the object belongs to; bounds who may read the entry."))
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
+    # PROTECT: an account with audit history is deactivated, never deleted.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    changes = models.JSONField(_("changes"), default=dict, blank=True,
+                               help_text=_("Field name to [old value, new value]."))
+    note = models.TextField(_("note"), blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(fields=["region_code", "-at"], name="audit_region_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit entries cannot be deleted.")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from campaigns.urls import visit_patterns
 from enterprises.urls import need_patterns
 from portal import views
 
@@ -24,6 +25,9 @@ urlpatterns = [
     path("regions/", include(regions_patterns)),
     path("enterprises/", include("enterprises.urls")),
     path("needs/", include(need_patterns)),
+    path("experts/", include("experts.urls")),
+    path("cases/", include("campaigns.urls")),
+    path("visits/", include(visit_patterns)),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,93 @@
+"""Reads of campaigns, cases and visits: what each user may see, and what needs attention."""
+
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from campaigns.models import AssistanceCase, Campaign, CaseAssignment, Visit
+from enterprises.models import Enterprise
+from portal.models import User, enclosing_codes
+from portal.selectors import EVERYWHERE, jurisdiction_prefix, region_code_q
+
+Status = AssistanceCase.Status
+STALE_AFTER_DAYS = 30
+
+
+def campaigns_visible_to(user: User) -> QuerySet[Campaign]:
+    """Staff see campaigns of their jurisdiction and those above it; others see none as a list."""
+    campaigns = Campaign.objects.select_related("region")
+    prefix = jurisdiction_prefix(user)
+    if prefix is None:
+        return campaigns.none()
+    if prefix == EVERYWHERE:
+        return campaigns
+    return campaigns.filter(Q(region__code__startswith=prefix) | Q(region_id__in=enclosing_codes(user.region_id)))
+
+
+def campaigns_open_for(enterprise: Enterprise, day=None) -> QuerySet[Campaign]:
+    """Campaigns a case for `enterprise` may join: covering its region and running on `day`."""
+    day = day or timezone.localdate()
+    return (
+        Campaign.objects.select_related("region")
+        .filter(region_id__in=enclosing_codes(enterprise.region_id), starts_on__lte=day, ends_on__gte=day)
+    )
+
+
+def cases_visible_to(user: User) -> QuerySet[AssistanceCase]:
+    """Staff: cases of firms in their jurisdiction; experts: cases they are or were assigned to;
+    SME users: their own firms' cases."""
+    cases = AssistanceCase.objects.select_related("enterprise", "enterprise__region", "campaign", "lead")
+    if not user.is_authenticated or not user.is_active:
+        return cases.none()
+    if user.is_sme:
+        return cases.filter(enterprise__users=user)
+    if user.is_expert:
+        return cases.filter(Exists(CaseAssignment.objects.filter(case=OuterRef("pk"), expert__user=user)))
+    return cases.filter(region_code_q(user, "enterprise__region"))
+
+
+def visits_visible_to(user: User) -> QuerySet[Visit]:
+    """The visits on the cases `user` may see. SME users read them without internal remarks,
+    which is the pages' and serializers' job: `shows_internal_remarks` says whether to."""
+    visits = Visit.objects.select_related("case", "case__enterprise", "logged_by")
+    if not user.is_authenticated or not user.is_active:
+        return visits.none()
+    if user.is_sme:
+        return visits.filter(case__enterprise__users=user).defer("internal_remark")
+    if user.is_expert:
+        return visits.filter(Exists(CaseAssignment.objects.filter(case=OuterRef("case"), expert__user=user)))
+    return visits.filter(region_code_q(user, "case__enterprise__region"))
+
+
+def shows_internal_remarks(user: User) -> bool:
+    return user.is_authenticated and not user.is_sme
+
+
+def overdue_follow_ups(user: User) -> QuerySet[AssistanceCase]:
+    """Open cases whose promised follow-up date has passed without a later visit."""
+    return (
+        cases_visible_to(user)
+        .exclude(status=Status.CLOSED)
+        .filter(next_follow_up_on__lt=timezone.localdate())
+        .order_by("next_follow_up_on", "pk")
+    )
+
+
+def stale_cases(user: User) -> QuerySet[AssistanceCase]:
+    """Open cases without a visit for 30 days (counting from opening when there has been none)."""
+    today = timezone.localdate()
+    cutoff = today - timedelta(days=STALE_AFTER_DAYS)
+    return (
+        cases_visible_to(user)
+        .exclude(status=Status.CLOSED)
+        .filter(Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, opened_at__date__lt=cutoff))
+        .order_by("last_visit_on", "opened_at", "pk")
+    )
+
+
+def cases_awaiting_rating(user: User) -> QuerySet[AssistanceCase]:
+    """Closed cases of the SME user's firms that nobody has rated yet."""
+    if not user.is_authenticated or not user.is_sme:
+        return AssistanceCase.objects.none()
+    return cases_visible_to(user).filter(status=Status.CLOSED, rating__isnull=True).order_by("-closed_at")

@@ -1,0 +1,188 @@
+"""Reads of the expert pool: who may see which experts, their load and record, and matching."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest
+from django.utils.translation import gettext as _
+
+from campaigns.models import AssistanceCase, CaseAssignment, CaseRating
+from enterprises.models import Enterprise
+from experts.models import Expert
+from portal.models import Region, User, code_prefix, enclosing_codes
+from portal.selectors import EVERYWHERE, jurisdiction_prefix
+
+# The weights of a suggestion's score (0-100): what the regulator is told, in this order.
+SPECIALTY_POINTS = 40
+REGION_POINTS = {6: 20, 4: 15, 2: 10}  # serving the county itself, its city, its province
+LOAD_POINTS = 25
+SATISFACTION_POINTS = 15
+
+
+def experts_visible_to(user: User) -> QuerySet[Expert]:
+    """Who the user may see in the pool.
+
+    Regulators and supervisors: experts kept by a pool inside their jurisdiction or above it,
+    and experts serving any region inside it or above it (a province's experts help its
+    cities). Administrators: everyone. An expert: their own record. SME users: nobody.
+    """
+    experts = Expert.objects.select_related("region")
+    if not user.is_authenticated:
+        return experts.none()
+    if user.is_expert:
+        return experts.filter(user=user)
+    prefix = jurisdiction_prefix(user)
+    if prefix is None:
+        return experts.none()
+    if prefix == EVERYWHERE:
+        return experts
+    above = [code for code in enclosing_codes(user.region_id) if code != user.region_id]
+    served = Expert.regions_served.through.objects.filter(expert=OuterRef("pk")).filter(
+        Q(region__code__startswith=prefix) | Q(region_id__in=above)
+    )
+    return experts.filter(Q(region__code__startswith=prefix) | Q(region_id__in=above) | Exists(served))
+
+
+def open_load() -> Subquery:
+    """The number of open cases an expert currently carries."""
+    return Coalesce(
+        Subquery(
+            CaseAssignment.objects.filter(expert=OuterRef("pk"), active=True)
+            .values("expert").annotate(n=Count("pk")).values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def rating_stats(expert_ref: str = "pk") -> tuple[Subquery, Subquery]:
+    """Mean satisfaction and number of ratings over the cases the expert saw through to the end."""
+    rated = (
+        CaseRating.objects.filter(case__assignments__expert=OuterRef(expert_ref),
+                                  case__assignments__released_at__isnull=True)
+        .values("case__assignments__expert")
+    )
+    mean = Subquery(rated.annotate(mean=Avg("score")).values("mean"), output_field=FloatField())
+    count = Subquery(rated.annotate(n=Count("pk")).values("n"), output_field=IntegerField())
+    return mean, count
+
+
+def with_record(experts: QuerySet[Expert]) -> QuerySet[Expert]:
+    """`experts` with `load`, `rating_mean` and `rating_count`: one subquery each, no N+1."""
+    mean, count = rating_stats()
+    return experts.annotate(load=open_load(), rating_mean=mean, rating_count=Coalesce(count, 0))
+
+
+@dataclass
+class Suggestion:
+    """One ranked expert for a need or case, with the reasons behind its score."""
+
+    expert: Expert
+    score: int
+    specialty_fits: bool
+    served_region: Region | None
+    load: int
+    capacity: int
+    rating_mean: float | None
+    rating_count: int
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def at_capacity(self) -> bool:
+        return self.load >= self.capacity
+
+
+def suggest_experts(
+    *, user: User, enterprise: Enterprise, service_area_ids: list[int], exclude_case: AssistanceCase | None = None,
+    limit: int = 20,
+) -> list[Suggestion]:
+    """Rank the active experts who serve the firm's region (or a region above it).
+
+    Scored in the database and cut to `limit`, so matching over a pool of thousands reads only
+    the experts shown: specialty fitting one of the service areas, the closest region served,
+    free capacity, and the mean rating on past cases (an unrated expert counts as average).
+    """
+    codes = enclosing_codes(enterprise.region_id)
+    served_through = Expert.regions_served.through.objects.filter(expert=OuterRef("pk"))
+    specialty_fit = Expert.specialties.through.objects.filter(
+        expert=OuterRef("pk"), specialty__service_areas__code__in=service_area_ids
+    )
+    # The closest region served: among a county's enclosing codes the largest is the most specific.
+    closest = Subquery(served_through.filter(region_id__in=codes).values("region_id").order_by("-region_id")[:1])
+    mean, count = rating_stats()
+    experts = (
+        experts_visible_to(user)
+        .filter(is_active=True)
+        .filter(Exists(served_through.filter(region_id__in=codes)))
+        .annotate(
+            served_code=closest,
+            fits=Exists(specialty_fit) if service_area_ids else Value(False),
+            load=open_load(),
+            rating_mean=mean,
+            rating_count=Coalesce(count, 0),
+        )
+    )
+    if exclude_case is not None:
+        experts = experts.exclude(
+            Exists(CaseAssignment.objects.filter(expert=OuterRef("pk"), case=exclude_case, active=True))
+        )
+    region_points = Case(
+        *[When(served_code=code, then=Value(REGION_POINTS[len(code_prefix(code))])) for code in codes],
+        default=Value(0), output_field=IntegerField(),
+    )
+    free_share = Cast(Greatest(F("capacity") - F("load"), 0), FloatField()) / Cast(F("capacity"), FloatField())
+    satisfaction = Coalesce((F("rating_mean") - 1.0) / 4.0, Value(0.5), output_field=FloatField())
+    score = (
+        Case(When(fits=True, then=Value(SPECIALTY_POINTS)), default=Value(0), output_field=IntegerField())
+        + region_points
+        + free_share * LOAD_POINTS
+        + satisfaction * SATISFACTION_POINTS
+    )
+    experts = experts.annotate(score=score).order_by("-score", "load", "name", "pk")[:limit]
+    regions = {region.code: region for region in Region.objects.filter(code__in=codes)}
+    suggestions = []
+    for expert in experts:
+        suggestion = Suggestion(
+            expert=expert, score=round(expert.score), specialty_fits=bool(expert.fits),
+            served_region=regions.get(expert.served_code), load=expert.load, capacity=expert.capacity,
+            rating_mean=expert.rating_mean, rating_count=expert.rating_count,
+        )
+        suggestion.reasons = reasons_for(suggestion)
+        suggestions.append(suggestion)
+    return suggestions
+
+
+def reasons_for(suggestion: Suggestion) -> list[str]:
+    reasons = []
+    if suggestion.specialty_fits:
+        reasons.append(_("Specialty fits the service area"))
+    else:
+        reasons.append(_("No specialty in this service area"))
+    if suggestion.served_region is not None:
+        reasons.append(_("Serves %(region)s") % {"region": suggestion.served_region.name})
+    if suggestion.at_capacity:
+        reasons.append(_("At capacity: %(load)d of %(capacity)d open cases") % {
+            "load": suggestion.load, "capacity": suggestion.capacity})
+    else:
+        reasons.append(_("Has room: %(load)d of %(capacity)d open cases") % {
+            "load": suggestion.load, "capacity": suggestion.capacity})
+    if suggestion.rating_count:
+        reasons.append(_("Satisfaction %(mean).1f of 5 on %(count)d cases") % {
+            "mean": suggestion.rating_mean, "count": suggestion.rating_count})
+    else:
+        reasons.append(_("No ratings yet"))
+    return reasons
