@@ -140,6 +140,8 @@ def case_open(
         errors.setdefault("needs", []).append(
             _("These needs lie outside the campaign's service areas: %(needs)s.")
             % {"needs": "、".join(n.title for n in outside)})
+    if AssistanceCase.objects.filter(campaign=campaign, enterprise=enterprise).exclude(status=Status.CLOSED).exists():
+        errors.setdefault("enterprise", []).append(_("This enterprise already has an open case in this campaign."))
     lead = lead or (user if user.is_regulator else None)
     if lead is None:
         errors.setdefault("lead", []).append(_("Choose the lead regulator."))

@@ -1,11 +1,13 @@
 """factory_boy factories producing valid credit codes and real region codes."""
 
+import datetime
+
 import factory
 from factory.django import DjangoModelFactory
 
 from enterprises.models import Enterprise
 from enterprises.uscc import generate_uscc
-from portal.models import Industry, Region, User
+from portal.models import Industry, Region, Specialty, User
 
 
 class UserFactory(DjangoModelFactory):
@@ -41,3 +43,42 @@ class EnterpriseFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"测试企业{n}有限公司")
     industry = factory.LazyFunction(lambda: Industry.objects.get(code="13"))
     size = Enterprise.Size.SMALL
+
+
+class CampaignFactory(DjangoModelFactory):
+    """A Hebei province campaign running from a year ago to a year ahead."""
+
+    class Meta:
+        model = "campaigns.Campaign"
+
+    name = factory.Sequence(lambda n: f"质量提升行动{n}")
+    organiser = "河北省市场监督管理局"
+    region = factory.LazyFunction(lambda: Region.objects.get(code="130000"))
+    starts_on = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=365))
+    ends_on = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=365))
+
+
+class ExpertFactory(DjangoModelFactory):
+    """An active expert of the Shijiazhuang pool serving the city, in quality management and metrology."""
+
+    class Meta:
+        model = "experts.Expert"
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"130100-{n:04d}")
+    name = factory.Faker("name", locale="zh_CN")
+    employer = "河北省计量监督检测研究院"
+    employer_kind = "metrology"
+    region = factory.LazyFunction(lambda: Region.objects.get(code="130100"))
+    capacity = 3
+
+    @factory.post_generation
+    def specialties(self, create, extracted, **kwargs):
+        if create:
+            self.specialties.set(extracted if extracted is not None else Specialty.objects.filter(
+                code__in=["quality-management", "metrology"]))
+
+    @factory.post_generation
+    def regions_served(self, create, extracted, **kwargs):
+        if create:
+            self.regions_served.set(extracted if extracted is not None else [self.region])

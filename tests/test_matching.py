@@ -1,0 +1,64 @@
+"""Matching: which experts are suggested for a need, in what order, and why."""
+
+import pytest
+
+from campaigns import services
+from experts.selectors import suggest_experts
+from portal.models import Region, Specialty
+from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def specialties(*codes):
+    return list(Specialty.objects.filter(code__in=codes))
+
+
+def regions(*codes):
+    return list(Region.objects.filter(code__in=codes))
+
+
+@pytest.fixture
+def firm():
+    return EnterpriseFactory(region=Region.objects.get(code="130102"))
+
+
+def test_it_ranks_a_fitting_specialty_first_and_explains_why(bob, firm):
+    fits = ExpertFactory(name="计量专家", specialties=specialties("metrology"))
+    ExpertFactory(name="品牌专家", specialties=specialties("brand"))
+    suggestions = suggest_experts(user=bob, enterprise=firm, service_area_ids=[2])
+    assert [s.expert.name for s in suggestions] == ["计量专家", "品牌专家"]
+    assert suggestions[0].expert == fits and suggestions[0].specialty_fits
+    assert not suggestions[1].specialty_fits
+    assert suggestions[0].score > suggestions[1].score
+    assert len(suggestions[0].reasons) == 4
+
+
+def test_it_suggests_only_active_experts_serving_the_region_or_above(bob, firm):
+    ExpertFactory(name="服务长安区", regions_served=regions("130102"))
+    ExpertFactory(name="服务全省", regions_served=regions("130000"))
+    ExpertFactory(name="服务桥西区", regions_served=regions("130104"))
+    ExpertFactory(name="服务唐山", regions_served=regions("130200"))
+    ExpertFactory(name="已停用", is_active=False)
+    names = {s.expert.name for s in suggest_experts(user=bob, enterprise=firm, service_area_ids=[2])}
+    assert names == {"服务长安区", "服务全省"}
+
+
+def test_a_closer_region_and_free_capacity_rank_higher(bob, firm):
+    near = ExpertFactory(name="服务长安区", regions_served=regions("130102"))
+    far = ExpertFactory(name="服务全省", regions_served=regions("130000"))
+    ranked = suggest_experts(user=bob, enterprise=firm, service_area_ids=[2])
+    assert [s.expert for s in ranked] == [near, far]
+    assert ranked[0].served_region.code == "130102" and ranked[1].served_region.code == "130000"
+
+
+def test_an_expert_at_capacity_is_flagged_and_ranked_lower(bob, firm):
+    campaign = CampaignFactory()
+    busy = ExpertFactory(name="满负荷", capacity=1)
+    free = ExpertFactory(name="有空")
+    other = EnterpriseFactory()
+    case = services.case_open(user=bob, campaign=campaign, enterprise=other, title="已有案件")
+    services.case_assign_expert(user=bob, case=case, expert=busy)
+    ranked = suggest_experts(user=bob, enterprise=firm, service_area_ids=[2])
+    assert [s.expert for s in ranked] == [free, busy]
+    assert ranked[1].at_capacity and ranked[1].load == 1 and not ranked[0].at_capacity
