@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
+from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
 
 admin.site.site_header = _("Quality-campaign portal administration")
 admin.site.site_title = _("Quality-campaign portal")
@@ -53,3 +53,22 @@ class SpecialtyAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "hostname", "seen_at"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Administrators may read the audit trail; nobody adds, changes or deletes an entry."""
+
+    list_display = ["at", "action", "content_type", "object_repr", "region_code", "actor"]
+    list_filter = ["action", "content_type"]
+    search_fields = ["object_repr", "region_code", "actor__username", "actor__full_name"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

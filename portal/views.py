@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
+from campaigns.selectors import cases_awaiting_rating, cases_visible_to, overdue_follow_ups, stale_cases
 from enterprises.models import Enterprise
 from enterprises.selectors import claims_visible_to, enterprise_counts_by_child, needs_visible_to
 from portal.access import RoleRequiredMixin
@@ -30,6 +31,18 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+HOME_ROWS = 10
+
+
+def attention_lists(user: User) -> dict:
+    """What needs a visit: follow-ups past their date, and open cases without a visit for 30 days."""
+    overdue, stale = overdue_follow_ups(user), stale_cases(user)
+    return {
+        "overdue": overdue[:HOME_ROWS], "overdue_count": overdue.count(),
+        "stale": stale[:HOME_ROWS], "stale_count": stale.count(),
+    }
+
+
 @login_required
 def home(request):
     """Each role lands on its own page."""
@@ -43,6 +56,9 @@ def home(request):
             jurisdiction, regions_visible_to(user).filter(parent=jurisdiction).order_by("code")
         )
         context["enterprise_count"] = Enterprise.objects.filter(region_code_q(user)).count()
+        context.update(attention_lists(user))
+        if role == Role.REGULATOR:
+            context["my_cases"] = cases_visible_to(user).filter(lead=user).exclude(status="closed")[:HOME_ROWS]
     elif role == Role.ADMINISTRATOR:
         context["reference_counts"] = [
             (Region._meta.verbose_name_plural, Region.objects.count()),
@@ -59,6 +75,13 @@ def home(request):
         context["enterprises"] = user.enterprises.select_related("region__parent__parent", "industry")
         context["recent_needs"] = needs_visible_to(user).order_by("-submitted_at")[:5]
         context["pending_claims"] = claims_visible_to(user).filter(status="pending")
+        context["cases"] = cases_visible_to(user).order_by("-opened_at")[:HOME_ROWS]
+        context["awaiting_rating"] = cases_awaiting_rating(user)
+    elif role == Role.EXPERT:
+        context["expert"] = getattr(user, "expert_profile", None)
+        context["cases"] = (cases_visible_to(user).filter(assignments__expert__user=user, assignments__active=True)
+                            .order_by("next_follow_up_on", "-opened_at").distinct()[:HOME_ROWS])
+        context.update(attention_lists(user))
     return render(request, f"portal/home_{role}.html", context)
 
 

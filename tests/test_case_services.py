@@ -11,7 +11,7 @@ from campaigns.models import AssistanceCase, CaseAssignment, CaseEvent, Visit
 from enterprises.models import NeedRequest
 from enterprises.services import need_submit
 from portal.models import AuditEntry, ServiceArea
-from tests.factories import CampaignFactory, ExpertFactory
+from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory
 
 Status = AssistanceCase.Status
 
@@ -111,3 +111,190 @@ def test_the_whole_lifecycle_settles_the_needs_and_frees_the_experts(bob, alice,
     with pytest.raises(ValidationError):
         services.visit_log(user=bob, case=case, **visit_fields())
     assert Visit.objects.count() == 1
+
+
+@pytest.fixture
+def expert(erin):
+    return ExpertFactory(user=erin)
+
+
+def test_supervisors_and_other_cities_cannot_touch_a_case(case, charlie, diana, alice):
+    for user in (charlie, diana, alice):
+        with pytest.raises(PermissionDenied):
+            services.case_transition(user=user, case=case, to_status=Status.DIAGNOSING)
+        with pytest.raises(PermissionDenied):
+            services.visit_log(user=user, case=case, **visit_fields())
+        with pytest.raises(PermissionDenied):
+            services.case_update(user=user, case=case, version=1, diagnosis="x")
+    case.refresh_from_db()
+    assert case.status == Status.OPEN and case.diagnosis == "" and not case.visits.exists()
+
+
+def test_an_assigned_expert_logs_visits_and_writes_the_diagnosis_but_not_the_outcomes(bob, erin, case, expert):
+    with pytest.raises(PermissionDenied):
+        services.visit_log(user=erin, case=case, **visit_fields())
+    services.case_assign_expert(user=bob, case=case, expert=expert)
+    visit = services.visit_log(user=erin, case=case, **visit_fields(internal_remark="企业负责人配合度一般"))
+    services.case_update(user=erin, case=case, version=1, diagnosis="检定证书过期")
+    with pytest.raises(PermissionDenied):
+        services.case_update(user=erin, case=case, version=2, lab_set_up=True)
+    with pytest.raises(PermissionDenied):
+        services.case_transition(user=erin, case=case, to_status=Status.DIAGNOSING)
+    services.visit_update(user=erin, visit=visit, version=1, hours=3)
+    services.case_release_expert(user=bob, case=case, expert=expert)
+    with pytest.raises(PermissionDenied):
+        services.visit_log(user=erin, case=case, **visit_fields())
+
+
+def test_assigning_past_capacity_needs_a_reason_which_is_kept(bob, case):
+    busy = ExpertFactory(capacity=1)
+    other_case = services.case_open(user=bob, campaign=CampaignFactory(), enterprise=case.enterprise, title="另一个")
+    services.case_assign_expert(user=bob, case=other_case, expert=busy)
+    with pytest.raises(ValidationError) as error:
+        services.case_assign_expert(user=bob, case=case, expert=busy)
+    assert "override_reason" in error.value.message_dict
+    assert not case.assignments.exists()
+    assignment = services.case_assign_expert(user=bob, case=case, expert=busy, override_reason="唯一的计量专家")
+    assert assignment.over_capacity and assignment.override_reason == "唯一的计量专家"
+    entry = AuditEntry.objects.filter(action="assign", object_id=str(case.pk), content_type__model="assistancecase")
+    assert entry.get().changes["override_reason"] == [None, "唯一的计量专家"]
+
+
+def test_an_expert_cannot_be_assigned_twice_or_when_inactive(bob, case):
+    expert = ExpertFactory()
+    services.case_assign_expert(user=bob, case=case, expert=expert)
+    with pytest.raises(ValidationError):
+        services.case_assign_expert(user=bob, case=case, expert=expert)
+    with pytest.raises(ValidationError):
+        services.case_assign_expert(user=bob, case=case, expert=ExpertFactory(is_active=False))
+    assert case.assignments.count() == 1
+
+
+def test_a_case_closes_resolved_only_once_in_progress_and_unresolved_only_with_a_reason(bob, case, need):
+    with pytest.raises(ValidationError) as error:
+        services.case_close(user=bob, case=case, resolution="resolved", fulfilled_needs=[need])
+    assert error.value.code == "illegal_transition"
+    with pytest.raises(ValidationError) as error:
+        services.case_close(user=bob, case=case, resolution="unresolved")
+    assert "note" in error.value.message_dict
+    case.refresh_from_db()
+    assert case.status == Status.OPEN
+    services.case_close(user=bob, case=case, resolution="unresolved", note="企业停产")
+    need.refresh_from_db()
+    assert need.status == NeedRequest.Status.DECLINED and "企业停产" in need.decline_reason
+
+
+def test_plan_agreed_needs_a_diagnosis_and_a_plan(bob, case):
+    services.case_transition(user=bob, case=case, to_status=Status.DIAGNOSING)
+    with pytest.raises(ValidationError):
+        services.case_transition(user=bob, case=case, to_status=Status.PLAN_AGREED)
+    case.refresh_from_db()
+    assert case.status == Status.DIAGNOSING
+
+
+def test_a_need_of_another_firm_or_already_in_an_open_case_is_refused(bob, campaign, case, need):
+    from enterprises.models import NeedRequest as Need
+
+    other = EnterpriseFactory()
+    foreign = Need.objects.create(enterprise=other, service_area_id=2, title="x", description="x",
+                                  submitted_by=bob)
+    with pytest.raises(ValidationError) as error:
+        services.case_open(user=bob, campaign=CampaignFactory(), needs=[need, foreign], title="混合")
+    assert "needs" in error.value.message_dict
+
+
+def test_a_campaign_outside_the_region_or_not_running_is_refused(bob, need):
+    from portal.models import Region
+
+    anhui = CampaignFactory(region=Region.objects.get(code="340000"))
+    ended = CampaignFactory(ends_on=timezone.localdate() - datetime.timedelta(days=1),
+                            starts_on=timezone.localdate() - datetime.timedelta(days=30))
+    for campaign in (anhui, ended):
+        with pytest.raises(ValidationError) as error:
+            services.case_open(user=bob, campaign=campaign, needs=[need], title="x")
+        assert "campaign" in error.value.message_dict
+    assert not AssistanceCase.objects.exists()
+
+
+def test_visit_edits_keep_every_earlier_value_in_the_trail(bob, bianca, case):
+    visit = services.visit_log(user=bob, case=case, **visit_fields(problems_found="计量器具未检定"))
+    services.visit_update(user=bianca, visit=visit, version=1, problems_found="三台压力表未检定")
+    with pytest.raises(ValidationError) as error:
+        services.visit_update(user=bob, visit=visit, version=1, hours=4)
+    assert error.value.code == "conflict"
+    entries = AuditEntry.objects.filter(content_type__model="visit", object_id=str(visit.pk)).order_by("id")
+    assert [e.action for e in entries] == ["create", "update"]
+    assert entries[1].changes == {"problems_found": ["计量器具未检定", "三台压力表未检定"]}
+    visit.refresh_from_db()
+    assert visit.hours == 2 and visit.version == 2
+
+
+def test_visit_dates_are_checked(bob, case):
+    today = timezone.localdate()
+    with pytest.raises(ValidationError) as error:
+        services.visit_log(user=bob, case=case, **visit_fields(visited_on=today + datetime.timedelta(days=1)))
+    assert "visited_on" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.visit_log(user=bob, case=case, **visit_fields(next_follow_up_on=today))
+    assert "next_follow_up_on" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.visit_log(user=bob, case=case, **visit_fields(hours=30))
+    assert "hours" in error.value.message_dict
+    assert not Visit.objects.exists()
+
+
+def test_visit_attachments_are_limited_by_type_size_and_count(bob, case):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    photo = SimpleUploadedFile("现场.jpg", b"\xff\xd8\xff" + b"0" * 100, content_type="image/jpeg")
+    script = SimpleUploadedFile("run.exe", b"MZ", content_type="application/octet-stream")
+    huge = SimpleUploadedFile("report.pdf", b"0" * (services.ATTACHMENT_MAX_BYTES + 1))
+    for bad in (script, huge):
+        with pytest.raises(ValidationError) as error:
+            services.visit_log(user=bob, case=case, attachments=[bad], **visit_fields())
+        assert "attachments" in error.value.message_dict
+    many = [SimpleUploadedFile(f"{n}.png", b"x") for n in range(services.ATTACHMENT_MAX_COUNT + 1)]
+    with pytest.raises(ValidationError):
+        services.visit_log(user=bob, case=case, attachments=many, **visit_fields())
+    assert not Visit.objects.exists()
+    visit = services.visit_log(user=bob, case=case, attachments=[photo], **visit_fields())
+    stored = visit.attachments.get()
+    assert stored.is_photo and stored.original_name == "现场.jpg" and "现场" not in stored.file.name
+
+
+def test_only_the_firms_contact_rates_and_only_once_closed(bob, alice, case):
+    with pytest.raises(ValidationError):
+        services.case_rate(user=alice, case=case, score=5)
+    services.case_close(user=bob, case=case, resolution="unresolved", note="企业搬迁")
+    case.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.case_rate(user=bob, case=case, score=5)
+    with pytest.raises(ValidationError) as error:
+        services.case_rate(user=alice, case=case, score=6)
+    assert "score" in error.value.message_dict
+    services.case_rate(user=alice, case=case, score=3, comment="一般")
+    assert case.rating.score == 3
+
+
+def test_follow_ups_and_stale_cases_show_for_the_jurisdiction(bob, charlie, case):
+    from campaigns.selectors import overdue_follow_ups, stale_cases
+
+    today = timezone.localdate()
+    services.visit_log(user=bob, case=case, **visit_fields(
+        visited_on=today - datetime.timedelta(days=40), next_follow_up_on=today - datetime.timedelta(days=10)))
+    assert list(overdue_follow_ups(bob)) == [case]
+    assert list(stale_cases(bob)) == [case]
+    assert not overdue_follow_ups(charlie).exists() and not stale_cases(charlie).exists()
+    services.visit_log(user=bob, case=case, **visit_fields(visited_on=today - datetime.timedelta(days=1)))
+    assert not overdue_follow_ups(bob).exists() and not stale_cases(bob).exists()
+
+
+def test_what_each_role_sees_of_cases_and_visits(alice, bob, charlie, diana, erin, case, expert):
+    from campaigns.selectors import cases_visible_to, visits_visible_to
+
+    services.visit_log(user=bob, case=case, **visit_fields(internal_remark="内部意见"))
+    assert list(cases_visible_to(bob)) == [case] == list(cases_visible_to(diana)) == list(cases_visible_to(alice))
+    assert not cases_visible_to(charlie).exists() and not cases_visible_to(erin).exists()
+    services.case_assign_expert(user=bob, case=case, expert=expert)
+    assert list(cases_visible_to(erin)) == [case] and visits_visible_to(erin).count() == 1
+    assert visits_visible_to(alice).count() == 1 and not visits_visible_to(charlie).exists()

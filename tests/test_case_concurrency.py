@@ -1,0 +1,80 @@
+"""Two people acting on one case at the same moment, on real PostgreSQL connections.
+
+Each thread has its own database connection, so the row locks and version checks in
+campaigns/services.py are what decide, not the test's ordering.
+"""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from campaigns import services
+from campaigns.models import AssistanceCase, CaseAssignment
+from portal import refdata
+from portal.models import Industry, Region, ServiceArea, Specialty
+from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory, RegulatorFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*calls):
+    """Run the calls in threads released at once; return each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as error:  # the outcome under test
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.fixture
+def people(needs_postgres, transactional_db):
+    # A transactional test empties every table when it ends, reference data included.
+    if not Region.objects.exists():
+        refdata.load_all(Region, Industry, ServiceArea, Specialty)
+    bob, bianca = RegulatorFactory(username="bob"), RegulatorFactory(username="bianca")
+    case = services.case_open(user=bob, campaign=CampaignFactory(), enterprise=EnterpriseFactory(), title="并发")
+    return bob, bianca, case
+
+
+def test_two_simultaneous_edits_from_one_version_save_one_and_tell_the_other(people):
+    bob, bianca, case = people
+    outcomes = run_together(
+        lambda: services.case_update(user=bob, case=AssistanceCase.objects.get(pk=case.pk), version=1,
+                                     diagnosis="王的诊断"),
+        lambda: services.case_update(user=bianca, case=AssistanceCase.objects.get(pk=case.pk), version=1,
+                                     plan="李的计划"),
+    )
+    conflicts = [o for o in outcomes if isinstance(o, ValidationError)]
+    saved = [o for o in outcomes if isinstance(o, AssistanceCase)]
+    assert len(saved) == 1 and len(conflicts) == 1 and conflicts[0].code == "conflict"
+    case.refresh_from_db()
+    assert case.version == 2
+    assert (case.diagnosis, case.plan) in {("王的诊断", ""), ("", "李的计划")}
+
+
+def test_two_assignments_racing_for_an_experts_last_place_need_an_override_for_the_second(people):
+    bob, bianca, case = people
+    other = services.case_open(user=bob, campaign=CampaignFactory(), enterprise=EnterpriseFactory(), title="另一家")
+    expert = ExpertFactory(capacity=1)
+    outcomes = run_together(
+        lambda: services.case_assign_expert(user=bob, case=case, expert=expert),
+        lambda: services.case_assign_expert(user=bianca, case=other, expert=expert),
+    )
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(refused) == 1 and "override_reason" in refused[0].message_dict
+    assert CaseAssignment.objects.filter(expert=expert, active=True).count() == 1
