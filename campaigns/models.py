@@ -93,7 +93,7 @@ class AssistanceCase(models.Model):
     excellence_model_adopted = models.BooleanField(_("excellence-performance model adopted"), default=False)
     lab_set_up = models.BooleanField(_("measurement lab set up"), default=False)
     money_saved = models.DecimalField(_("money saved (yuan)"), max_digits=14, decimal_places=2, null=True,
-                                      blank=True)
+                                      blank=True, validators=[MinValueValidator(0)])
     outcome_notes = models.TextField(_("outcome notes"), blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT,
                                   related_name="+")

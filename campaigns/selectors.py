@@ -35,16 +35,21 @@ def campaigns_open_for(enterprise: Enterprise, day=None) -> QuerySet[Campaign]:
 
 
 def cases_visible_to(user: User) -> QuerySet[AssistanceCase]:
-    """Staff: cases of firms in their jurisdiction; experts: cases they are or were assigned to;
-    SME users: their own firms' cases."""
+    """Staff: cases of firms in their jurisdiction; SME users: their own firms' cases; experts: the
+    cases assigned to them, including those they saw through to closing, but not a case they were
+    released from."""
     cases = AssistanceCase.objects.select_related("enterprise", "enterprise__region", "campaign", "lead")
     if not user.is_authenticated or not user.is_active:
         return cases.none()
     if user.is_sme:
         return cases.filter(enterprise__users=user)
     if user.is_expert:
-        return cases.filter(Exists(CaseAssignment.objects.filter(case=OuterRef("pk"), expert__user=user)))
+        return cases.filter(Exists(assigned_to(user).filter(case=OuterRef("pk"))))
     return cases.filter(region_code_q(user, "enterprise__region"))
+
+
+def assigned_to(user: User) -> QuerySet[CaseAssignment]:
+    return CaseAssignment.objects.filter(expert__user=user, released_at__isnull=True)
 
 
 def visits_visible_to(user: User) -> QuerySet[Visit]:
@@ -56,7 +61,7 @@ def visits_visible_to(user: User) -> QuerySet[Visit]:
     if user.is_sme:
         return visits.filter(case__enterprise__users=user).defer("internal_remark")
     if user.is_expert:
-        return visits.filter(Exists(CaseAssignment.objects.filter(case=OuterRef("case"), expert__user=user)))
+        return visits.filter(Exists(assigned_to(user).filter(case=OuterRef("case"))))
     return visits.filter(region_code_q(user, "case__enterprise__region"))
 
 

@@ -1,6 +1,7 @@
 """The expert pool (专家库): who can be sent to help a firm, in what, where and how often."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +40,7 @@ class Expert(models.Model):
     regions_served = models.ManyToManyField(Region, verbose_name=_("regions served"), related_name="experts_serving",
                                             help_text=_("Serving a province or city covers every region inside it."))
     capacity = models.PositiveSmallIntegerField(_("capacity"), default=3,
+                                                validators=[MinValueValidator(1), MaxValueValidator(50)],
                                                 help_text=_("The most open cases the expert carries at once."))
     is_active = models.BooleanField(_("active"), default=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("login"), null=True, blank=True,

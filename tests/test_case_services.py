@@ -144,6 +144,9 @@ def test_an_assigned_expert_logs_visits_and_writes_the_diagnosis_but_not_the_out
     services.case_release_expert(user=bob, case=case, expert=expert)
     with pytest.raises(PermissionDenied):
         services.visit_log(user=erin, case=case, **visit_fields())
+    from campaigns.selectors import cases_visible_to
+
+    assert not cases_visible_to(erin).exists()
 
 
 def test_assigning_past_capacity_needs_a_reason_which_is_kept(bob, case):

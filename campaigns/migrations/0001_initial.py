@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('standard_drafted', models.BooleanField(default=False, verbose_name='standard drafted')),
                 ('excellence_model_adopted', models.BooleanField(default=False, verbose_name='excellence-performance model adopted')),
                 ('lab_set_up', models.BooleanField(default=False, verbose_name='measurement lab set up')),
-                ('money_saved', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='money saved (yuan)')),
+                ('money_saved', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='money saved (yuan)')),
                 ('outcome_notes', models.TextField(blank=True, verbose_name='outcome notes')),
                 ('opened_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='opened at')),
                 ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),

@@ -21,6 +21,19 @@ from portal.access import STAFF_ROLES
 from portal.models import User
 
 
+def service_fields(validated_data: dict) -> dict:
+    """The validated data as the services' keyword arguments.
+
+    The services take `user` as the acting user, so the expert's login travels as `user_id`
+    (as the pages send it); the services report a login they refuse under "user".
+    """
+    fields = dict(validated_data)
+    if "user" in fields:
+        login = fields.pop("user")
+        fields["user_id"] = login.pk if login else None
+    return fields
+
+
 class ExpertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """The expert pool with each expert's load and satisfaction record."""
 
@@ -42,7 +55,7 @@ class ExpertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVi
         """Add an expert to a pool the caller keeps (a regulator's jurisdiction, or any for administrators)."""
         serializer = ExpertWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fields = dict(serializer.validated_data)
+        fields = service_fields(serializer.validated_data)
         with service_errors():
             expert = services.expert_create(user=request.user, specialties=fields.pop("specialties", []),
                                             regions_served=fields.pop("regions_served", []), **fields)
@@ -55,5 +68,5 @@ class ExpertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVi
         serializer = ExpertWriteSerializer(expert, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            services.expert_update(user=request.user, expert=expert, **serializer.validated_data)
+            services.expert_update(user=request.user, expert=expert, **service_fields(serializer.validated_data))
         return Response(self.output(ExpertSerializer, self.fresh(expert)))

@@ -19,5 +19,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include("enterprises.api.urls")),
+    path("", include("experts.api.urls")),
+    path("", include("campaigns.api.urls")),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from experts.models import Expert
+
+
+@admin.register(Expert)
+class ExpertAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "employer", "employer_kind", "region", "capacity", "is_active"]
+    list_filter = ["is_active", "employer_kind", "specialties"]
+    search_fields = ["code", "name", "employer"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region", "regions_served", "user"]
+    filter_horizontal = ["specialties"]
