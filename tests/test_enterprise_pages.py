@@ -315,3 +315,14 @@ class TestRegistryList:
         for params in [{"per_page": "x"}, {"page": "abc"}, {"region": "abc"}, {"size": "gigantic"},
                        {"certification": "nope"}, {"is_key": "maybe"}]:
             assert client.get(reverse("enterprises:list"), params).status_code in (200, 404)
+
+
+def test_the_next_page_link_keeps_every_value_of_a_repeated_filter(client_for, bob):
+    from tests.factories import EnterpriseFactory
+
+    for _ in range(30):
+        EnterpriseFactory(size="micro")
+    response = client_for(bob).get(reverse("enterprises:list"), {"size": ["micro", "small"], "is_key": "false"})
+    html = response.content.decode()
+    assert "size=micro&amp;size=small" in html and "is_key=false" in html and "page=2" in html
+    assert '<option value="false" selected>' in html
