@@ -1,10 +1,13 @@
 from django.contrib import admin
 
 from enterprises.models import Enterprise, ImportJob
+from enterprises.services import AUDITED_ENTERPRISE_FIELDS
+from portal.admin import AuditedAdminMixin
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audited_fields = AUDITED_ENTERPRISE_FIELDS
     list_display = ["name", "uscc", "region", "industry", "size"]
     list_filter = ["size", "is_key", "is_specialized"]
     search_fields = ["name", "uscc"]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit import record_create, record_update, snapshot
 from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
 
 admin.site.site_header = _("Quality-campaign portal administration")
@@ -71,4 +72,37 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditedAdminMixin:
+    """Changes made in Django admin leave audit entries like changes made in the portal.
+
+    `audited_fields` are snapshotted before the form is saved and compared after its
+    many-to-many fields are saved; `audit_region(obj)` says whose jurisdiction reads the entry.
+    """
+
+    audited_fields: tuple[str, ...] = ()
+
+    def audit_region(self, obj) -> str:
+        return obj.region_id
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            request._audit_before = snapshot(obj, self.audited_fields)
+        return obj
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        if change:
+            record_update(actor=request.user, obj=obj, before=getattr(request, "_audit_before", {}),
+                          region_code=self.audit_region(obj), note=_("Changed in administration"))
+        else:
+            record_create(actor=request.user, obj=obj, fields=self.audited_fields, region_code=self.audit_region(obj),
+                          note=_("Created in administration"))
+
+    def has_delete_permission(self, request, obj=None):
+        # Records with history are deactivated, not deleted.
         return False

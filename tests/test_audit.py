@@ -4,6 +4,7 @@ jurisdiction's staff, and nobody can change or delete an entry."""
 import pytest
 from django.db import connection, transaction
 from django.db.utils import InternalError
+from django.urls import reverse
 from django.utils import translation
 
 from enterprises import services as registry
@@ -106,3 +107,17 @@ def test_entries_are_scoped_by_the_objects_region_not_the_actors(admin_user, cha
     tangshan_firm = EnterpriseFactory(region=Region.objects.get(code="130203"))
     registry.enterprise_update(user=admin_user, enterprise=tangshan_firm, is_key=True)
     assert audit_entries_for(charlie, tangshan_firm).count() == 1
+
+
+def test_a_change_made_in_django_admin_is_audited_too(client_for, admin_user, bob):
+    expert = ExpertFactory(capacity=3)
+    client = client_for(admin_user)
+    page = client.get(reverse("admin:experts_expert_change", args=[expert.pk]))
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    data["capacity"] = 6
+    response = client.post(reverse("admin:experts_expert_change", args=[expert.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = audit_entries_visible_to(bob).get(action="update")
+    assert entry.actor == admin_user and entry.changes == {"capacity": [3, 6]}
