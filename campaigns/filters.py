@@ -4,15 +4,13 @@ Model-level only: which rows a user may see is the selectors' job (cases_visible
 visits_visible_to); these narrow what the selector returned.
 """
 
-from datetime import timedelta
-
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import AssistanceCase, CaseAssignment, Visit
-from campaigns.selectors import STALE_AFTER_DAYS
+from campaigns.selectors import overdue_q, stale_q
 from enterprises.filters import RegionPrefixFilter
 from enterprises.uscc import normalise
 
@@ -20,22 +18,14 @@ Status = AssistanceCase.Status
 MAX_ID = 2**63 - 1
 
 
-def id_filter(label, field_name: str, **kwargs) -> django_filters.NumberFilter:
-    """A filter on a row id: a number out of range is a form error (400 in the API), never a crash."""
-    return django_filters.NumberFilter(label=label, field_name=field_name, min_value=1, max_value=MAX_ID, **kwargs)
+class IdFilter(django_filters.NumberFilter):
+    """A row id: whole and in range, or a form error (400 in the API), never a crash in the database."""
+
+    field_class = forms.IntegerField
 
 
-def overdue_q() -> Q:
-    """Open, and the follow-up promised by the latest visit has passed (as overdue_follow_ups)."""
-    return ~Q(status=Status.CLOSED) & Q(next_follow_up_on__lt=timezone.localdate())
-
-
-def stale_q() -> Q:
-    """Open, and no visit for 30 days, counting from opening when there has been none (as stale_cases)."""
-    cutoff = timezone.localdate() - timedelta(days=STALE_AFTER_DAYS)
-    return ~Q(status=Status.CLOSED) & (
-        Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, opened_at__date__lt=cutoff)
-    )
+def id_filter(label, field_name: str, **kwargs) -> IdFilter:
+    return IdFilter(label=label, field_name=field_name, min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class CaseFilterSet(django_filters.FilterSet):

@@ -69,26 +69,27 @@ def shows_internal_remarks(user: User) -> bool:
     return user.is_authenticated and not user.is_sme
 
 
+def overdue_q() -> Q:
+    """Open, and the follow-up promised by the latest visit has passed."""
+    return ~Q(status=Status.CLOSED) & Q(next_follow_up_on__lt=timezone.localdate())
+
+
+def stale_q() -> Q:
+    """Open, and no visit for 30 days (counting from opening when there has been none)."""
+    cutoff = timezone.localdate() - timedelta(days=STALE_AFTER_DAYS)
+    return ~Q(status=Status.CLOSED) & (
+        Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, opened_at__date__lt=cutoff)
+    )
+
+
 def overdue_follow_ups(user: User) -> QuerySet[AssistanceCase]:
     """Open cases whose promised follow-up date has passed without a later visit."""
-    return (
-        cases_visible_to(user)
-        .exclude(status=Status.CLOSED)
-        .filter(next_follow_up_on__lt=timezone.localdate())
-        .order_by("next_follow_up_on", "pk")
-    )
+    return cases_visible_to(user).filter(overdue_q()).order_by("next_follow_up_on", "pk")
 
 
 def stale_cases(user: User) -> QuerySet[AssistanceCase]:
-    """Open cases without a visit for 30 days (counting from opening when there has been none)."""
-    today = timezone.localdate()
-    cutoff = today - timedelta(days=STALE_AFTER_DAYS)
-    return (
-        cases_visible_to(user)
-        .exclude(status=Status.CLOSED)
-        .filter(Q(last_visit_on__lt=cutoff) | Q(last_visit_on__isnull=True, opened_at__date__lt=cutoff))
-        .order_by("last_visit_on", "opened_at", "pk")
-    )
+    """Open cases without a visit for 30 days."""
+    return cases_visible_to(user).filter(stale_q()).order_by("last_visit_on", "opened_at", "pk")
 
 
 def cases_awaiting_rating(user: User) -> QuerySet[AssistanceCase]:

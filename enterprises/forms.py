@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
 from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
 from enterprises.uscc import normalise, validate_uscc
+from portal.forms import BoundedModelMultipleChoiceField
 from portal.models import Industry, Region, ServiceArea
 
 
@@ -201,6 +202,7 @@ class SurveyForm(BootstrapMixin, forms.ModelForm):
         fields = ["services_wanted", "awareness_improved", "performance_improved", "revenue_change_pct",
                   "output_change_pct", "profit_margin_change_pct", "comments"]
         widgets = {"services_wanted": forms.CheckboxSelectMultiple, "comments": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"services_wanted": BoundedModelMultipleChoiceField}
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from campaigns.models import AssistanceCase
+from campaigns.selectors import cases_visible_to
 from enterprises import services
 from enterprises.filters import EnterpriseFilterSet, NeedFilterSet
 from enterprises.forms import (
@@ -90,6 +92,7 @@ def enterprise_detail(request, pk: int):
         "pending_claims": enterprise.claims.filter(status=EnterpriseClaim.Status.PENDING).select_related("user")
         if has_role(request.user, EDITORS) else [],
         "is_contact": request.user.is_sme,
+        "can_open_case": has_role(request.user, EDITORS),
     }
     return render(request, "enterprises/enterprise_detail.html", context)
 
@@ -287,7 +290,14 @@ def need_detail(request, pk: int):
     )
     can_triage = has_role(request.user, EDITORS) and need.status == NeedRequest.Status.SUBMITTED
     triage_form = TriageForm() if can_triage else None
-    return render(request, "enterprises/need_detail.html", {"need": need, "triage_form": triage_form})
+    cases = list(cases_visible_to(request.user).filter(needs=need).order_by("-opened_at"))
+    return render(request, "enterprises/need_detail.html", {
+        "need": need, "triage_form": triage_form, "cases": cases,
+        # A need answered by an open case cannot join another one (campaigns.services.case_open).
+        "can_open_case": has_role(request.user, EDITORS) and need.is_open
+        and not any(case.status != AssistanceCase.Status.CLOSED for case in cases),
+        "can_suggest_experts": has_role(request.user, STAFF_ROLES) and need.is_open,
+    })
 
 
 @require_POST

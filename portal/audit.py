@@ -61,7 +61,9 @@ def record(*, actor: User | None, obj: models.Model, action: str, region_code: s
 
 def record_create(*, actor: User | None, obj: models.Model, fields: Iterable[str], region_code: str,
                   note: str = "") -> AuditEntry:
-    changes = {name: [None, value] for name, value in snapshot(obj, fields).items() if value not in (None, "", [])}
+    # A new record's empty values and unticked boxes say nothing; leave them out of the entry.
+    changes = {name: [None, value] for name, value in snapshot(obj, fields).items()
+               if value is not False and value not in (None, "", [])}
     return record(actor=actor, obj=obj, action=Action.CREATE, region_code=region_code, changes=changes, note=note)
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import User
@@ -13,6 +14,24 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses an integer key the database column cannot hold, which would otherwise fail inside
+    the `IN (...)` query (a 500) instead of being reported as an invalid choice."""
+
+    def _check_values(self, value):
+        meta = self.queryset.model._meta
+        key = meta.pk if self.to_field_name in (None, "pk") else meta.get_field(self.to_field_name)
+        low, high = connection.ops.integer_field_range(key.get_internal_type())
+        if low is not None or high is not None:
+            for item in value:
+                text = str(item).strip()
+                if text.lstrip("-").isdigit() and not ((low is None or int(text) >= low)
+                                                       and (high is None or int(text) <= high)):
+                    raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                          params={"value": item})
+        return super()._check_values(value)
 
 
 class SignupForm(UserCreationForm):

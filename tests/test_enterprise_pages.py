@@ -326,3 +326,11 @@ def test_the_next_page_link_keeps_every_value_of_a_repeated_filter(client_for, b
     html = response.content.decode()
     assert "size=micro&amp;size=small" in html and "is_key=false" in html and "page=2" in html
     assert '<option value="false" selected>' in html
+
+
+def test_a_service_area_id_past_the_columns_range_is_an_invalid_choice_not_a_crash(client_for, alice):
+    firm = alice.enterprises.get()
+    response = client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "baseline"]),
+                                      {"services_wanted": ["99999999999999999999"]})
+    assert response.status_code == 200
+    assert "services_wanted" in response.context["form"].errors
