@@ -39,7 +39,7 @@ from enterprises.views import PAGE_SIZES, per_page
 from experts.models import Expert
 from experts.selectors import experts_visible_to, suggest_experts
 from portal.access import ALL_ROLES, STAFF_ROLES, RoleRequiredMixin, has_role
-from portal.audit import audit_entries_for, audit_entries_visible_to, change_rows
+from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
 from portal.forms import add_service_errors
 from portal.models import ServiceArea, User, enclosing_codes
 
@@ -90,14 +90,6 @@ def lifecycle_steps(case: AssistanceCase) -> list[dict]:
     return [{"value": status, "label": status.label,
              "state": "done" if i < current else "current" if i == current else "todo"}
             for i, status in enumerate(LIFECYCLE)]
-
-
-def with_rows(entries) -> list:
-    """Audit entries with their field/old/new rows attached, for templates/portal/_audit_trail.html."""
-    entries = list(entries)
-    for entry in entries:
-        entry.rows = change_rows(entry)
-    return entries
 
 
 # --- The list ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from enterprises.selectors import (
 )
 from enterprises.uscc import normalise, validate_uscc
 from portal.access import STAFF_ROLES, RoleRequiredMixin, has_role
+from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
 from portal.models import User
 
@@ -93,8 +94,19 @@ def enterprise_detail(request, pk: int):
         if has_role(request.user, EDITORS) else [],
         "is_contact": request.user.is_sme,
         "can_open_case": has_role(request.user, EDITORS),
+        "audit_entries": audit_trail(request.user, enterprise),
     }
     return render(request, "enterprises/enterprise_detail.html", context)
+
+
+AUDIT_ROWS = 50
+
+
+def audit_trail(user: User, obj) -> list | None:
+    """The newest audit entries of `obj` for the jurisdiction's staff; None for anyone else."""
+    if not has_role(user, STAFF_ROLES):
+        return None
+    return with_rows(audit_entries_for(user, obj)[:AUDIT_ROWS])
 
 
 @login_required
@@ -297,6 +309,7 @@ def need_detail(request, pk: int):
         "can_open_case": has_role(request.user, EDITORS) and need.is_open
         and not any(case.status != AssistanceCase.Status.CLOSED for case in cases),
         "can_suggest_experts": has_role(request.user, STAFF_ROLES) and need.is_open,
+        "audit_entries": audit_trail(request.user, need),
     })
 
 

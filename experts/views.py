@@ -18,7 +18,7 @@ from experts.filters import ExpertFilterSet
 from experts.forms import ExpertForm, ExpertImportForm
 from experts.selectors import experts_visible_to, with_record
 from portal.access import STAFF_ROLES, RoleRequiredMixin, has_role
-from portal.audit import audit_entries_for, change_rows
+from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
 from portal.models import User
 
@@ -92,9 +92,7 @@ def expert_detail(request, pk: int):
     )
     entries = []
     if has_role(user, STAFF_ROLES):
-        entries = list(audit_entries_for(user, expert)[:50])
-        for entry in entries:
-            entry.rows = change_rows(entry)
+        entries = with_rows(audit_entries_for(user, expert)[:50])
     return render(request, "experts/expert_detail.html", {
         "expert": expert,
         "assignments": assignments,

@@ -94,6 +94,14 @@ def audit_entries_for(user: User, obj: models.Model) -> QuerySet[AuditEntry]:
     return audit_entries_visible_to(user).filter(content_type=content_type, object_id=str(obj.pk))
 
 
+def with_rows(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+    """Entries with `rows` (change_rows) attached, for templates/portal/_audit_trail.html."""
+    entries = list(entries)
+    for entry in entries:
+        entry.rows = change_rows(entry)
+    return entries
+
+
 def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
     """The entry's changes as rows of (field label, old, new) in the reader's language."""
     model = entry.content_type.model_class()

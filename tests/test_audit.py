@@ -121,3 +121,17 @@ def test_a_change_made_in_django_admin_is_audited_too(client_for, admin_user, bo
     assert response.status_code == 302, response.context["adminform"].form.errors
     entry = audit_entries_visible_to(bob).get(action="update")
     assert entry.actor == admin_user and entry.changes == {"capacity": [3, 6]}
+
+
+@pytest.mark.parametrize("page", ["enterprises:detail", "needs:detail"])
+def test_the_trail_shows_on_the_objects_page_to_staff_only(client_for, alice, bob, diana, firm, page):
+    need = registry.need_submit(user=alice, enterprise=firm, service_area=ServiceArea.objects.get(code=1),
+                                title="质量诊断", description="希望专家来厂诊断。")
+    registry.enterprise_update(user=bob, enterprise=firm, contact_phone="031188886666")
+    registry.need_accept(user=bob, need=need)
+    pk = firm.pk if page == "enterprises:detail" else need.pk
+    for reader in (bob, diana):
+        html = client_for(reader).get(reverse(page, args=[pk])).content.decode()
+        assert 'data-testid="audit-trail"' in html
+        assert ("031188886666" if page == "enterprises:detail" else "王建国") in html
+    assert 'data-testid="audit-trail"' not in client_for(alice).get(reverse(page, args=[pk])).content.decode()
