@@ -12,6 +12,8 @@ The flow, in the order it runs:
 3. `import_job_import` reads the file again and upserts the rows in batches keyed by credit code,
    one transaction per batch, saving its progress with each batch. A second run resumes after
    the last committed batch, so running the task twice neither duplicates nor double-counts.
+   Each batch writes the audit entries of the firms it created or changed in the same
+   transaction, so a resumed import never records a batch twice.
 
 Problems are stored as codes with parameters, not sentences, so the report is rendered in the
 language of whoever reads it (`problem_message`).
@@ -30,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
@@ -41,9 +44,11 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, ImportJob
 from enterprises.selectors import IMPORTERS, import_jobs_visible_to
+from enterprises.services import AUDITED_ENTERPRISE_FIELDS
 from enterprises.uscc import normalise, region_code_of, validate_uscc
+from portal import audit
 from portal.access import has_role
-from portal.models import Industry, Region, User
+from portal.models import AuditEntry, Industry, Region, User
 
 logger = logging.getLogger(__name__)
 
@@ -508,6 +513,7 @@ class CleanRow:
     values: dict[str, Any]
     region_given: bool
     exists: bool = False
+    pk: int | None = None  # set by `upsert`
 
 
 class RowChecker:
@@ -520,10 +526,13 @@ class RowChecker:
     def __init__(self, *, header: HeaderMap, prefix: str):
         self.header = header
         self.prefix = prefix
-        self.regions = set(Region.objects.values_list("code", flat=True))
-        industries = dict(Industry.objects.values_list("code", "level"))
-        self.divisions = {code for code, level in industries.items() if level == Industry.Level.DIVISION}
-        self.sections = {code for code, level in industries.items() if level == Industry.Level.SECTION}
+        # Names as well as codes: the audit entries show a region or industry as its text.
+        self.region_names = dict(Region.objects.values_list("code", "name"))
+        self.regions = set(self.region_names)
+        industries = list(Industry.objects.only("code", "level", "name", "name_en"))
+        self.divisions = {industry.code for industry in industries if industry.level == Industry.Level.DIVISION}
+        self.sections = {industry.code for industry in industries if industry.level == Industry.Level.SECTION}
+        self.industry_names = {industry.code: str(industry) for industry in industries}
         self.seen: dict[str, int] = {}
 
     def cell(self, cells: Sequence[Any], key: str) -> Any:
@@ -826,14 +835,18 @@ def import_job_validate(*, job_id: int, batch_size: int = BATCH_SIZE) -> None:
 def import_job_import(*, job_id: int, batch_size: int = BATCH_SIZE) -> None:
     """Upsert the good rows in batches, one transaction and one progress save per batch.
 
-    Each batch is one INSERT ... ON CONFLICT (uscc) DO UPDATE: the code lookup that checks the
-    rows also tells created from updated, and a firm registered by hand meanwhile is updated
-    rather than making the batch fail. Safe to run twice: a batch whose rows the job already
-    counts as processed is skipped, under a lock on the job row.
+    Each batch is one INSERT ... ON CONFLICT (uscc) DO UPDATE, preceded by one read of the
+    batch's firms already registered (locked until the batch commits): it tells created from
+    updated, gives the old values for the audit trail, and a firm registered by hand meanwhile
+    is updated rather than making the batch fail. Safe to run twice: a batch whose rows the job
+    already counts as processed is skipped, under a lock on the job row. The batch's audit
+    entries (one bulk INSERT) are written in its transaction, so they commit or roll back with
+    its rows and a resumed import never records a batch twice.
     """
     job = ImportJob.objects.select_related("region").filter(pk=job_id).first()
     if job is None or job.status != Status.IMPORTING:
         return
+    content_type = ContentType.objects.get_for_model(Enterprise)
     late_problems: list[dict] = []
     valid = done = 0
     try:
@@ -854,7 +867,15 @@ def import_job_import(*, job_id: int, batch_size: int = BATCH_SIZE) -> None:
                         return  # discarded, failed or finished by another run
                     if state[1] >= done:
                         continue  # committed by an earlier or parallel run
+                    before = locked_registry_rows(good, update_fields)
+                    for row in good:
+                        # Read under the lock: a firm registered by hand since the check counts as updated.
+                        row.exists = row.values["uscc"] in before
                     created = upsert(good, update_fields)
+                    AuditEntry.objects.bulk_create(
+                        audit_entries(good, before, update_fields, job=job, checker=checker,
+                                      content_type=content_type)
+                    )
                     ImportJob.objects.filter(pk=job_id).update(
                         processed_rows=done, created_count=F("created_count") + created,
                         updated_count=F("updated_count") + len(good) - created, updated_at=timezone.now(),
@@ -874,11 +895,85 @@ def upsert(rows: list[CleanRow], update_fields: list[str]) -> int:
     """Write one batch; returns how many firms it created."""
     if not rows:
         return 0
-    Enterprise.objects.bulk_create(
+    firms = Enterprise.objects.bulk_create(
         [Enterprise(**row.values) for row in rows],
         update_conflicts=True, unique_fields=["uscc"], update_fields=update_fields,
     )
+    # PostgreSQL and SQLite (3.35+) return the ids of inserted and updated rows alike (RETURNING).
+    for row, firm in zip(rows, firms, strict=True):
+        row.pk = firm.pk
     return sum(1 for row in rows if not row.exists)
+
+
+# --- The audit trail of an import ---------------------------------------------------------
+
+
+def attname(name: str) -> str:
+    return Enterprise._meta.get_field(name).attname
+
+
+def locked_registry_rows(rows: list[CleanRow], update_fields: list[str]) -> dict[str, dict[str, Any]]:
+    """The batch's firms already in the registry, by credit code, with the values the import may
+    overwrite: one query, locking those rows until the batch commits so no edit slips in between."""
+    if not rows:
+        return {}
+    columns = ["pk", "uscc", "region_id", *(attname(name) for name in update_fields if name != "updated_at")]
+    firms = (Enterprise.objects.select_for_update().filter(uscc__in=[row.values["uscc"] for row in rows])
+             .order_by().values(*dict.fromkeys(columns)))
+    return {firm["uscc"]: firm for firm in firms}
+
+
+def audit_entries(
+    rows: list[CleanRow], before: dict[str, dict[str, Any]], update_fields: list[str], *, job: ImportJob,
+    checker: RowChecker, content_type: ContentType,
+) -> list[AuditEntry]:
+    """One IMPORT entry per firm created (its values) or changed (old and new values of the fields
+    that changed; an unchanged firm gets none), stored like the services' entries: a region or an
+    industry as its text, a choice as its value, a decimal as a string.
+
+    A firm the import moved to another region gets a second entry under its old region, as
+    `enterprise_update` does, so the old jurisdiction still reads what happened to it.
+    """
+
+    def shown(name: str, value: Any) -> Any:
+        if value is not None and name == "region":
+            return checker.region_names.get(value, value)
+        if value is not None and name == "industry":
+            return checker.industry_names.get(value, value)
+        return audit.json_value(value)
+
+    at = timezone.now()
+    source = {"job": job.pk, "file": job.original_name}
+    entries = []
+    for row in rows:
+        firm = Enterprise(**row.values)  # with the model's defaults for the columns the file lacks
+        old = before.get(row.values["uscc"])
+        changes = {}
+        if old is None:
+            note = _("Created by import #%(job)d (%(file)s)") % source
+            for name in AUDITED_ENTERPRISE_FIELDS:
+                value = getattr(firm, attname(name))
+                if value is not False and value not in (None, ""):  # as audit.record_create leaves them out
+                    changes[name] = [None, shown(name, value)]
+            regions = [firm.region_id]
+        else:
+            note = _("Updated by import #%(job)d (%(file)s)") % source
+            for name in update_fields:
+                if name == "updated_at":
+                    continue
+                old_value, new_value = old[attname(name)], getattr(firm, attname(name))
+                if old_value != new_value:
+                    changes[name] = [shown(name, old_value), shown(name, new_value)]
+            if not changes:
+                continue
+            regions = list(dict.fromkeys([firm.region_id, old["region_id"]]))
+        for region_code in regions:
+            entries.append(AuditEntry(
+                content_type=content_type, object_id=str(row.pk), object_repr=firm.name[:200],
+                region_code=region_code, action=AuditEntry.Action.IMPORT, actor_id=job.uploaded_by_id, at=at,
+                changes=changes, note=note,
+            ))
+    return entries
 
 
 def template_csv() -> bytes:

@@ -12,7 +12,6 @@ from django.db import transaction
 
 from experts.models import Expert
 from experts.services import expert_create
-from portal import audit
 from portal.models import Region, Specialty, User
 
 Kind = Expert.EmployerKind
@@ -193,35 +192,22 @@ def seed_experts(seed: int = 2028) -> int:
     keepers = {user.username: user for user in User.objects.filter(username__in={s["keeper"] for s in specs})}
     specialties = {specialty.code: specialty for specialty in Specialty.objects.all()}
     regions = Region.objects.in_bulk({code for spec in specs for code in [spec["region"], *spec["regions_served"]]})
+    # Demo expert accounts that are nobody's login yet (one linked by hand meanwhile stays as it is).
+    logins = {user.username: user for user in User.objects.filter(
+        username__in=[spec["login"] for spec in specs if spec["login"]], role=User.Role.EXPERT,
+        expert_profile__isnull=True)}
     created = 0
     for spec in specs:
         if spec["code"] in existing or spec["keeper"] not in keepers:
             continue
         fields = {key: value for key, value in spec.items()
                   if key not in {"keeper", "login", "specialties", "regions_served", "region"}}
-        keeper = keepers[spec["keeper"]]
-        expert = expert_create(
-            user=keeper, specialties=[specialties[code] for code in spec["specialties"]],
+        login = logins.get(spec["login"])
+        # `user` names the acting user, so the expert's login travels as its id (as the pages send it).
+        expert_create(
+            user=keepers[spec["keeper"]], specialties=[specialties[code] for code in spec["specialties"]],
             regions_served=[regions[code] for code in spec["regions_served"]], region=regions[spec["region"]],
-            **fields,
+            user_id=login.pk if login else None, **fields,
         )
         created += 1
-        if spec["login"]:
-            link_login(keeper, expert, spec["login"])
     return created
-
-
-def link_login(keeper: User, expert: Expert, username: str) -> None:
-    """Make a demo expert account the login of its pool record.
-
-    `expert_create(user=...)` names the acting user, so it cannot also take the expert's login;
-    the link is saved here with the same checks and audit entry the service would write.
-    """
-    login = User.objects.filter(username=username, role=User.Role.EXPERT).first()
-    if login is None or Expert.objects.filter(user=login).exists():
-        return
-    before = audit.snapshot(expert, ("user",))
-    expert.user = login
-    expert.full_clean()
-    expert.save(update_fields=["user", "updated_at"])
-    audit.record_update(actor=keeper, obj=expert, before=before, region_code=expert.region_id)

@@ -1,24 +1,32 @@
-"""`manage.py demo --no-serve`: demo accounts of every role and firms with valid credit codes."""
+"""`manage.py demo --no-serve`: demo accounts of every role, firms with valid credit codes, expert
+pools, campaigns and assistance cases in every state."""
 
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
+from campaigns.models import AssistanceCase, Campaign, Visit
 from enterprises.demo import FIRMS_PER_CITY
 from enterprises.models import Enterprise
 from enterprises.uscc import region_code_of, validate_uscc
+from experts.models import Expert
 from portal.demo import ACCOUNTS, DEMO_PASSWORD
-from portal.models import User
+from portal.models import AuditEntry, User
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo():
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, loaded once for the module (it takes seconds): every test runs inside its own
+    transaction on top of it, rolled back after the test, and the whole is rolled back at the end."""
     output = StringIO()
-    call_command("demo", "--no-serve", stdout=output)
-    return output.getvalue()
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("demo", "--no-serve", stdout=output)
+        yield output.getvalue()
+        transaction.set_rollback(True)
 
 
 def test_it_creates_an_account_of_every_role(demo):
@@ -72,15 +80,17 @@ def test_it_prints_the_accounts_and_the_password(demo):
         assert account.username in demo
 
 
+def counts() -> tuple[int, ...]:
+    return tuple(model.objects.count() for model in (
+        User, Enterprise, Enterprise.users.through, Expert, Campaign, AssistanceCase, Visit, AuditEntry))
+
+
 def test_running_it_twice_creates_nothing_new(demo):
-    users, firms = User.objects.count(), Enterprise.objects.count()
-    links = Enterprise.users.through.objects.count()
+    before = counts()
     output = StringIO()
     call_command("demo", "--no-serve", stdout=output)
-    assert (User.objects.count(), Enterprise.objects.count(), Enterprise.users.through.objects.count()) == (
-        users, firms, links,
-    )
-    assert "0 new enterprises" in output.getvalue()
+    assert counts() == before
+    assert "0 new enterprises" in output.getvalue() and "0 new assistance cases" in output.getvalue()
 
 
 def test_running_it_again_keeps_a_changed_password(demo):
@@ -90,3 +100,129 @@ def test_running_it_again_keeps_a_changed_password(demo):
     call_command("seed_demo", stdout=StringIO())
     user.refresh_from_db()
     assert user.check_password("changed by its owner")
+
+
+# --- Expert pools, campaigns and cases ------------------------------------------------------
+
+
+def test_the_demo_campaigns_run_today_over_their_jurisdictions(demo):
+    from django.utils import timezone
+
+    campaigns = {campaign.region_id: campaign for campaign in Campaign.objects.all()}
+    assert set(campaigns) == {"130100", "130000", "441900", "340000"}
+    for campaign in campaigns.values():
+        assert campaign.is_running_on(timezone.localdate()), campaign.name
+        assert campaign.organiser.endswith("市场监督管理局")
+    assert campaigns["130100"].service_areas.count() == 10
+
+
+def test_the_pools_hold_about_sixty_experts_of_every_employer_kind(demo):
+    from portal.models import Specialty
+
+    experts = Expert.objects.all()
+    assert 55 <= experts.count() <= 70
+    assert set(experts.values_list("employer_kind", flat=True)) == set(Expert.EmployerKind.values)
+    assert {expert.capacity for expert in experts} <= {2, 3, 4, 5}
+    assert experts.filter(is_active=False).exists()
+    shijiazhuang = Specialty.objects.filter(experts__region_id="130100").distinct()
+    assert shijiazhuang.count() == Specialty.objects.count() == 15
+    served_levels = set(Expert.regions_served.through.objects.values_list("region__level", flat=True))
+    assert served_levels == {"province", "city", "county"}
+
+
+def test_every_demo_expert_account_signs_in_as_an_expert_record_with_cases(demo):
+    from campaigns.selectors import cases_visible_to
+
+    for account in [a for a in ACCOUNTS if a.role == User.Role.EXPERT]:
+        user = User.objects.get(username=account.username)
+        assert user.expert_profile.name == account.full_name
+        assert user.expert_profile.employer == account.organisation
+        assert cases_visible_to(user).exists(), account.username
+
+
+def test_the_demo_has_cases_in_every_status_and_closed_ones_both_resolved_and_not(demo):
+    cases = AssistanceCase.objects.all()
+    assert 35 <= cases.count() <= 50
+    assert set(cases.values_list("status", flat=True)) == set(AssistanceCase.Status.values)
+    assert set(cases.filter(status="closed").values_list("resolution", flat=True)) == {"resolved", "unresolved"}
+    assert set(cases.values_list("campaign__region_id", flat=True)) == {"130100", "130000", "441900", "340000"}
+
+
+def test_closed_cases_report_outcomes_among_them_a_lab_saving_450000_yuan(demo):
+    from decimal import Decimal
+
+    lab = AssistanceCase.objects.get(lab_set_up=True)
+    assert (lab.status, lab.resolution, lab.money_saved) == ("closed", "resolved", Decimal("450000"))
+    assert lab.assignments.filter(expert__user__username="expert_wang").exists()
+    assert AssistanceCase.objects.filter(excellence_model_adopted=True, status="closed").count() >= 2
+    assert AssistanceCase.objects.filter(certificate_obtained=True).exists()
+    assert AssistanceCase.objects.filter(standard_drafted=True).exists()
+
+
+def test_most_closed_cases_are_rated_and_the_demo_sme_account_has_one_awaiting_its_rating(demo):
+    from campaigns.selectors import cases_awaiting_rating
+
+    closed = AssistanceCase.objects.filter(status="closed")
+    assert closed.filter(rating__isnull=False).count() >= 0.75 * closed.count()
+    assert set(closed.filter(rating__isnull=False).values_list("rating__score", flat=True)) >= {5, 4, 3}
+    sme = User.objects.get(username="sme_hengtai")
+    assert cases_awaiting_rating(sme).count() == 1
+
+
+def test_some_follow_ups_are_overdue_and_some_cases_stale_for_the_city_regulator(demo):
+    from campaigns.selectors import overdue_follow_ups, stale_cases
+
+    regulator = User.objects.get(username="sjz_regulator")
+    assert overdue_follow_ups(regulator).count() >= 2
+    assert stale_cases(regulator).count() >= 2
+    assert stale_cases(regulator).filter(last_visit_on__isnull=True).exists()  # opened long ago, never visited
+    administrator = User.objects.get(username="admin")
+    assert overdue_follow_ups(administrator).count() > overdue_follow_ups(regulator).count()
+
+
+def test_one_expert_carries_a_case_past_capacity_with_the_reason(demo):
+    from campaigns.models import CaseAssignment
+    from experts.selectors import with_record
+
+    [assignment] = CaseAssignment.objects.filter(over_capacity=True)
+    assert assignment.override_reason and assignment.active
+    expert = with_record(Expert.objects.filter(pk=assignment.expert_id)).get()
+    assert expert.load > expert.capacity
+    assert CaseAssignment.objects.filter(active=False, released_at__isnull=False).exists()
+
+
+def test_visits_lie_in_the_past_inside_their_campaign_and_after_the_case_opened(demo):
+    from django.utils import timezone
+
+    visits = Visit.objects.select_related("case__campaign")
+    assert visits.count() >= 60
+    assert set(visits.values_list("mode", flat=True)) == set(Visit.Mode.values)
+    for visit in visits:
+        case = visit.case
+        assert case.campaign.starts_on <= case.opened_at.date() <= visit.visited_on < timezone.localdate(), case
+        if case.closed_at:
+            assert visit.visited_on <= timezone.localtime(case.closed_at).date(), case
+
+
+def test_case_history_runs_in_order_from_opening_to_closing(demo):
+    from django.utils import timezone
+
+    from campaigns.models import CaseRating
+
+    ratings = {rating.case_id: rating for rating in CaseRating.objects.all()}
+    for case in AssistanceCase.objects.prefetch_related("events", "assignments"):
+        stamps = [event.at for event in case.events.all()]
+        assert stamps == sorted(stamps) and stamps[0] == case.opened_at, case
+        assert [event.to_status for event in case.events.all()][-1] == case.status, case
+        assert all(assignment.assigned_at >= case.opened_at for assignment in case.assignments.all()), case
+        if case.status == "closed":
+            assert stamps[-1] == case.closed_at, case
+        if case.pk in ratings:
+            assert case.closed_at < ratings[case.pk].rated_at < timezone.now(), case
+
+
+def test_the_services_wrote_the_audit_trail_of_experts_cases_and_visits(demo):
+    for model in ("expert", "assistancecase", "visit"):
+        assert AuditEntry.objects.filter(content_type__model=model, action="create").exists(), model
+    assert AuditEntry.objects.filter(action="assign").exists()
+    assert AuditEntry.objects.filter(action="transition", content_type__model="assistancecase").exists()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
@@ -20,7 +21,7 @@ from enterprises import importing
 from enterprises.importing import COLUMNS, problem_message
 from enterprises.models import Enterprise, ImportJob
 from enterprises.uscc import generate_uscc, validate_uscc
-from portal.models import Region
+from portal.models import AuditEntry, Region
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
@@ -368,14 +369,19 @@ class TestImportTask:
     def test_import_queries_grow_per_batch_not_per_row(self, bob, django_assert_num_queries, rows):
         job = self.make_job(bob, [firm_row() for _ in range(rows)])
         # SQLite binds at most 999 parameters per statement, so Django splits one batch into
-        # INSERTs of 999 // 18 fields = 55 rows there; PostgreSQL sends the batch as one INSERT.
+        # INSERTs of 999 // 18 fields = 55 rows there (and audit entries into 999 // 9 = 111);
+        # PostgreSQL sends each as one INSERT.
         fields = [f for f in Enterprise._meta.concrete_fields if not f.primary_key]
         inserts = math.ceil(rows / connection.ops.bulk_batch_size(fields, range(rows)))
+        audit_fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+        audit_inserts = math.ceil(rows / connection.ops.bulk_batch_size(audit_fields, range(rows)))
+        ContentType.objects.get_for_model(Enterprise)  # cached once per process, as in the worker
         # Checking: the job, region codes, industry codes, estimate saved, existing codes of the
         # batch, progress saved, result saved (7). Importing: the job, region codes, industry
-        # codes, existing codes of the batch, savepoint, job locked, INSERT ... ON CONFLICT,
-        # counters saved, savepoint released, job done (9 + the INSERTs).
-        with django_assert_num_queries(7 + 9 + inserts):
+        # codes, existing codes of the batch, savepoint, job locked, the batch's registered firms
+        # read and locked for the audit, counters saved, savepoint released, job done (10), the
+        # INSERT ... ON CONFLICT statements and the audit entries' INSERT statements.
+        with django_assert_num_queries(7 + 10 + inserts + audit_inserts):
             importing.import_job_process(job_id=job.pk)
         job.refresh_from_db()
         assert (job.status, job.created_count) == ("done", rows)
@@ -390,8 +396,8 @@ class TestImportTask:
                 importing.import_job_process(job_id=job.pk, batch_size=5)
             counts.append(len(queries))
         # Per extra batch: checking (existing codes, progress) + importing (existing codes,
-        # savepoint, lock, INSERT, counters, release).
-        assert counts[1] - counts[0] == 2 * (2 + 6)
+        # savepoint, lock, registered firms read for the audit, INSERT, audit INSERT, counters, release).
+        assert counts[1] - counts[0] == 2 * (2 + 8)
 
     def test_running_the_task_twice_neither_duplicates_nor_double_counts(self, bob):
         rows = [firm_row() for _ in range(5)]

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 
+from campaigns.demo import seed_cases
 from enterprises.demo import seed_enterprises, seed_needs_and_surveys
+from experts.demo import seed_experts
 from portal.demo import DEMO_PASSWORD, seed_accounts
 
 
@@ -11,7 +13,11 @@ class Command(BaseCommand):
         users = seed_accounts()
         firms = seed_enterprises()
         needs = seed_needs_and_surveys()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {firms} new enterprises, {needs} new quality needs."))
+        experts = seed_experts()
+        cases = seed_cases()
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo data ready: {firms} new enterprises, {needs} new quality needs, {experts} new experts, "
+            f"{cases} new assistance cases."))
         self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD})")
         for user in users:
             where = user.region.full_name() if user.region else ""
