@@ -10,6 +10,7 @@ from pathlib import PurePath
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -475,6 +476,9 @@ def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = ""
                 rating.save()
         except IntegrityError:
             raise ValidationError(_("This case has already been rated.")) from None
+        # The record of every expert who saw the case through (experts.selectors.with_record).
+        Expert.objects.filter(assignments__case=case, assignments__released_at__isnull=True).update(
+            rating_count=F("rating_count") + 1, rating_total=F("rating_total") + rating.score)
         audit.record(actor=user, obj=case, action=audit.Action.UPDATE, region_code=case.enterprise.region_id,
                      changes={"rating": [None, score]}, note=comment.strip())
     return rating

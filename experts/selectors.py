@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 
 from django.db.models import (
-    Avg,
     Case,
     Count,
     Exists,
@@ -20,7 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils.translation import gettext as _
 
-from campaigns.models import AssistanceCase, CaseAssignment, CaseRating
+from campaigns.models import AssistanceCase, CaseAssignment
 from enterprises.models import Enterprise
 from experts.models import Expert
 from portal.models import Region, User, code_prefix, enclosing_codes
@@ -69,22 +68,18 @@ def open_load() -> Subquery:
     )
 
 
-def rating_stats(expert_ref: str = "pk") -> tuple[Subquery, Subquery]:
-    """Mean satisfaction and number of ratings over the cases the expert saw through to the end."""
-    rated = (
-        CaseRating.objects.filter(case__assignments__expert=OuterRef(expert_ref),
-                                  case__assignments__released_at__isnull=True)
-        .values("case__assignments__expert")
+def rating_mean() -> Case:
+    """Mean satisfaction over the cases the expert saw through to the end, from the stored record
+    (`rating_total` / `rating_count`, kept by campaigns.services.case_rate); NULL when unrated."""
+    return Case(
+        When(rating_count__gt=0, then=Cast(F("rating_total"), FloatField()) / Cast(F("rating_count"), FloatField())),
+        default=None, output_field=FloatField(),
     )
-    mean = Subquery(rated.annotate(mean=Avg("score")).values("mean"), output_field=FloatField())
-    count = Subquery(rated.annotate(n=Count("pk")).values("n"), output_field=IntegerField())
-    return mean, count
 
 
 def with_record(experts: QuerySet[Expert]) -> QuerySet[Expert]:
-    """`experts` with `load`, `rating_mean` and `rating_count`: one subquery each, no N+1."""
-    mean, count = rating_stats()
-    return experts.annotate(load=open_load(), rating_mean=mean, rating_count=Coalesce(count, 0))
+    """`experts` with `load` (one subquery, no N+1) and `rating_mean`; `rating_count` is a column."""
+    return experts.annotate(load=open_load(), rating_mean=rating_mean())
 
 
 @dataclass
@@ -121,34 +116,33 @@ def suggest_experts(
     specialty_fit = Expert.specialties.through.objects.filter(
         expert=OuterRef("pk"), specialty__service_areas__code__in=service_area_ids
     )
-    # The closest region served: among a county's enclosing codes the largest is the most specific.
-    closest = Subquery(served_through.filter(region_id__in=codes).values("region_id").order_by("-region_id")[:1])
-    mean, count = rating_stats()
+    # The closest region served, as points: a county's own code scores most. One subquery per
+    # expert (a CASE over the closest code's subquery would run it once for every WHEN).
+    points = Case(*[When(region_id=code, then=Value(REGION_POINTS[len(code_prefix(code))])) for code in codes],
+                  default=Value(0), output_field=IntegerField())
+    closest_points = Subquery(served_through.filter(region_id__in=codes).annotate(points=points)
+                              .order_by("-points").values("points")[:1], output_field=IntegerField())
+    code_by_points = {REGION_POINTS[len(code_prefix(code))]: code for code in codes}
     experts = (
         experts_visible_to(user)
         .filter(is_active=True)
         .filter(Exists(served_through.filter(region_id__in=codes)))
         .annotate(
-            served_code=closest,
+            region_points=closest_points,
             fits=Exists(specialty_fit) if service_area_ids else Value(False),
             load=open_load(),
-            rating_mean=mean,
-            rating_count=Coalesce(count, 0),
+            rating_mean=rating_mean(),
         )
     )
     if exclude_case is not None:
         experts = experts.exclude(
             Exists(CaseAssignment.objects.filter(expert=OuterRef("pk"), case=exclude_case, active=True))
         )
-    region_points = Case(
-        *[When(served_code=code, then=Value(REGION_POINTS[len(code_prefix(code))])) for code in codes],
-        default=Value(0), output_field=IntegerField(),
-    )
     free_share = Cast(Greatest(F("capacity") - F("load"), 0), FloatField()) / Cast(F("capacity"), FloatField())
     satisfaction = Coalesce((F("rating_mean") - 1.0) / 4.0, Value(0.5), output_field=FloatField())
     score = (
         Case(When(fits=True, then=Value(SPECIALTY_POINTS)), default=Value(0), output_field=IntegerField())
-        + region_points
+        + F("region_points")
         + free_share * LOAD_POINTS
         + satisfaction * SATISFACTION_POINTS
     )
@@ -158,7 +152,8 @@ def suggest_experts(
     for expert in experts:
         suggestion = Suggestion(
             expert=expert, score=round(expert.score), specialty_fits=bool(expert.fits),
-            served_region=regions.get(expert.served_code), load=expert.load, capacity=expert.capacity,
+            served_region=regions.get(code_by_points.get(expert.region_points)), load=expert.load,
+            capacity=expert.capacity,
             rating_mean=expert.rating_mean, rating_count=expert.rating_count,
         )
         suggestion.reasons = reasons_for(suggestion)

@@ -83,7 +83,7 @@ def expert_detail(request, pk: int):
         .select_related("case", "case__enterprise", "case__campaign")
         .order_by("-assigned_at", "-pk")
     )
-    # The same cases as the satisfaction record (experts.selectors.rating_stats), as far as the
+    # The same cases as the satisfaction record (experts.selectors.rating_mean), as far as the
     # reader may see them: a comment names the firm's experience of a case in its region.
     ratings = (
         CaseRating.objects.filter(case__assignments__expert=expert, case__assignments__released_at__isnull=True,

@@ -30,6 +30,8 @@ class Migration(migrations.Migration):
                 ('capacity', models.PositiveSmallIntegerField(default=3, help_text='The most open cases the expert carries at once.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(50)], verbose_name='capacity')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('rating_count', models.PositiveIntegerField(default=0, editable=False, verbose_name='ratings')),
+                ('rating_total', models.PositiveIntegerField(default=0, editable=False, verbose_name='sum of ratings')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('region', models.ForeignKey(help_text='The jurisdiction whose expert pool keeps this record.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='portal.region', verbose_name='pool')),

@@ -53,6 +53,7 @@ from enterprises.models import Enterprise, NeedEvent, NeedRequest
 from enterprises.uscc import generate_uscc
 from experts.models import Expert
 from experts.selectors import experts_visible_to, suggest_experts
+from experts.services import expert_rating_records_rebuild
 from portal.models import Region, ServiceArea, Specialty, User, enclosing_codes
 
 USER_PREFIX = "benchmark_cases_"
@@ -299,6 +300,7 @@ class Command(BaseCommand):
             Visit.objects.bulk_create(visits, batch_size=CHUNK)
             CaseAssignment.objects.bulk_create(assignments, batch_size=CHUNK)
             CaseRating.objects.bulk_create(ratings, batch_size=CHUNK)
+            expert_rating_records_rebuild(Expert.objects.filter(code__startswith=EXPERT_CODE_PREFIX))
 
     def make_need(self) -> NeedRequest:
         """The need matched in the measurements: metrology in a Shijiazhuang county."""
