@@ -62,3 +62,25 @@ def test_an_expert_at_capacity_is_flagged_and_ranked_lower(bob, firm):
     ranked = suggest_experts(user=bob, enterprise=firm, service_area_ids=[2])
     assert [s.expert for s in ranked] == [free, busy]
     assert ranked[1].at_capacity and ranked[1].load == 1 and not ranked[0].at_capacity
+
+
+def test_a_rating_counts_in_the_record_of_the_experts_who_saw_the_case_through(bob, alice):
+    from campaigns.models import AssistanceCase
+    from experts.models import Expert
+    from experts.selectors import with_record
+    from experts.services import expert_rating_records_rebuild
+
+    firm = alice.enterprises.get()
+    stayed, released = ExpertFactory(name="到底"), ExpertFactory(name="中途")
+    case = services.case_open(user=bob, campaign=CampaignFactory(), enterprise=firm, title="评价")
+    services.case_assign_expert(user=bob, case=case, expert=stayed)
+    services.case_assign_expert(user=bob, case=case, expert=released)
+    services.case_release_expert(user=bob, case=case, expert=released)
+    services.case_close(user=bob, case=case, resolution="unresolved", note="企业停产")
+    services.case_rate(user=alice, case=AssistanceCase.objects.get(pk=case.pk), score=4)
+    records = {e.name: (e.rating_count, e.rating_mean) for e in with_record(Expert.objects.all())}
+    assert records == {"到底": (1, 4.0), "中途": (0, None)}
+    Expert.objects.update(rating_count=0, rating_total=0)
+    expert_rating_records_rebuild()
+    assert Expert.objects.get(pk=stayed.pk).rating_total == 4
+    assert Expert.objects.get(pk=released.pk).rating_count == 0
