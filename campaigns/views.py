@@ -95,6 +95,15 @@ def lifecycle_steps(case: AssistanceCase) -> list[dict]:
 # --- The list ---------------------------------------------------------------------------------
 
 
+def lead_choices(user: User):
+    """Regulators who can lead the cases `user` sees: those of the jurisdiction and above it."""
+    regulators = User.objects.filter(role=User.Role.REGULATOR, is_active=True)
+    if not user.is_administrator:
+        regulators = regulators.filter(Q(region__code__startswith=user.region.prefix)
+                                       | Q(region_id__in=enclosing_codes(user.region_id)))
+    return regulators.order_by("full_name", "username")
+
+
 class CaseListView(RoleRequiredMixin, ListView):
     """Cases the user may see: an SME its firms', an expert those assigned, staff their jurisdiction's."""
 
@@ -120,10 +129,10 @@ class CaseListView(RoleRequiredMixin, ListView):
         if staff:
             visible = cases_visible_to(user)
             context["campaigns"] = campaigns_visible_to(user).order_by("-starts_on", "name")
-            context["leads"] = (User.objects.filter(Exists(visible.filter(lead=OuterRef("pk"))))
-                                .order_by("full_name", "username"))
-            context["experts"] = Expert.objects.filter(Exists(CaseAssignment.objects.filter(
-                expert=OuterRef("pk"), active=True, case__in=visible.values("pk")))).order_by("name", "pk")
+            # Choices from the small tables (regulators, active assignments), not a scan of every case.
+            context["leads"] = lead_choices(user)
+            context["experts"] = Expert.objects.filter(pk__in=CaseAssignment.objects.filter(
+                active=True, case__in=visible.order_by().values("pk")).values("expert_id")).order_by("name", "pk")
         return super().get_context_data(**context, **kwargs)
 
 

@@ -7,7 +7,8 @@ campaigns.selectors.shows_internal_remarks says so, and the selector does not ev
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -60,8 +61,11 @@ class VisitListView(RoleRequiredMixin, ListView):
 
     def get_queryset(self):
         self.filterset = VisitFilterSet(self.request.GET, queryset=visits_visible_to(self.request.user))
-        # Meta.ordering does not apply to a grouped query: order explicitly.
-        return (self.filterset.qs.select_related("case__campaign").annotate(file_count=Count("attachments"))
+        # A subquery per row shown, not a join grouped over every visit in the jurisdiction.
+        files = (VisitAttachment.objects.filter(visit=OuterRef("pk")).order_by().values("visit")
+                 .annotate(n=Count("pk")).values("n"))
+        return (self.filterset.qs.select_related("case__campaign")
+                .annotate(file_count=Coalesce(Subquery(files, output_field=IntegerField()), 0))
                 .order_by("-visited_on", "-id"))
 
     def get_context_data(self, **kwargs):
@@ -71,7 +75,8 @@ class VisitListView(RoleRequiredMixin, ListView):
                    "case_filter": self.filterset.form.cleaned_data.get("case") if self.filterset.is_valid() else None}
         if staff:
             context["campaigns"] = campaigns_visible_to(user).order_by("-starts_on", "name")
-            context["loggers"] = (User.objects.filter(Exists(visits_visible_to(user).filter(logged_by=OuterRef("pk"))))
+            context["loggers"] = (User.objects.filter(pk__in=visits_visible_to(user).order_by()
+                                                      .values("logged_by_id").distinct())
                                   .order_by("full_name", "username"))
         return super().get_context_data(**context, **kwargs)
 

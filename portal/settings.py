@@ -84,6 +84,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # PostgreSQL JIT-compiles a query whose estimated cost passes jit_above_cost before running it;
+    # for expert matching over thousands of candidates that took longer than the query itself
+    # (see `manage.py benchmark_cases --explain`). The portal's queries gain nothing from it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
