@@ -15,11 +15,22 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.models import AuditEntry, User
 from portal.selectors import EVERYWHERE, jurisdiction_prefix
 
 Action = AuditEntry.Action
+
+# Entries may name things that are not fields of the object itself (an assignment recorded on its
+# case, a rating, files added): their labels.
+EXTRA_LABELS = {
+    "expert": gettext_lazy("expert"),
+    "override_reason": gettext_lazy("reason for assigning past capacity"),
+    "rating": gettext_lazy("satisfaction rating"),
+    "certifications": gettext_lazy("certifications"),
+    "attachments": gettext_lazy("attachments"),
+}
 
 
 def json_value(value: Any) -> Any:
@@ -108,14 +119,14 @@ def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
     rows = []
     for name, pair in (entry.changes or {}).items():
         old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-        label = name
+        label = str(EXTRA_LABELS.get(name, name))
         if model is not None:
             try:
                 field = model._meta.get_field(name)
             except FieldDoesNotExist:  # a field since removed: show its name
                 field = None
-            if field is not None:
-                label = str(getattr(field, "verbose_name", name))
+            if field is not None and hasattr(field, "verbose_name"):  # not a reverse relation
+                label = str(field.verbose_name)
                 choices = dict(field.flatchoices) if getattr(field, "choices", None) else None
                 if choices:
                     old, new = choices.get(old, old), choices.get(new, new)

@@ -135,3 +135,14 @@ def test_the_trail_shows_on_the_objects_page_to_staff_only(client_for, alice, bo
         assert 'data-testid="audit-trail"' in html
         assert ("031188886666" if page == "enterprises:detail" else "王建国") in html
     assert 'data-testid="audit-trail"' not in client_for(alice).get(reverse(page, args=[pk])).content.decode()
+
+
+def test_an_assignment_recorded_on_its_case_reads_with_proper_labels(bob, firm):
+    from campaigns.services import case_assign_expert, case_open
+    from tests.factories import CampaignFactory
+
+    case = case_open(user=bob, campaign=CampaignFactory(), enterprise=firm, title="计量帮扶")
+    case_assign_expert(user=bob, case=case, expert=ExpertFactory(name="刘建华", code="130100-0001"))
+    entry = audit_entries_for(bob, case).get(action="assign")
+    with translation.override("zh-hans"):
+        assert change_rows(entry) == [{"field": "专家", "old": "—", "new": "刘建华 (130100-0001)"}]
