@@ -35,10 +35,9 @@ from campaigns.selectors import (
 )
 from enterprises.models import Enterprise, NeedRequest
 from enterprises.selectors import enterprises_visible_to, needs_visible_to
-from enterprises.views import PAGE_SIZES, per_page
 from experts.models import Expert
 from experts.selectors import experts_visible_to, suggest_experts
-from portal.access import ALL_ROLES, STAFF_ROLES, RoleRequiredMixin, has_role
+from portal.access import ALL_ROLES, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
 from portal.forms import add_service_errors
 from portal.models import ServiceArea, User, enclosing_codes
@@ -48,11 +47,6 @@ Status = AssistanceCase.Status
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 LIFECYCLE = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS, Status.CLOSED]
 AUDIT_ROWS = 200
-
-
-def require_roles(user: User, roles) -> None:
-    if not has_role(user, roles):
-        raise PermissionDenied
 
 
 def visible_case(user: User, pk: int) -> AssistanceCase:

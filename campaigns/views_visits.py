@@ -20,8 +20,7 @@ from campaigns.forms import VisitForm
 from campaigns.models import Visit, VisitAttachment
 from campaigns.selectors import campaigns_visible_to, shows_internal_remarks, visits_visible_to
 from campaigns.views import differences, visible_case
-from enterprises.views import PAGE_SIZES, per_page
-from portal.access import ALL_ROLES, STAFF_ROLES, RoleRequiredMixin, has_role
+from portal.access import ALL_ROLES, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
 from portal.models import User

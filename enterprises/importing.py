@@ -197,11 +197,13 @@ def header_token(text: Any) -> str:
     return "".join(text.split()).rstrip("*").lower()
 
 
-HEADER_KEYS = {
-    header_token(name): column.key
-    for column in COLUMNS
-    for name in (column.key, column.header, *column.aliases)
-}
+def header_keys(columns: Sequence[Column]) -> dict[str, str]:
+    """Every accepted spelling of every column's header, normalised, to the column's key."""
+    return {header_token(name): column.key for column in columns
+            for name in (column.key, column.header, *column.aliases)}
+
+
+HEADER_KEYS = header_keys(COLUMNS)
 
 
 def cell_text(value: Any) -> str:
@@ -357,12 +359,16 @@ class HeaderMap:
     index: dict[str, int]
     text: dict[str, str]
     ignored: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # the standard header of each key
 
     def column_name(self, key: str) -> str:
-        return self.text.get(key) or COLUMNS_BY_KEY[key].header
+        return self.text.get(key) or self.headers.get(key, key)
 
 
-def map_header(header: Sequence[Any]) -> HeaderMap:
+def map_header(header: Sequence[Any], columns: Sequence[Column] = None) -> HeaderMap:
+    """Find each known column in the header row; refuse duplicates and missing required columns."""
+    columns = COLUMNS if columns is None else columns
+    keys = HEADER_KEYS if columns is COLUMNS else header_keys(columns)
     index: dict[str, int] = {}
     text: dict[str, str] = {}
     ignored: list[str] = []
@@ -371,7 +377,7 @@ def map_header(header: Sequence[Any]) -> HeaderMap:
         label = "" if cell is None else str(cell).strip().lstrip("\ufeff")
         if not label:
             continue
-        key = HEADER_KEYS.get(header_token(label))
+        key = keys.get(header_token(label))
         if key is None:
             ignored.append(label)
         elif key in index:
@@ -381,10 +387,11 @@ def map_header(header: Sequence[Any]) -> HeaderMap:
             text[key] = label
     if duplicates:
         raise FileProblem("duplicate_headers", columns="、".join(duplicates))
-    missing = [column.header for column in COLUMNS if column.required and column.key not in index]
+    missing = [column.header for column in columns if column.required and column.key not in index]
     if missing:
         raise FileProblem("missing_headers", columns="、".join(missing))
-    return HeaderMap(index=index, text=text, ignored=ignored)
+    return HeaderMap(index=index, text=text, ignored=ignored,
+                     headers={column.key: column.header for column in columns})
 
 
 def chunked(rows: Iterable, size: int) -> Iterator[list]:

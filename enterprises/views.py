@@ -33,27 +33,13 @@ from enterprises.selectors import (
     with_open_need_flag,
 )
 from enterprises.uscc import normalise, validate_uscc
-from portal.access import STAFF_ROLES, RoleRequiredMixin, has_role
+from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
 from portal.models import User
 
 Role = User.Role
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
-PAGE_SIZES = (25, 50, 100)
-
-
-def require_roles(user: User, roles) -> None:
-    if not has_role(user, roles):
-        raise PermissionDenied
-
-
-def per_page(request) -> int:
-    try:
-        size = int(request.GET.get("per_page", PAGE_SIZES[0]))
-    except ValueError:
-        return PAGE_SIZES[0]
-    return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
 class EnterpriseListView(RoleRequiredMixin, ListView):

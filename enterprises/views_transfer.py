@@ -5,7 +5,7 @@ import tempfile
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +20,7 @@ from enterprises import exporting, importing
 from enterprises.filters import EnterpriseFilterSet
 from enterprises.models import ImportJob
 from enterprises.selectors import enterprises_visible_to, import_jobs_visible_to
-from portal.access import STAFF_ROLES, has_role
+from portal.access import STAFF_ROLES, require_roles
 from portal.forms import add_service_errors
 from portal.models import User
 
@@ -41,11 +41,6 @@ class ImportForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.xlsx"}),
         error_messages={"required": gettext_lazy("Choose a file to import.")},
     )
-
-
-def require_roles(user: User, roles) -> None:
-    if not has_role(user, roles):
-        raise PermissionDenied
 
 
 def progress_context(job: ImportJob) -> dict:

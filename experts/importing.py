@@ -38,6 +38,7 @@ from enterprises.importing import (
     CellProblem,
     Column,
     FileProblem,
+    HeaderMap,
     cell_text,
     header_token,
     open_table,
@@ -71,11 +72,6 @@ COLUMNS = (
     Column("is_active", "是否在库", aliases=("在库", "active")),
 )
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
-HEADER_KEYS = {
-    header_token(name): column.key
-    for column in COLUMNS
-    for name in (column.key, column.header, *column.aliases)
-}
 TEXT_KEYS = ("name", "title", "employer", "phone")
 # Every column but the pool number, in their order; of these, an empty cell clears a text or e-mail.
 FIELD_KEYS = tuple(column.key for column in COLUMNS if column.key != "code")
@@ -152,41 +148,8 @@ def file_error(problem: FileProblem) -> ValidationError:
 # --- Reading the header ---------------------------------------------------------------------
 
 
-@dataclass
-class Header:
-    """Which column of the file holds which field, and the header text the user wrote for it."""
-
-    index: dict[str, int]
-    text: dict[str, str]
-    ignored: list[str] = field(default_factory=list)
-
-    def column_name(self, key: str) -> str:
-        return self.text.get(key) or COLUMNS_BY_KEY[key].header
-
-
-def map_header(cells: Sequence[Any]) -> Header:
-    index: dict[str, int] = {}
-    text: dict[str, str] = {}
-    ignored: list[str] = []
-    duplicates: list[str] = []
-    for position, cell in enumerate(cells):
-        label = "" if cell is None else str(cell).strip().lstrip("\ufeff")
-        if not label:
-            continue
-        key = HEADER_KEYS.get(header_token(label))
-        if key is None:
-            ignored.append(label)
-        elif key in index:
-            duplicates.append(label)
-        else:
-            index[key] = position
-            text[key] = label
-    if duplicates:
-        raise FileProblem("duplicate_headers", columns="、".join(duplicates))
-    missing = [column.header for column in COLUMNS if column.required and column.key not in index]
-    if missing:
-        raise FileProblem("missing_headers", columns="、".join(missing))
-    return Header(index=index, text=text, ignored=ignored)
+def map_header(cells: Sequence[Any]) -> HeaderMap:
+    return registry_import.map_header(cells, COLUMNS)
 
 
 # --- Checking cells -------------------------------------------------------------------------
@@ -267,7 +230,7 @@ class CleanRow:
 class RowChecker:
     """Checks rows against reference data loaded once, in the uploader's jurisdiction."""
 
-    def __init__(self, *, header: Header, user: User):
+    def __init__(self, *, header: HeaderMap, user: User):
         self.header = header
         self.user = user
         self.prefix = jurisdiction_prefix(user)
@@ -441,7 +404,7 @@ class ImportReport:
                 for problem in self.problems]
 
 
-def read_rows(upload: UploadedFile) -> tuple[Header, list[tuple[int, Sequence[Any]]]]:
+def read_rows(upload: UploadedFile) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
     fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
     if fmt is None:
         raise FileProblem("file_type")
@@ -494,7 +457,7 @@ def expert_import(*, user: User, upload: UploadedFile) -> ImportReport:
     return report
 
 
-def upsert(rows: list[CleanRow], *, header: Header, user: User, file_name: str) -> tuple[int, int, int]:
+def upsert(rows: list[CleanRow], *, header: HeaderMap, user: User, file_name: str) -> tuple[int, int, int]:
     """Create or update every row by pool number; returns (created, updated, unchanged).
 
     A chunk at a time: one read of the chunk's experts already in the pool (locked, with their
@@ -516,7 +479,7 @@ def upsert(rows: list[CleanRow], *, header: Header, user: User, file_name: str) 
     return counts["created"], counts["updated"], counts["unchanged"]
 
 
-def update_fields_for(header: Header) -> list[str]:
+def update_fields_for(header: HeaderMap) -> list[str]:
     """What a re-import overwrites: the fields the file has a column for, and the update time."""
     fields = [key for key in (*TEXT_KEYS, "email", "employer_kind", "capacity", "is_active") if key in header.index]
     if "pool" in header.index:

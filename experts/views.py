@@ -17,7 +17,7 @@ from experts import importing, services
 from experts.filters import ExpertFilterSet
 from experts.forms import ExpertForm, ExpertImportForm
 from experts.selectors import experts_visible_to, with_record
-from portal.access import STAFF_ROLES, RoleRequiredMixin, has_role
+from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
 from portal.models import User
@@ -25,22 +25,8 @@ from portal.models import User
 Role = User.Role
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 DETAIL_READERS = frozenset({*STAFF_ROLES, Role.EXPERT})
-PAGE_SIZES = (25, 50, 100)
 RECENT_RATINGS = 10
 PROBLEMS_SHOWN = 500
-
-
-def require_roles(user: User, roles) -> None:
-    if not has_role(user, roles):
-        raise PermissionDenied
-
-
-def per_page(request) -> int:
-    try:
-        size = int(request.GET.get("per_page", PAGE_SIZES[0]))
-    except ValueError:
-        return PAGE_SIZES[0]
-    return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
 class ExpertListView(RoleRequiredMixin, ListView):

@@ -20,6 +20,24 @@ def has_role(user: User, roles) -> bool:
     return user.is_authenticated and user.effective_role in roles
 
 
+def require_roles(user: User, roles) -> None:
+    """For function views: 403 unless the user has one of `roles`."""
+    if not has_role(user, roles):
+        raise PermissionDenied
+
+
+# The page sizes every list offers (?per_page=); anything else falls back to the first.
+PAGE_SIZES = (25, 50, 100)
+
+
+def per_page(request) -> int:
+    try:
+        size = int(request.GET.get("per_page", PAGE_SIZES[0]))
+    except ValueError:
+        return PAGE_SIZES[0]
+    return size if size in PAGE_SIZES else PAGE_SIZES[0]
+
+
 class RoleRequiredMixin(LoginRequiredMixin):
     """Signed-in users of `read_roles` may GET; only `write_roles` may POST/PUT/PATCH/DELETE."""
 
