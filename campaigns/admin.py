@@ -2,11 +2,18 @@
 
 from django.contrib import admin
 
-from campaigns.models import AssistanceCase, Campaign
+from campaigns.models import AssistanceCase, Campaign, CampaignTarget, TrainingAttendance, TrainingSession
+
+
+class CampaignTargetInline(admin.TabularInline):
+    model = CampaignTarget
+    extra = 1
+    autocomplete_fields = ["region"]
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    inlines = [CampaignTargetInline]
     list_display = ["name", "organiser", "region", "starts_on", "ends_on"]
     list_filter = ["starts_on"]
     search_fields = ["name", "organiser", "region__name"]
@@ -30,3 +37,18 @@ class AssistanceCaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class TrainingAttendanceInline(admin.TabularInline):
+    model = TrainingAttendance
+    extra = 0
+    autocomplete_fields = ["enterprise"]
+
+
+@admin.register(TrainingSession)
+class TrainingSessionAdmin(admin.ModelAdmin):
+    list_display = ["topic", "campaign", "region", "held_on", "mode", "organiser"]
+    list_filter = ["mode", "campaign"]
+    search_fields = ["topic", "organiser", "place"]
+    autocomplete_fields = ["region"]
+    inlines = [TrainingAttendanceInline]

@@ -300,3 +300,142 @@ class CaseRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} · {self.score}"
+
+
+class CampaignTarget(models.Model):
+    """A figure a campaign sets out to reach (目标任务): campaign-wide, in one region, or in each
+    city or county of its jurisdiction (e.g. at least 50 key enterprises assisted per city)."""
+
+    class Metric(models.TextChoices):
+        FIRMS_ASSISTED = "firms_assisted", _("Firms assisted")
+        KEY_FIRMS_ASSISTED = "key_firms_assisted", _("Key enterprises assisted")
+        KEY_INDUSTRIES = "key_industries", _("Key industries covered")
+        TRAINING_SESSIONS = "training_sessions", _("Training sessions held")
+        PERSON_TIMES = "person_times", _("Person-times trained")
+        FIRM_TIMES = "firm_times", _("Firm-times trained")
+        NEEDS_FULFILLED = "needs_fulfilled", _("Needs fulfilled")
+        CERTIFIED_SHARE = "certified_share", _("Share of assisted firms certified (%)")
+        SATISFACTION_MEAN = "satisfaction_mean", _("Mean satisfaction (1-5)")
+        SATISFIED_SHARE = "satisfied_share", _("Share of ratings 4-5 (%)")
+
+    PERCENT_METRICS = (Metric.CERTIFIED_SHARE, Metric.SATISFIED_SHARE)
+
+    class Scope(models.TextChoices):
+        CAMPAIGN = "campaign", _("Campaign-wide")
+        EACH_CITY = "each_city", _("Each city")
+        EACH_COUNTY = "each_county", _("Each county")
+        REGION = "region", _("One region")
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
+                                 related_name="targets")
+    metric = models.CharField(_("figure"), max_length=24, choices=Metric.choices)
+    scope = models.CharField(_("applies to"), max_length=12, choices=Scope.choices, default=Scope.CAMPAIGN)
+    region = models.ForeignKey(Region, verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", help_text=_("Only for a target of one region."))
+    value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["campaign", "metric", "scope"]
+        verbose_name = _("campaign target")
+        verbose_name_plural = _("campaign targets")
+        constraints = [
+            models.CheckConstraint(condition=Q(scope="region", region__isnull=False)
+                                   | (~Q(scope="region") & Q(region__isnull=True)),
+                                   name="target_region_only_for_region_scope",
+                                   violation_error_message=_("Name the region for a target of one region, "
+                                                             "and only then.")),
+            models.UniqueConstraint(fields=["campaign", "metric", "scope", "region"],
+                                    name="target_unique_per_scope", nulls_distinct=False,
+                                    violation_error_message=_("This campaign already has this target.")),
+            models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} ≥ {self.value} ({self.get_scope_display()})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.scope == self.Scope.REGION and self.region_id is None:
+            errors["region"] = _("Name the region for a target of one region.")
+        if self.scope != self.Scope.REGION and self.region_id is not None:
+            errors["region"] = _("Only a target of one region names a region.")
+        if self.metric in self.PERCENT_METRICS and self.value is not None and self.value > 100:
+            errors["value"] = _("A share is at most 100%.")
+        if self.metric == self.Metric.SATISFACTION_MEAN and self.value is not None and not 1 <= self.value <= 5:
+            errors["value"] = _("Mean satisfaction is between 1 and 5.")
+        if self.region_id and self.campaign_id and not self.campaign.covers(self.region_id):
+            errors["region"] = _("This region lies outside the campaign's jurisdiction.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class TrainingSession(models.Model):
+    """A training session of a campaign (质量培训、送教上门): who attended counts as firm-times
+    (one per firm per session) and person-times (one per person per session)."""
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", _("Classroom")
+        ONLINE = "online", _("Online")
+        ON_SITE = "on_site", _("At an enterprise or park (training tour)")
+        MOBILE_CLINIC = "mobile_clinic", _("Mobile quality clinic")
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="training_sessions")
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+",
+                               help_text=_("Where the session was held; its figures count here."))
+    topic = models.CharField(_("topic"), max_length=160)
+    held_on = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=160, blank=True)
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.IN_PERSON)
+    organiser = models.CharField(_("organiser"), max_length=128)
+    service_area = models.ForeignKey(ServiceArea, verbose_name=_("service area"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        indexes = [models.Index(fields=["campaign", "held_on"], name="training_campaign_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.held_on})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.held_on and self.held_on > timezone.localdate():
+            errors["held_on"] = _("Record a session once it has been held.")
+        if self.campaign_id and self.held_on and not self.campaign.is_running_on(self.held_on):
+            errors["held_on"] = _("The campaign runs from %(start)s to %(end)s.") % {
+                "start": self.campaign.starts_on, "end": self.campaign.ends_on}
+        if self.campaign_id and self.region_id and not self.campaign.covers(self.region_id):
+            errors["region"] = _("This region lies outside the campaign's jurisdiction.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class TrainingAttendance(models.Model):
+    """One firm at one training session and how many of its people came (firm-time, person-times)."""
+
+    session = models.ForeignKey(TrainingSession, verbose_name=_("session"), on_delete=models.CASCADE,
+                                related_name="attendances")
+    enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT,
+                                   related_name="training_attendances")
+    persons = models.PositiveIntegerField(_("persons"), validators=[MinValueValidator(1), MaxValueValidator(10000)])
+    names = models.TextField(_("names"), blank=True, help_text=_("Who signed in, as the sign-in sheet has it."))
+
+    class Meta:
+        ordering = ["session", "enterprise__name"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "enterprise"], name="attendance_one_row_per_firm",
+                                    violation_error_message=_("This enterprise is already on the session's list.")),
+            models.CheckConstraint(condition=Q(persons__gte=1), name="attendance_at_least_one_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} × {self.persons}"

@@ -14,7 +14,18 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import AssistanceCase, Campaign, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
+from campaigns.models import (
+    AssistanceCase,
+    Campaign,
+    CampaignTarget,
+    CaseAssignment,
+    CaseEvent,
+    CaseRating,
+    TrainingAttendance,
+    TrainingSession,
+    Visit,
+    VisitAttachment,
+)
 from enterprises.models import Enterprise, NeedRequest
 from enterprises.services import need_advance
 from experts.models import Expert
@@ -483,3 +494,83 @@ def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = ""
                      changes={"rating": [None, score]}, note=comment.strip())
     return rating
 
+
+
+# --- Campaign targets and training sessions ---------------------------------------------------
+
+
+def may_manage_campaign(user: User, campaign: Campaign) -> bool:
+    """Regulators of the campaign's whole jurisdiction (or above it) and administrators."""
+    return user.is_authenticated and (
+        user.is_administrator or (user.is_regulator and region_is_visible_to(user, campaign.region_id))
+    )
+
+
+def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, scope: str = "campaign",
+                        region=None) -> CampaignTarget:
+    """Set (create or change) one target of a campaign."""
+    if not may_manage_campaign(user, campaign):
+        raise PermissionDenied
+    with transaction.atomic():
+        target = (CampaignTarget.objects.select_for_update()
+                  .filter(campaign=campaign, metric=metric, scope=scope, region=region).first())
+        created = target is None
+        target = target or CampaignTarget(campaign=campaign, metric=metric, scope=scope, region=region)
+        before = audit.snapshot(target, ("value",)) if not created else {}
+        target.value = value
+        target.full_clean()
+        target.save()
+        if created:
+            audit.record_create(actor=user, obj=target, fields=("metric", "scope", "region", "value"),
+                                region_code=campaign.region_id)
+        else:
+            audit.record_update(actor=user, obj=target, before=before, region_code=campaign.region_id)
+    return target
+
+
+def check_attendance(user: User, attendance: list[tuple[Enterprise, int, str]]) -> None:
+    from enterprises.selectors import enterprises_visible_to
+
+    errors = []
+    seen = set()
+    visible = set(enterprises_visible_to(user).filter(pk__in=[row[0].pk for row in attendance])
+                  .values_list("pk", flat=True))
+    for firm, persons, _names in attendance:
+        if firm.pk in seen:
+            errors.append(_("%(name)s is on the list twice.") % {"name": firm.name})
+        seen.add(firm.pk)
+        if firm.pk not in visible:
+            errors.append(_("%(name)s lies outside your jurisdiction.") % {"name": firm.name})
+        if not isinstance(persons, int) or not 1 <= persons <= 10000:
+            errors.append(_("%(name)s: give the number of persons who came (1 to 10,000).") % {"name": firm.name})
+    if errors:
+        raise ValidationError({"attendances": errors})
+
+
+def training_record(
+    *, user: User, campaign: Campaign, region, topic: str, held_on, organiser: str,
+    attendances: Iterable[tuple[Enterprise, int, str]] = (), place: str = "", mode: str = "in_person",
+    service_area=None,
+) -> TrainingSession:
+    """Record a training session held in the user's jurisdiction, with its attendance, at once."""
+    if not (user.is_administrator or (user.is_regulator and region_is_visible_to(user, region.code))):
+        raise PermissionDenied
+    attendances = list(attendances)
+    check_attendance(user, attendances)
+    with transaction.atomic():
+        session = TrainingSession(campaign=campaign, region=region, topic=topic.strip(), held_on=held_on,
+                                  organiser=organiser.strip(), place=place.strip(), mode=mode,
+                                  service_area=service_area, recorded_by=user)
+        session.full_clean()
+        session.save()
+        TrainingAttendance.objects.bulk_create([
+            TrainingAttendance(session=session, enterprise=firm, persons=persons, names=names.strip())
+            for firm, persons, names in attendances
+        ])
+        audit.record_create(actor=user, obj=session, fields=TRAINING_FIELDS, region_code=region.code,
+                            note=_("%(firms)d firm-times, %(persons)d person-times") % {
+                                "firms": len(attendances), "persons": sum(row[1] for row in attendances)})
+    return session
+
+
+TRAINING_FIELDS = ("campaign", "region", "topic", "held_on", "place", "mode", "organiser", "service_area")
