@@ -5,7 +5,8 @@ Dongguan's quality city, Anhui's quality uplift action) and about forty cases ov
 and their needs, in every status: experts assigned (one past capacity, with the reason), visits
 (some follow-ups overdue, some cases without a visit for over a month), closed cases resolved or
 not with their outcomes (the metrology lab that saves its firm 450,000 yuan a year), ratings on
-most closed cases, and one closed case of the demo SME account still awaiting its rating.
+most closed cases, and one closed case of the demo SME account still awaiting its rating. The
+follow-up surveys enterprises.demo answered before any campaign existed are tied to one here.
 
 Every case, assignment, visit, closing and rating is written through campaigns/services.py, so
 each has its history and audit entry. A case then gets the dates it would have had: the services
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import AssistanceCase, Campaign, CaseAssignment, CaseEvent, CaseRating, Visit
-from enterprises.models import Enterprise, NeedEvent, NeedRequest
+from enterprises.models import Enterprise, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.services import need_submit
 from experts.models import Expert
 from experts.selectors import suggest_experts
@@ -271,9 +272,32 @@ def seed_campaigns(today: date | None = None) -> dict[str, Campaign]:
 def seed_cases(seed: int = 2029) -> int:
     """The demo cases; returns how many were new (none once the demo campaigns have cases)."""
     campaigns = seed_campaigns()
-    if AssistanceCase.objects.filter(campaign__in=campaigns.values()).exists():
-        return 0
-    return CaseSeeder(random.Random(seed), timezone.localdate(), campaigns).run()
+    created = 0
+    if not AssistanceCase.objects.filter(campaign__in=campaigns.values()).exists():
+        created = CaseSeeder(random.Random(seed), timezone.localdate(), campaigns).run()
+    link_follow_up_surveys(list(campaigns.values()))
+    return created
+
+
+def link_follow_up_surveys(campaigns: list[Campaign]) -> int:
+    """Name the campaign of each follow-up survey seeded before the campaigns existed.
+
+    enterprises.demo answers the surveys first; here each follow-up gets the campaign of the firm's
+    latest case, or else the narrowest demo campaign covering the firm. Returns how many changed.
+    """
+    surveys = list(NeedsSurvey.objects.filter(kind=NeedsSurvey.Kind.FOLLOW_UP, campaign__isnull=True)
+                   .select_related("enterprise"))
+    latest_case = {}
+    for firm_id, campaign_id in (AssistanceCase.objects.filter(enterprise__in={s.enterprise_id for s in surveys})
+                                 .order_by("opened_at", "pk").values_list("enterprise_id", "campaign_id")):
+        latest_case[firm_id] = campaign_id  # the last one written is the latest
+    narrowest_first = sorted(campaigns, key=lambda campaign: len(campaign.region.prefix), reverse=True)
+    for survey in surveys:
+        survey.campaign_id = latest_case.get(survey.enterprise_id) or next(
+            (c.pk for c in narrowest_first if c.covers(survey.enterprise.region_id)), None)
+    changed = [survey for survey in surveys if survey.campaign_id is not None]
+    NeedsSurvey.objects.bulk_update(changed, ["campaign"])
+    return len(changed)
 
 
 class CaseSeeder:

@@ -344,8 +344,12 @@ class CampaignTarget(models.Model):
                                    name="target_region_only_for_region_scope",
                                    violation_error_message=_("Name the region for a target of one region, "
                                                              "and only then.")),
-            models.UniqueConstraint(fields=["campaign", "metric", "scope", "region"],
-                                    name="target_unique_per_scope", nulls_distinct=False,
+            # Two constraints rather than nulls_distinct=False, which SQLite cannot enforce.
+            models.UniqueConstraint(fields=["campaign", "metric", "scope"], condition=Q(region__isnull=True),
+                                    name="target_unique_per_scope",
+                                    violation_error_message=_("This campaign already has this target.")),
+            models.UniqueConstraint(fields=["campaign", "metric", "region"], condition=Q(region__isnull=False),
+                                    name="target_unique_per_region",
                                     violation_error_message=_("This campaign already has this target.")),
             models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),
         ]
@@ -384,7 +388,7 @@ class TrainingSession(models.Model):
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+",
                                help_text=_("Where the session was held; its figures count here."))
     topic = models.CharField(_("topic"), max_length=160)
-    held_on = models.DateField(_("date"))
+    held_on = models.DateField(_("date held"))
     place = models.CharField(_("place"), max_length=160, blank=True)
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.IN_PERSON)
     organiser = models.CharField(_("organiser"), max_length=128)
@@ -408,7 +412,7 @@ class TrainingSession(models.Model):
         errors = {}
         if self.held_on and self.held_on > timezone.localdate():
             errors["held_on"] = _("Record a session once it has been held.")
-        if self.campaign_id and self.held_on and not self.campaign.is_running_on(self.held_on):
+        elif self.campaign_id and self.held_on and not self.campaign.is_running_on(self.held_on):
             errors["held_on"] = _("The campaign runs from %(start)s to %(end)s.") % {
                 "start": self.campaign.starts_on, "end": self.campaign.ends_on}
         if self.campaign_id and self.region_id and not self.campaign.covers(self.region_id):

@@ -5,6 +5,7 @@ Each is one transaction, records its audit entry, and refuses what the user may 
 """
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +27,7 @@ from campaigns.models import (
     Visit,
     VisitAttachment,
 )
+from campaigns.tasks import kpi_refresh_soon
 from enterprises.models import Enterprise, NeedRequest
 from enterprises.services import need_advance
 from experts.models import Expert
@@ -181,6 +183,7 @@ def case_open(
                 need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED,
                              note=_("Answered by case #%(number)d") % {"number": case.pk})
         audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
+    kpi_refresh_soon(case.campaign_id)
     return case
 
 
@@ -313,6 +316,7 @@ def case_close(
                 need_advance(actor=user, need=need, to_status=NeedStatus.DECLINED, note=reason)
         audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
                             action=audit.Action.TRANSITION, note=note.strip())
+    kpi_refresh_soon(case.campaign_id)
     return case
 
 
@@ -433,6 +437,7 @@ def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[Uploade
         for need in case.needs.filter(status__in=(NeedStatus.TRIAGED, NeedStatus.MATCHED)):
             need_advance(actor=user, need=need, to_status=NeedStatus.IN_PROGRESS)
         audit.record_create(actor=user, obj=visit, fields=VISIT_FIELDS, region_code=case.enterprise.region_id)
+    kpi_refresh_soon(case.campaign_id)
     return visit
 
 
@@ -465,6 +470,7 @@ def visit_update(*, user: User, visit: Visit, version: int | None, attachments: 
                          region_code=current.case.enterprise.region_id,
                          changes={"attachments": [None, [upload.name for upload in uploads]]})
         refresh_visit_dates(current.case)
+    kpi_refresh_soon(current.case.campaign_id)
     return current
 
 
@@ -492,6 +498,7 @@ def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = ""
             rating_count=F("rating_count") + 1, rating_total=F("rating_total") + rating.score)
         audit.record(actor=user, obj=case, action=audit.Action.UPDATE, region_code=case.enterprise.region_id,
                      changes={"rating": [None, score]}, note=comment.strip())
+    kpi_refresh_soon(case.campaign_id)
     return rating
 
 
@@ -516,6 +523,12 @@ def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, s
                   .filter(campaign=campaign, metric=metric, scope=scope, region=region).first())
         created = target is None
         target = target or CampaignTarget(campaign=campaign, metric=metric, scope=scope, region=region)
+        try:
+            value = Decimal(str(value))
+        except InvalidOperation:
+            raise ValidationError({"value": _("Enter a number.")}) from None
+        if not created and target.value == value:
+            return target  # unchanged: nothing to save, record or recompute
         before = audit.snapshot(target, ("value",)) if not created else {}
         target.value = value
         target.full_clean()
@@ -525,6 +538,7 @@ def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, s
                                 region_code=campaign.region_id)
         else:
             audit.record_update(actor=user, obj=target, before=before, region_code=campaign.region_id)
+    kpi_refresh_soon(campaign.pk)
     return target
 
 
@@ -570,6 +584,7 @@ def training_record(
         audit.record_create(actor=user, obj=session, fields=TRAINING_FIELDS, region_code=region.code,
                             note=_("%(firms)d firm-times, %(persons)d person-times") % {
                                 "firms": len(attendances), "persons": sum(row[1] for row in attendances)})
+    kpi_refresh_soon(campaign.pk)
     return session
 
 

@@ -1,5 +1,7 @@
 """Celery tasks of campaigns: thin wrappers taking ids and calling the KPI engine."""
 
+from dataclasses import dataclass
+
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
@@ -48,15 +50,40 @@ def kpi_refresh_all() -> int:
 
 def kpi_refresh_soon(campaign_ids) -> None:
     """Ask for the campaigns' figures to be recomputed shortly after the current transaction
-    commits. Within DEBOUNCE_SECONDS of a first request, further ones join the same run."""
+    commits (nothing happens if it rolls back). Requests made in one transaction make one run per
+    campaign, and within DEBOUNCE_SECONDS of a first request further ones join the same run."""
     ids = {campaign_ids} if isinstance(campaign_ids, int) else set(campaign_ids)
+    connection = transaction.get_connection()
+    registered = {func for _savepoints, func, _robust in connection.run_on_commit}
+    for campaign_id in sorted(ids):
+        refresh = RefreshAfterCommit(campaign_id)
+        if refresh not in registered:
+            transaction.on_commit(refresh)
 
-    def enqueue():
-        for campaign_id in ids:
-            if settings.CELERY_TASK_ALWAYS_EAGER:
-                kpi_compute.delay(campaign_id)  # no worker: compute now, in this process
-            elif cache.add(f"kpi-refresh:{campaign_id}", 1, timeout=DEBOUNCE_SECONDS):
-                kpi_compute.apply_async((campaign_id,), countdown=DEBOUNCE_SECONDS)
 
-    if ids:
-        transaction.on_commit(enqueue)
+@dataclass(frozen=True)
+class RefreshAfterCommit:
+    """The on-commit callback for one campaign; equal callbacks are registered once."""
+
+    campaign_id: int
+
+    def __call__(self) -> None:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            kpi_compute.delay(self.campaign_id)  # no worker: compute now, in this process
+        elif cache.add(f"kpi-refresh:{self.campaign_id}", 1, timeout=DEBOUNCE_SECONDS):
+            kpi_compute.apply_async((self.campaign_id,), countdown=DEBOUNCE_SECONDS)
+
+
+def kpi_refresh_for_firm(enterprise) -> None:
+    """A change to a firm's record, needs or certificates: refresh the campaigns it counts in,
+    those with a case for it and those running over its region (needs received)."""
+    from django.db.models import Q
+
+    from portal.models import enclosing_codes
+
+    today = timezone.localdate()
+    ids = Campaign.objects.filter(
+        Q(cases__enterprise=enterprise)
+        | Q(region_id__in=enclosing_codes(enterprise.region_id), starts_on__lte=today, ends_on__gte=today)
+    ).values_list("pk", flat=True).distinct()
+    kpi_refresh_soon(set(ids))

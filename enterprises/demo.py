@@ -148,6 +148,7 @@ def seed_needs_and_surveys(seed: int = 2027) -> int:
                                               answered_at=now - timedelta(days=150))
         baseline.services_wanted.set(rng.sample(list(areas), k=rng.randint(1, 3)))
         if rng.random() < 0.6:
+            # Its campaign is named by campaigns.demo.seed_cases, which creates the campaigns later.
             NeedsSurvey.objects.create(
                 enterprise=firm, kind=NeedsSurvey.Kind.FOLLOW_UP, answered_by=contact,
                 answered_at=now - timedelta(days=rng.randint(1, 20)),

@@ -2,11 +2,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import AssistanceCase, Campaign
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
 from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
 from enterprises.uscc import normalise, validate_uscc
 from portal.forms import BoundedModelMultipleChoiceField
-from portal.models import Industry, Region, ServiceArea
+from portal.models import Industry, Region, ServiceArea, enclosing_codes
 
 
 class BootstrapMixin:
@@ -191,7 +192,16 @@ class CertificationForm(BootstrapMixin, forms.ModelForm):
 YES_NO = [("", "—"), ("true", _("Yes")), ("false", _("No"))]
 
 
+class CampaignChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.starts_on:%Y-%m-%d} – {obj.ends_on:%Y-%m-%d})"
+
+
 class SurveyForm(BootstrapMixin, forms.ModelForm):
+    campaign = CampaignChoiceField(
+        label=_("Campaign"), queryset=Campaign.objects.none(), required=False,
+        help_text=_("The campaign whose assistance your answers are about."),
+    )
     awareness_improved = forms.NullBooleanField(label=_("Has the firm's quality awareness improved?"),
                                                 required=False, widget=forms.Select(choices=YES_NO))
     performance_improved = forms.NullBooleanField(label=_("Has the firm's quality performance improved?"),
@@ -199,21 +209,42 @@ class SurveyForm(BootstrapMixin, forms.ModelForm):
 
     class Meta:
         model = NeedsSurvey
-        fields = ["services_wanted", "awareness_improved", "performance_improved", "revenue_change_pct",
+        fields = ["campaign", "services_wanted", "awareness_improved", "performance_improved", "revenue_change_pct",
                   "output_change_pct", "profit_margin_change_pct", "comments"]
         widgets = {"services_wanted": forms.CheckboxSelectMultiple, "comments": forms.Textarea(attrs={"rows": 3})}
         field_classes = {"services_wanted": BoundedModelMultipleChoiceField}
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, enterprise: Enterprise, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["services_wanted"].queryset = ServiceArea.objects.filter(active=True)
+        # The campaigns covering the firm: its county's, its city's and its province's.
+        campaigns = Campaign.objects.filter(region_id__in=enclosing_codes(enterprise.region_id))
+        self.fields["campaign"].queryset = campaigns.order_by("-starts_on", "name")
         if kind == NeedsSurvey.Kind.BASELINE:
             for name in ("awareness_improved", "performance_improved", "revenue_change_pct",
                          "output_change_pct", "profit_margin_change_pct"):
                 del self.fields[name]
         else:
+            self.fields["campaign"].required = True
             self.fields["awareness_improved"].required = True
             self.fields["performance_improved"].required = True
+        if not self.is_bound:
+            # Most likely the campaign the firm was last assisted in.
+            latest = (AssistanceCase.objects.filter(enterprise=enterprise).order_by("-opened_at", "-pk")
+                      .values_list("campaign_id", flat=True).first())
+            if latest is None:
+                only = list(campaigns.values_list("pk", flat=True)[:2])
+                latest = only[0] if len(only) == 1 else None
+            self.initial.setdefault("campaign", latest)
+
+    def clean(self):
+        cleaned = super().clean()
+        # A NullBooleanField takes "no answer" as valid even when required: say it per field, along
+        # with whatever else is missing, rather than one problem per submission.
+        for name in ("awareness_improved", "performance_improved"):
+            if name in self.fields and cleaned.get(name) is None and name not in self.errors:
+                self.add_error(name, _("A follow-up survey needs this answer."))
+        return cleaned
 
     def _post_clean(self):
         pass

@@ -268,7 +268,8 @@ class NeedsSurvey(models.Model):
     """A needs survey (需求调查) answered by a firm: baseline before assistance, follow-up after.
 
     The follow-up carries the outcome questions the campaign reports: quality awareness and
-    performance improved, and the change in revenue, output and profit margin in percent.
+    performance improved, and the change in revenue, output and profit margin in percent, and
+    names the campaign it reports on, so the campaign's figures can count it.
     """
 
     class Kind(models.TextChoices):
@@ -278,6 +279,11 @@ class NeedsSurvey(models.Model):
     enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE,
                                    related_name="surveys")
     kind = models.CharField(_("survey"), max_length=10, choices=Kind.choices)
+    # A string reference: campaigns.models imports this module.
+    campaign = models.ForeignKey("campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="surveys",
+                                 help_text=_("The campaign whose assistance the answers report on; a follow-up "
+                                             "survey names one, a baseline may be answered outside any."))
     services_wanted = models.ManyToManyField(ServiceArea, verbose_name=_("services wanted"), blank=True,
                                              related_name="+")
     awareness_improved = models.BooleanField(_("quality awareness improved"), null=True, blank=True)
@@ -317,6 +323,8 @@ class NeedsSurvey(models.Model):
                 for field in ("awareness_improved", "performance_improved")
                 if getattr(self, field) is None
             }
+            if self.campaign_id is None:
+                missing["campaign"] = _("Choose the campaign whose assistance this follow-up reports on.")
             if missing:
                 raise ValidationError(missing)
         for field in ("revenue_change_pct", "output_change_pct", "profit_margin_change_pct"):

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -23,6 +24,9 @@ from portal import audit
 from portal.models import Region, ServiceArea, User
 from portal.selectors import region_is_visible_to
 
+if TYPE_CHECKING:  # campaigns.models imports enterprises.models
+    from campaigns.models import Campaign
+
 Status = NeedRequest.Status
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -37,6 +41,13 @@ REGISTRY_FIELDS = (
 AUDITED_ENTERPRISE_FIELDS = ("uscc", *REGISTRY_FIELDS)
 AUDITED_NEED_FIELDS = ("title", "description", "service_area", "urgency", "status", "decline_reason",
                        "duplicate_of")
+
+
+def refresh_kpis(enterprise: Enterprise) -> None:
+    """The campaigns this firm counts in recompute their figures once the transaction commits."""
+    from campaigns.tasks import kpi_refresh_for_firm  # campaigns builds on enterprises
+
+    kpi_refresh_for_firm(enterprise)
 
 
 def suggested_region(uscc: str) -> Region | None:
@@ -95,6 +106,7 @@ def enterprise_update(*, user: User, enterprise: Enterprise, **fields) -> Enterp
         audit.record_update(actor=user, obj=enterprise, before=before, region_code=enterprise.region_id)
         if old_region != enterprise.region_id:
             audit.record_update(actor=user, obj=enterprise, before=before, region_code=old_region)
+    refresh_kpis(enterprise)
     return enterprise
 
 
@@ -183,6 +195,7 @@ def need_submit(
         for upload in attachments:
             NeedAttachment.objects.create(need=need, file=upload, original_name=upload.name[:255],
                                           size=upload.size)
+    refresh_kpis(enterprise)
     return need
 
 
@@ -227,6 +240,7 @@ def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = 
         NeedEvent.objects.create(need=need, from_status=previous, to_status=to_status, actor=actor, note=note.strip())
         audit.record_update(actor=actor, obj=need, before=before, region_code=region_code,
                             action=audit.Action.TRANSITION, note=note.strip())
+    refresh_kpis(need.enterprise)
     return need
 
 
@@ -262,19 +276,35 @@ def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certif
         certification.save()
         audit.record(actor=user, obj=enterprise, action=audit.Action.UPDATE, region_code=enterprise.region_id,
                      changes={"certifications": [None, str(certification)]})
+    refresh_kpis(enterprise)
     return certification
 
 
 def survey_answer(
-    *, user: User, enterprise: Enterprise, kind: str, services_wanted: Iterable[ServiceArea] = (), **answers
+    *, user: User, enterprise: Enterprise, kind: str, campaign: "Campaign | None" = None,
+    services_wanted: Iterable[ServiceArea] = (), **answers
 ) -> NeedsSurvey:
-    """Record a firm's answers to the baseline or follow-up needs survey."""
+    """Record a firm's answers to the baseline or follow-up needs survey.
+
+    A follow-up names the campaign whose assistance it reports on (the campaign's figures count
+    it); a baseline may name one or none. The campaign must cover the firm's region.
+    """
     if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator:
         raise PermissionDenied
-    with transaction.atomic():
-        survey = NeedsSurvey(enterprise=enterprise, kind=kind, answered_by=user, **answers)
+    errors: dict[str, list] = {}
+    if campaign is not None and not campaign.covers(enterprise.region_id):
+        errors["campaign"] = [_("This campaign does not cover the enterprise's region.")]
+    survey = NeedsSurvey(enterprise=enterprise, kind=kind, campaign=campaign, answered_by=user, **answers)
+    try:
         survey.full_clean()
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
         survey.save()
         survey.services_wanted.set(services_wanted)
+    refresh_kpis(enterprise)
     return survey
 

@@ -223,7 +223,7 @@ def survey_answer(request, pk: int, kind: str):
     enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=pk)
     if kind not in NeedsSurvey.Kind.values:
         raise Http404
-    form = SurveyForm(request.POST or None, kind=kind)
+    form = SurveyForm(request.POST or None, kind=kind, enterprise=enterprise)
     if request.method == "POST" and form.is_valid():
         answers = dict(form.cleaned_data)
         services_wanted = answers.pop("services_wanted")

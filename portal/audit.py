@@ -30,6 +30,7 @@ EXTRA_LABELS = {
     "rating": gettext_lazy("satisfaction rating"),
     "certifications": gettext_lazy("certifications"),
     "attachments": gettext_lazy("attachments"),
+    "targets": gettext_lazy("campaign targets"),
 }
 
 

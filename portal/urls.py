@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from campaigns.urls import visit_patterns
+from campaigns.urls import campaign_patterns, dashboard_patterns, training_patterns, visit_patterns
 from enterprises.urls import need_patterns
 from portal import views
 
@@ -26,8 +26,11 @@ urlpatterns = [
     path("enterprises/", include("enterprises.urls")),
     path("needs/", include(need_patterns)),
     path("experts/", include("experts.urls")),
+    path("campaigns/", include(campaign_patterns)),
     path("cases/", include("campaigns.urls")),
     path("visits/", include(visit_patterns)),
+    path("training/", include(training_patterns)),
+    path("dashboards/", include(dashboard_patterns)),
     path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

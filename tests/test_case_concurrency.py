@@ -78,3 +78,20 @@ def test_two_assignments_racing_for_an_experts_last_place_need_an_override_for_t
     refused = [o for o in outcomes if isinstance(o, ValidationError)]
     assert len(refused) == 1 and "override_reason" in refused[0].message_dict
     assert CaseAssignment.objects.filter(expert=expert, active=True).count() == 1
+
+
+def test_two_kpi_runs_at_once_leave_one_complete_snapshot(people):
+    from campaigns import kpis
+    from campaigns.models import KpiSnapshot
+
+    bob, bianca, case = people
+    services.visit_log(user=bob, case=case, visited_on=case.opened_at.date(), mode="on_site", hours=2,
+                       people_present="王建国")
+    kpis.compute_campaign(case.campaign_id)
+    expected = KpiSnapshot.objects.filter(campaign_id=case.campaign_id).count()
+    outcomes = run_together(lambda: kpis.compute_campaign(case.campaign_id),
+                            lambda: kpis.compute_campaign(case.campaign_id))
+    assert outcomes == [expected, expected]
+    rows = KpiSnapshot.objects.filter(campaign_id=case.campaign_id)
+    assert rows.count() == expected and rows.values("computed_at").distinct().count() == 1
+    assert rows.get(region_id="130000", period="", breakdown="").figures["visits"] == 1

@@ -9,7 +9,7 @@ from django.utils import translation
 from enterprises.models import Enterprise, EnterpriseClaim, NeedRequest, NeedsSurvey
 from enterprises.uscc import check_character, generate_uscc, validate_uscc
 from portal.models import Region, ServiceArea
-from tests.factories import EnterpriseFactory, UserFactory
+from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -254,30 +254,102 @@ class TestNeeds:
         assert need.status == NeedRequest.Status.SUBMITTED
 
 
+@pytest.fixture
+def hebei_campaign(db):
+    return CampaignFactory(name="河北省质量提升行动")
+
+
+@pytest.fixture
+def shijiazhuang_campaign(db):
+    return CampaignFactory(name="石家庄市一对一帮扶", region=Region.objects.get(code="130100"))
+
+
 class TestSurveys:
-    def test_a_follow_up_without_outcome_answers_is_refused(self, client_for, alice, firm):
+    def test_a_follow_up_without_outcome_answers_or_campaign_is_refused_per_field(self, client_for, alice, firm,
+                                                                                  hebei_campaign):
         response = client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "follow_up"]),
                                           {"services_wanted": [1], "revenue_change_pct": "12"})
         assert response.status_code == 200
-        assert {"awareness_improved", "performance_improved"} & set(response.context["form"].errors)
+        assert {"awareness_improved", "performance_improved", "campaign"} <= set(response.context["form"].errors)
         assert not NeedsSurvey.objects.exists()
 
-    def test_a_follow_up_with_outcomes_is_recorded(self, client_for, alice, firm):
+    def test_a_follow_up_with_outcomes_is_recorded_for_its_campaign(self, client_for, alice, firm, hebei_campaign):
         client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "follow_up"]), {
-            "services_wanted": [1, 8], "awareness_improved": "true", "performance_improved": "false",
-            "revenue_change_pct": "12.5", "output_change_pct": "13", "profit_margin_change_pct": "-2",
+            "campaign": hebei_campaign.pk, "services_wanted": [1, 8], "awareness_improved": "true",
+            "performance_improved": "false", "revenue_change_pct": "12.5", "output_change_pct": "13",
+            "profit_margin_change_pct": "-2",
         })
         survey = NeedsSurvey.objects.get()
+        assert survey.campaign == hebei_campaign
         assert survey.awareness_improved is True and survey.performance_improved is False
         assert str(survey.revenue_change_pct) == "12.50"
         assert sorted(survey.services_wanted.values_list("code", flat=True)) == [1, 8]
 
-    def test_an_out_of_range_change_is_refused(self, client_for, alice, firm):
+    def test_a_baseline_may_be_answered_outside_any_campaign(self, client_for, alice, firm, hebei_campaign):
+        response = client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "baseline"]),
+                                          {"services_wanted": [2]})
+        assert response.status_code == 302
+        assert NeedsSurvey.objects.get().campaign is None
+
+    def test_an_out_of_range_change_is_refused(self, client_for, alice, firm, hebei_campaign):
         response = client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "follow_up"]), {
-            "awareness_improved": "true", "performance_improved": "true", "revenue_change_pct": "-250",
+            "campaign": hebei_campaign.pk, "awareness_improved": "true", "performance_improved": "true",
+            "revenue_change_pct": "-250",
         })
         assert "revenue_change_pct" in response.context["form"].errors
         assert not NeedsSurvey.objects.exists()
+
+    def test_only_campaigns_covering_the_firm_are_offered(self, client_for, alice, firm, hebei_campaign,
+                                                           shijiazhuang_campaign):
+        tangshan = CampaignFactory(name="唐山市计量帮扶", region=Region.objects.get(code="130200"))
+        response = client_for(alice).get(reverse("enterprises:survey", args=[firm.pk, "follow_up"]))
+        offered = set(response.context["form"].fields["campaign"].queryset)
+        assert offered == {hebei_campaign, shijiazhuang_campaign}
+        response = client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "follow_up"]), {
+            "campaign": tangshan.pk, "awareness_improved": "true", "performance_improved": "true"})
+        assert response.status_code == 200 and "campaign" in response.context["form"].errors
+        assert not NeedsSurvey.objects.exists()
+
+    def test_the_campaign_of_the_firms_latest_case_is_proposed(self, client_for, alice, bob, firm, hebei_campaign,
+                                                               shijiazhuang_campaign):
+        from campaigns.services import case_open
+
+        case_open(user=bob, campaign=shijiazhuang_campaign, enterprise=firm, title="计量帮扶")
+        response = client_for(alice).get(reverse("enterprises:survey", args=[firm.pk, "follow_up"]))
+        assert response.context["form"]["campaign"].value() == shijiazhuang_campaign.pk
+
+    def test_the_only_campaign_covering_a_firm_without_cases_is_proposed(self, client_for, alice, firm,
+                                                                         hebei_campaign):
+        response = client_for(alice).get(reverse("enterprises:survey", args=[firm.pk, "follow_up"]))
+        assert response.context["form"]["campaign"].value() == hebei_campaign.pk
+
+    @pytest.mark.parametrize("value", ["abc", "99999999999999999999", "-1"])
+    def test_a_malformed_campaign_is_a_field_error_not_a_crash(self, client_for, alice, firm, value):
+        response = client_for(alice).post(reverse("enterprises:survey", args=[firm.pk, "baseline"]),
+                                          {"campaign": value})
+        assert response.status_code == 200 and "campaign" in response.context["form"].errors
+        assert not NeedsSurvey.objects.exists()
+
+
+def test_the_demo_ties_each_follow_up_survey_to_the_firms_case_or_the_narrowest_campaign(alice, bob):
+    from campaigns.demo import link_follow_up_surveys
+    from campaigns.services import case_open
+
+    hebei = CampaignFactory(name="河北省质量提升行动")
+    shijiazhuang = CampaignFactory(name="石家庄市一对一帮扶", region=Region.objects.get(code="130100"))
+    assisted, other = EnterpriseFactory(), EnterpriseFactory(region=Region.objects.get(code="130104"))
+    anhui = EnterpriseFactory(region=Region.objects.get(code="340102"))
+    case_open(user=bob, campaign=hebei, enterprise=assisted, title="帮扶")
+    surveys = {firm: NeedsSurvey.objects.create(enterprise=firm, kind=NeedsSurvey.Kind.FOLLOW_UP, answered_by=alice,
+                                                awareness_improved=True, performance_improved=True)
+               for firm in (assisted, other, anhui)}
+    baseline = NeedsSurvey.objects.create(enterprise=other, kind=NeedsSurvey.Kind.BASELINE, answered_by=alice)
+    assert link_follow_up_surveys([hebei, shijiazhuang]) == 2
+    campaign_of = {firm: NeedsSurvey.objects.get(pk=survey.pk).campaign for firm, survey in surveys.items()}
+    # The campaign of the firm's case; else the narrowest covering it; none outside every campaign.
+    assert campaign_of == {assisted: hebei, other: shijiazhuang, anhui: None}
+    assert NeedsSurvey.objects.get(pk=baseline.pk).campaign is None
+    assert link_follow_up_surveys([hebei, shijiazhuang]) == 0  # again: nothing left to link
 
     def test_an_unknown_survey_kind_is_404(self, client_for, alice, firm):
         assert client_for(alice).get(reverse("enterprises:survey", args=[firm.pk, "weekly"])).status_code == 404

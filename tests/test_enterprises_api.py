@@ -25,7 +25,7 @@ from enterprises.models import (
 from enterprises.services import ATTACHMENT_MAX_BYTES
 from enterprises.uscc import check_character, generate_uscc
 from portal.models import Industry, Region, User
-from tests.factories import EnterpriseFactory, UserFactory
+from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -726,29 +726,57 @@ FOLLOW_UP_ANSWERS = {"awareness_improved": True, "performance_improved": False, 
                      "output_change_pct": "13", "profit_margin_change_pct": "-2.5"}
 
 
+@pytest.fixture
+def campaign(db):
+    """A Hebei province campaign: it covers alice's firm in Shijiazhuang."""
+    return CampaignFactory(name="河北省质量提升行动")
+
+
 def test_an_sme_user_answers_the_baseline_survey(api, alice, alice_firm):
     payload = {"enterprise": alice_firm.pk, "kind": "baseline", "services_wanted": [2, 8]}
     response = api(alice).post(reverse("api:survey-list"), payload, format="json")
     assert response.status_code == 201, response.content
     assert (response.json()["kind"], response.json()["services_wanted"]) == ("baseline", [2, 8])
+    assert response.json()["campaign"] is None  # a baseline may be answered outside any campaign
 
 
-def test_an_sme_user_answers_the_follow_up_survey_with_outcomes(api, alice, alice_firm):
-    payload = {"enterprise": alice_firm.pk, "kind": "follow_up", **FOLLOW_UP_ANSWERS}
+def test_an_sme_user_answers_the_follow_up_survey_with_outcomes(api, alice, alice_firm, campaign):
+    payload = {"enterprise": alice_firm.pk, "kind": "follow_up", "campaign": campaign.pk, **FOLLOW_UP_ANSWERS}
     response = api(alice).post(reverse("api:survey-list"), payload, format="json")
     assert response.status_code == 201, response.content
     assert (response.json()["awareness_improved"], response.json()["revenue_change_pct"]) == (True, "12.50")
+    assert response.json()["campaign"] == campaign.pk
+    assert NeedsSurvey.objects.get().campaign == campaign
 
 
-def test_a_follow_up_survey_without_the_outcome_answers_is_refused(api, alice, alice_firm):
+def test_a_follow_up_survey_without_the_outcome_answers_or_a_campaign_is_refused_per_field(api, alice, alice_firm):
     payload = {"enterprise": alice_firm.pk, "kind": "follow_up", "revenue_change_pct": "5"}
     response = api(alice).post(reverse("api:survey-list"), payload, format="json")
     assert response.status_code == 400
     assert response.json() == {
         "awareness_improved": ["A follow-up survey needs this answer."],
         "performance_improved": ["A follow-up survey needs this answer."],
+        "campaign": ["Choose the campaign whose assistance this follow-up reports on."],
     }
     assert not NeedsSurvey.objects.exists()
+
+
+@pytest.mark.parametrize("answers", [{"kind": "baseline"}, {"kind": "follow_up", **FOLLOW_UP_ANSWERS}])
+def test_a_survey_naming_a_campaign_that_does_not_cover_the_firm_is_refused(api, alice, alice_firm, answers):
+    tangshan = CampaignFactory(name="唐山市计量帮扶", region=region("130200"))
+    payload = {"enterprise": alice_firm.pk, "campaign": tangshan.pk, **answers}
+    response = api(alice).post(reverse("api:survey-list"), payload, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"campaign": ["This campaign does not cover the enterprise's region."]}
+    assert not NeedsSurvey.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999", -1, 99999])
+def test_a_malformed_or_unknown_survey_campaign_is_a_field_error(api, alice, alice_firm, value):
+    payload = {"enterprise": alice_firm.pk, "kind": "baseline", "campaign": value}
+    response = api(alice).post(reverse("api:survey-list"), payload, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"campaign"}
 
 
 def test_an_sme_user_cannot_answer_a_survey_for_another_firm(api, olivia, alice_firm):

@@ -3,12 +3,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api import views
+from campaigns.api import campaigns, kpis, training, views
 
 router = SimpleRouter()
-router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("campaigns", campaigns.CampaignViewSet, basename="campaign")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("visits", views.VisitViewSet, basename="visit")
+router.register("training-sessions", training.TrainingSessionViewSet, basename="training-session")
+router.register("kpi-snapshots", kpis.KpiSnapshotViewSet, basename="kpi-snapshot")
 
 urlpatterns = [
     # Matching for a need lives here, beside the cases it leads to, not in the registry's NeedViewSet.

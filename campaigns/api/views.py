@@ -26,7 +26,6 @@ from campaigns import services
 from campaigns.api.serializers import (
     AssignmentSerializer,
     AuditEntrySerializer,
-    CampaignSerializer,
     CaseAssignSerializer,
     CaseCloseSerializer,
     CaseDetailSerializer,
@@ -115,17 +114,7 @@ class WorkflowViewSet(RegistryViewSet):
         return super().get_permissions()
 
 
-# --- campaigns -----------------------------------------------------------------------------------
-
-
-class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
-    """Campaigns of the caller's jurisdiction and those above it."""
-
-    serializer_class = CampaignSerializer
-    read_roles = STAFF_ROLES
-
-    def get_queryset(self) -> QuerySet:
-        return campaigns_visible_to(self.request.user).prefetch_related("service_areas")
+# Campaigns (and their targets) are campaigns.api.campaigns.CampaignViewSet.
 
 
 # --- cases ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('topic', models.CharField(max_length=160, verbose_name='topic')),
-                ('held_on', models.DateField(verbose_name='date')),
+                ('held_on', models.DateField(verbose_name='date held')),
                 ('place', models.CharField(blank=True, max_length=160, verbose_name='place')),
                 ('mode', models.CharField(choices=[('in_person', 'Classroom'), ('online', 'Online'), ('on_site', 'At an enterprise or park (training tour)'), ('mobile_clinic', 'Mobile quality clinic')], default='in_person', max_length=16, verbose_name='mode')),
                 ('organiser', models.CharField(max_length=128, verbose_name='organiser')),
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'campaign target',
                 'verbose_name_plural': 'campaign targets',
                 'ordering': ['campaign', 'metric', 'scope'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('region__isnull', False), ('scope', 'region')), models.Q(models.Q(('scope', 'region'), _negated=True), ('region__isnull', True)), _connector='OR'), name='target_region_only_for_region_scope', violation_error_message='Name the region for a target of one region, and only then.'), models.UniqueConstraint(fields=('campaign', 'metric', 'scope', 'region'), name='target_unique_per_scope', nulls_distinct=False, violation_error_message='This campaign already has this target.'), models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='target_value_not_negative')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('region__isnull', False), ('scope', 'region')), models.Q(models.Q(('scope', 'region'), _negated=True), ('region__isnull', True)), _connector='OR'), name='target_region_only_for_region_scope', violation_error_message='Name the region for a target of one region, and only then.'), models.UniqueConstraint(condition=models.Q(('region__isnull', True)), fields=('campaign', 'metric', 'scope'), name='target_unique_per_scope', violation_error_message='This campaign already has this target.'), models.UniqueConstraint(condition=models.Q(('region__isnull', False)), fields=('campaign', 'metric', 'region'), name='target_unique_per_region', violation_error_message='This campaign already has this target.'), models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='target_value_not_negative')],
             },
         ),
         migrations.AddIndex(

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns.models import Campaign
 from enterprises.models import (
     Certification,
     Enterprise,
@@ -289,13 +290,19 @@ class SurveySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = NeedsSurvey
-        fields = ["id", "enterprise", "enterprise_name", "kind", "services_wanted", *SURVEY_ANSWER_FIELDS,
+        fields = ["id", "enterprise", "enterprise_name", "kind", "campaign", "services_wanted", *SURVEY_ANSWER_FIELDS,
                   "answered_by", "answered_at"]
         read_only_fields = fields
 
 
 class SurveyAnswerSerializer(serializers.ModelSerializer):
     enterprise = serializers.PrimaryKeyRelatedField(queryset=Enterprise.objects.none())
+    # Any campaign by id: the service refuses one that does not cover the firm, per field.
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True, default=None,
+        help_text=_("The campaign whose assistance the answers report on: required for a follow-up, optional for "
+                    "a baseline; it must cover the firm's region."),
+    )
     services_wanted = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=ServiceArea.objects.filter(active=True),
         help_text=_("Service-area numbers."),
@@ -303,7 +310,7 @@ class SurveyAnswerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = NeedsSurvey
-        fields = ["enterprise", "kind", "services_wanted", *SURVEY_ANSWER_FIELDS]
+        fields = ["enterprise", "kind", "campaign", "services_wanted", *SURVEY_ANSWER_FIELDS]
 
     def __init__(self, *args, enterprises=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,73 @@
+"""Forms of the campaign pages. They only shape the input: the rules are campaigns.campaign_services'
+and the models', whose messages the views put back on these forms' fields."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign, CampaignTarget
+from enterprises.forms import BootstrapMixin, RegionCodeField
+from portal.forms import BoundedModelMultipleChoiceField
+from portal.models import ServiceArea
+
+CENT = Decimal("0.01")
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class CampaignForm(BootstrapMixin, forms.ModelForm):
+    """A new campaign (administrators) or changes to one: `fields` names those this editor may change."""
+
+    region = RegionCodeField(label=_("Jurisdiction (region code)"),
+                             help_text=_("The 6-digit code of the province, city or county running the campaign."))
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "organiser", "region", "theme", "starts_on", "ends_on", "service_areas"]
+        widgets = {"theme": forms.Textarea(attrs={"rows": 3}), "starts_on": DATE_INPUT, "ends_on": DATE_INPUT,
+                   "service_areas": forms.CheckboxSelectMultiple}
+        field_classes = {"service_areas": BoundedModelMultipleChoiceField}
+        help_texts = {"service_areas": _("None ticked: every service area is in scope.")}
+
+    def __init__(self, *args, fields: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in fields:
+                del self.fields[name]
+        if "service_areas" in self.fields:
+            self.fields["service_areas"].queryset = ServiceArea.objects.filter(active=True)
+
+    def _post_clean(self):
+        pass  # campaign_create / campaign_update validate the model, with the rules across rows
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class TargetValueField(forms.DecimalField):
+    """A target's figure, to the cent as stored: "50" becomes 50.00, so setting a target to the value it
+    has already records no change in the audit trail (which compares the values as text)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(label=_("Target"), min_value=0, max_digits=12, decimal_places=2, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return value.quantize(CENT) if value is not None else None
+
+
+class TargetForm(BootstrapMixin, forms.Form):
+    """Set one target: a new one, or a new value for one with the same figure, scope and region."""
+
+    metric = forms.ChoiceField(label=_("Figure"), choices=CampaignTarget.Metric.choices)
+    scope = forms.ChoiceField(label=_("Applies to"), choices=CampaignTarget.Scope.choices,
+                              initial=CampaignTarget.Scope.CAMPAIGN)
+    region = RegionCodeField(label=_("Region code"), required=False,
+                             help_text=_("Only for a target of one region, e.g. 130102."))
+    value = TargetValueField()
+
+
+class TargetValueForm(BootstrapMixin, forms.Form):
+    """A new value for one of the targets listed."""
+
+    value = TargetValueField()

@@ -1,0 +1,203 @@
+"""Pages of campaigns (质量提升行动): the list, a campaign, editing it and its targets, and creating one.
+
+Staff read the campaigns of their jurisdiction and those above it (campaigns.selectors); the
+regulators running a campaign and administrators change it (campaigns.services.may_manage_campaign);
+administrators create campaigns. Every write is a service of campaigns.campaign_services or
+campaigns.services.campaign_target_set.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.generic import ListView
+
+from campaigns import campaign_services, services
+from campaigns.campaign_filters import CampaignFilterSet, PeriodStatus, with_figures, with_targets
+from campaigns.campaign_forms import CampaignForm, TargetForm, TargetValueForm
+from campaigns.filters import MAX_ID
+from campaigns.models import Campaign, CampaignTarget
+from campaigns.selectors import campaigns_visible_to
+from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
+from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
+from portal.forms import add_service_errors
+from portal.models import User
+
+Role = User.Role
+ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
+AUDIT_ROWS = 100
+
+
+def visible_campaign(user: User, pk: int, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+    """The campaign if the user may see it (staff only: others 403 first); 404 otherwise.
+
+    `campaigns` narrows or annotates campaigns_visible_to(user), never widens it.
+    """
+    require_roles(user, STAFF_ROLES)
+    if campaigns is None:
+        campaigns = campaigns_visible_to(user)
+    return get_object_or_404(campaigns.select_related("region__parent__parent"), pk=pk)
+
+
+def managed_campaign(user: User, pk: int) -> Campaign:
+    """The campaign if the user may change it: 404 when out of sight, 403 when only readable."""
+    campaign = visible_campaign(user, pk)
+    if not services.may_manage_campaign(user, campaign):
+        raise PermissionDenied
+    return campaign
+
+
+# --- The list ---------------------------------------------------------------------------------
+
+
+class CampaignListView(RoleRequiredMixin, ListView):
+    """Campaigns of the user's jurisdiction and those above it, with their period and figures."""
+
+    template_name = "campaigns/campaign_list.html"
+    read_roles = STAFF_ROLES
+
+    def get_paginate_by(self, queryset):
+        return per_page(self.request)
+
+    def get_queryset(self):
+        user = self.request.user
+        self.filterset = CampaignFilterSet(self.request.GET, queryset=campaigns_visible_to(user))
+        # region__parent__parent: the jurisdiction's full name without a query per row.
+        return with_figures(self.filterset.qs.select_related("region__parent__parent"), user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            filterset=self.filterset, page_sizes=PAGE_SIZES, statuses=PeriodStatus.choices,
+            can_create=self.request.user.is_administrator, **kwargs)
+
+
+# --- A campaign -------------------------------------------------------------------------------
+
+
+@login_required
+def campaign_detail(request, pk: int):
+    user = request.user
+    campaign = visible_campaign(user, pk, with_targets(with_figures(campaigns_visible_to(user), user)))
+    targets = list(campaign.targets.all())
+    # The campaign's trail (its edits, targets removed) and that of each target it has now.
+    target_entries = audit_entries_visible_to(user).filter(
+        content_type=ContentType.objects.get_for_model(CampaignTarget), object_id__in=[str(t.pk) for t in targets])
+    return render(request, "campaigns/campaign_detail.html", {
+        "campaign": campaign,
+        "targets": targets,
+        "service_areas": campaign.service_areas.all(),
+        "can_manage": services.may_manage_campaign(user, campaign),
+        "audit_entries": with_rows((audit_entries_for(user, campaign) | target_entries)[:AUDIT_ROWS]),
+    })
+
+
+@login_required
+def campaign_new(request):
+    """Administrators create campaigns in the portal as well as in the admin site."""
+    user = request.user
+    require_roles(user, ADMINISTRATORS)
+    form = CampaignForm(request.POST or None, fields=campaign_services.AUDITED_CAMPAIGN_FIELDS)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_services.campaign_create(user=user, **form.changes())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Campaign “%(name)s” created: now set its targets.") % {"name": campaign.name})
+            return redirect("campaigns:targets", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "title": _("New campaign")},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def campaign_edit(request, pk: int):
+    """The regulators running the campaign change its theme, period and service areas; administrators
+    its name and organiser too. A period leaving out cases or sessions already recorded is refused."""
+    user = request.user
+    campaign = managed_campaign(user, pk)
+    fields = (campaign_services.ADMINISTRATOR_FIELDS if user.is_administrator
+              else campaign_services.MANAGER_FIELDS)
+    form = CampaignForm(request.POST or None, instance=campaign, fields=fields)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign_services.campaign_update(user=user, campaign=campaign, **form.changes())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html",
+                  {"form": form, "campaign": campaign, "title": _("Edit the campaign")},
+                  status=400 if form.errors else 200)
+
+
+# --- Targets ----------------------------------------------------------------------------------
+
+
+def target_rows(campaign: Campaign, bound: dict[int, TargetValueForm] | None = None) -> list[dict]:
+    """Each target with the form changing its value (the one just submitted, with its errors)."""
+    bound = bound or {}
+    targets = campaign.targets.select_related("region").order_by("metric", "scope", "region_id")
+    return [{"target": target,
+             "form": bound.get(target.pk) or TargetValueForm(prefix=f"target-{target.pk}",
+                                                               initial={"value": target.value})}
+            for target in targets]
+
+
+@login_required
+def campaign_targets(request, pk: int):
+    """The targets of a campaign: change a value, remove one, or add one (a figure, for the whole
+    campaign, each city, each county or one region). Errors show on the row or field concerned."""
+    user = request.user
+    campaign = managed_campaign(user, pk)
+    add_form = TargetForm(request.POST if request.POST.get("action") == "add" else None)
+    bound: dict[int, TargetValueForm] = {}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add":
+            if add_form.is_valid():
+                data = add_form.cleaned_data
+                try:
+                    services.campaign_target_set(user=user, campaign=campaign, metric=data["metric"],
+                                                 scope=data["scope"], region=data["region"], value=data["value"])
+                except ValidationError as error:
+                    add_service_errors(add_form, error)
+                else:
+                    messages.success(request, _("Target saved."))
+                    return redirect("campaigns:targets", pk=campaign.pk)
+        elif action in ("change", "remove"):
+            target = target_of(campaign, request.POST.get("target", ""))
+            if action == "remove":
+                campaign_services.campaign_target_remove(user=user, target=target)
+                messages.success(request, _("Target removed: %(target)s.") % {"target": target})
+                return redirect("campaigns:targets", pk=campaign.pk)
+            form = TargetValueForm(request.POST, prefix=f"target-{target.pk}")
+            bound[target.pk] = form
+            if form.is_valid():
+                try:
+                    services.campaign_target_set(user=user, campaign=campaign, metric=target.metric,
+                                                 scope=target.scope, region=target.region,
+                                                 value=form.cleaned_data["value"])
+                except ValidationError as error:
+                    add_service_errors(form, error)
+                else:
+                    messages.success(request, _("Target saved."))
+                    return redirect("campaigns:targets", pk=campaign.pk)
+        else:
+            messages.error(request, _("Choose what to do with the targets."))
+    invalid = add_form.errors or any(form.errors for form in bound.values())
+    return render(request, "campaigns/campaign_targets.html", {
+        "campaign": campaign, "rows": target_rows(campaign, bound), "add_form": add_form,
+    }, status=400 if invalid else 200)
+
+
+def target_of(campaign: Campaign, value: str) -> CampaignTarget:
+    """One of the campaign's targets, named by id in the form; anything else is a page not found."""
+    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+        raise Http404
+    return get_object_or_404(campaign.targets.select_related("region"), pk=int(value))
+
