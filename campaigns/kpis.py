@@ -25,6 +25,12 @@ Definitions (a firm belongs to the region of its registry record; a session to w
 - training_sessions, firm_times (a firm at a session), person_times (its persons).
 - cases, cases_closed, cases_resolved and the outcomes of closed cases: certificates_obtained,
   standards_drafted, excellence_models, labs_set_up, money_saved (yuan).
+
+Monthly rows count each figure in the month of its own event (a case's opening, a visit, a need's
+submission, a certificate's issue, a rating, a survey answer, a session); the rates of a month
+divide figures of that same month, and certified_share, whose two sides belong to different
+events, is given to date only. The industry and size breakdowns of firm-times and person-times
+follow the attending firm, in the region where the session was held.
 """
 
 from collections import defaultdict
@@ -287,9 +293,14 @@ def compute_campaign(campaign_id: int) -> int:
             if region is None:  # a firm filed under a code no longer in the division list
                 continue
             values = derive(dict(values))
+            if period:
+                # Firms certified in a month over firms whose case opened that month is no share.
+                values.pop("certified_share", None)
             if breakdown == Breakdown.TOTAL and period == "":
                 for name in COUNTED:
                     values.setdefault(name, 0)
+                for name in ("money_saved", "visit_hours"):
+                    values[name] = values.get(name) or 0.0
                 values["targets"] = targets.get(code, {})
             snapshots.append(KpiSnapshot(campaign=campaign, region=region, level=region.level, period=period,
                                          breakdown=breakdown, key=key, figures=values, computed_at=now))
