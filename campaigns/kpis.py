@@ -41,10 +41,10 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import (
-    Avg,
     CharField,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -99,6 +99,10 @@ class Source:
     when: str | None  # path to the date (or datetime) that places a row in a month
     measures: dict
     breakdowns: dict[str, str] = field(default_factory=dict)  # breakdown → path of its key
+    # Counts of distinct firms or industries cannot be added up from counties to a city, nor from
+    # months to date: such a source is grouped at every level. The others are grouped once, by the
+    # region code as filed and the month, and added up in Python (see `compute`).
+    distinct: bool = False
 
 
 def sources(campaign: Campaign) -> list[Source]:
@@ -114,8 +118,11 @@ def sources(campaign: Campaign) -> list[Source]:
         Visit.objects.filter(case__campaign=campaign, case__needs=OuterRef("pk"))
         .order_by("visited_on").values("visited_on")[:1]
     )
-    answered = (NeedRequest.objects.filter(cases__campaign=campaign).distinct()
-                .annotate(first_visit=first_visit).filter(first_visit__isnull=False))
+    # Exists, not a join: a need answered by two of the campaign's cases is one need, and the
+    # first-visit subquery runs once per answered need rather than for every need in the table.
+    answered = (NeedRequest.objects.filter(Exists(Visit.objects.filter(case__campaign=campaign,
+                                                                       case__needs=OuterRef("pk"))))
+                .annotate(first_visit=first_visit))
     wait = ExpressionWrapper(F("first_visit") - TruncDate("submitted_at"), output_field=DurationField())
     key = Q(enterprise__is_key=True)
     closed = Q(status=AssistanceCase.Status.CLOSED)
@@ -125,7 +132,7 @@ def sources(campaign: Campaign) -> list[Source]:
             "firms_assisted": Count("enterprise", distinct=True),
             "key_firms_assisted": Count("enterprise", distinct=True, filter=key),
             "key_industries": Count("enterprise__industry", distinct=True, filter=key),
-        }, firm_breakdowns),
+        }, firm_breakdowns, distinct=True),
         Source(cases.filter(closed), "enterprise__region", "closed_at", {
             "cases_closed": Count("pk"),
             "cases_resolved": Count("pk", filter=Q(resolution=AssistanceCase.Resolution.RESOLVED)),
@@ -148,12 +155,12 @@ def sources(campaign: Campaign) -> list[Source]:
         }, {**firm_breakdowns, Breakdown.SERVICE_AREA: "service_area"}),
         Source(answered, "enterprise__region", "submitted_at", {
             "needs_visited": Count("pk"),
-            "wait": Avg(wait),
+            "wait": Sum(wait),
         }),
         Source(Certification.objects.filter(enterprise__in=cases.values("enterprise"), issued_on__gte=start,
                                             issued_on__lte=end),
                "enterprise__region", "issued_on", {"firms_certified": Count("enterprise", distinct=True)},
-               firm_breakdowns),
+               firm_breakdowns, distinct=True),
         Source(CaseRating.objects.filter(case__campaign=campaign), "case__enterprise__region", "rated_at", {
             "ratings": Count("pk"),
             "rating_sum": Sum("score"),
@@ -214,40 +221,76 @@ def derive(figures: dict) -> dict:
     figures["performance_up_share"] = share(get("performance_up", 0), get("surveys", 0))
     for name in ("revenue", "output", "margin"):
         figures[f"{name}_change_mean"] = mean(figures.pop(f"{name}_sum", None), figures.pop(f"{name}_answers", 0))
-    wait = figures.pop("wait", None)
-    figures["days_to_first_visit"] = round(wait, 1) if wait is not None else None
+    wait = figures.pop("wait", None)  # days summed over the needs visited
+    visited = get("needs_visited", 0)
+    figures["days_to_first_visit"] = round(wait / visited, 1) if wait is not None and visited else None
     for name in ("money_saved", "visit_hours"):
         if figures.get(name) is not None:
             figures[name] = round(figures[name], 2)
     return figures
 
 
-def aggregate(source: Source, width: int, *, by_month: bool = False, breakdown_path: str | None = None):
-    """One grouped query: (region code, month or "", breakdown key or "") → the measures."""
-    group = {"code": code_at(source.region, width)}
+def aggregate(source: Source, width: int, *, by_month: bool = False, breakdown_path: str | None = None,
+              as_filed: bool = False):
+    """One grouped query: (region code, month or "", breakdown key or "") → the measures.
+
+    `as_filed` groups by the region code as the rows carry it, whatever its level, for `places`
+    to add up; the values are then left as the database returns them (Decimal, not float)."""
+    group = {"code": F(source.region) if as_filed else code_at(source.region, width)}
     if by_month:
         group["month"] = TruncMonth(source.when)
     if breakdown_path:
         group["bkey"] = F(breakdown_path)
     rows = source.rows.order_by()
-    if width == 6:
-        # A firm filed under a city or province code itself counts in that city's and province's
-        # totals but is no county's: its code would collide with the city's own row.
+    # A firm filed under a city or province code itself counts in that city's and province's
+    # totals but is no county's (and one filed under the province's code is no city's): its code
+    # would collide with the city's (the province's) own row.
+    if width == 6 and not as_filed:
         rows = rows.exclude(**{f"{source.region}__code__endswith": "00"})
+    elif width == 4 and not as_filed:
+        rows = rows.exclude(**{f"{source.region}__code__endswith": "0000"})
     rows = rows.annotate(**group).values(*group).annotate(**source.measures)
     for row in rows:
         yield (row["code"], month_key(row["month"]) if by_month else "",
                "" if row.get("bkey") is None else str(row.get("bkey", "")),
-               {name: plain(row[name]) for name in source.measures})
+               {name: row[name] if as_filed else plain(row[name]) for name in source.measures})
+
+
+def places(code: str, widths: Iterable[int]) -> list[str]:
+    """The regions a row filed under `code` counts in: its province, its city unless the code is
+    the province's own, its county unless the code is a city's or the province's own."""
+    return [code[:width] + "0" * (6 - width) for width in widths
+            if not (width == 4 and code.endswith("0000")) and not (width == 6 and code.endswith("00"))]
+
+
+def add_up(into: dict, values: dict) -> None:
+    """Add the counts and sums of one grouped row into a region's figures (None adds nothing)."""
+    for name, value in values.items():
+        if value is None:
+            into.setdefault(name, None)
+        else:
+            into[name] = value if into.get(name) is None else into[name] + value
 
 
 def compute(campaign: Campaign) -> dict[tuple[str, str, str, str], dict]:
     """All figures of a campaign: (region code, period, breakdown, key) → figures."""
     figures: dict[tuple[str, str, str, str], dict] = defaultdict(dict)
+    # A city campaign has no province row of its own.
+    widths = [width for width in LEVELS.values() if width >= len(campaign.region.prefix)]
     for source in sources(campaign):
-        for width in LEVELS.values():
-            if width < len(campaign.region.prefix):
-                continue  # a city campaign has no province row of its own
+        if not source.distinct:
+            # One query at the finest grain; a city's, the province's and the to-date figures are sums
+            # of a few thousand grouped rows, not of the table's rows.
+            for code, period, _key, values in aggregate(source, 6, by_month=True, as_filed=True):
+                for place in places(code, widths):
+                    add_up(figures[(place, period, Breakdown.TOTAL, "")], values)
+                    add_up(figures[(place, "", Breakdown.TOTAL, "")], values)
+            for breakdown, path in source.breakdowns.items():
+                for code, _period, key, values in aggregate(source, 6, breakdown_path=path, as_filed=True):
+                    for place in places(code, widths):
+                        add_up(figures[(place, "", breakdown, key)], values)
+            continue
+        for width in widths:
             for by_month in (False, True):
                 for code, period, _key, values in aggregate(source, width, by_month=by_month):
                     figures[(code, period, Breakdown.TOTAL, "")].update(values)
@@ -292,7 +335,7 @@ def compute_campaign(campaign_id: int) -> int:
             region = known.get(code)
             if region is None:  # a firm filed under a code no longer in the division list
                 continue
-            values = derive(dict(values))
+            values = derive({name: plain(value) for name, value in values.items()})
             if period:
                 # Firms certified in a month over firms whose case opened that month is no share.
                 values.pop("certified_share", None)

@@ -282,3 +282,31 @@ def test_the_task_retries_a_lost_database_connection_but_not_a_bug(monkeypatch):
     assert result.failed() and isinstance(result.result, ValueError)
     assert calls.count("bug") == 1
     assert tasks.kpi_compute.acks_late and tasks.kpi_compute.time_limit < 3600
+
+
+def test_a_session_held_by_the_province_itself_counts_for_the_province_only(hebei, admin_user):
+    kpis.compute_campaign(hebei.pk)
+    before = snapshot(hebei, "130000")
+    services.training_record(user=admin_user, campaign=hebei, region=region("130000"), topic="全省培训",
+                             held_on=days_ago(2), organiser="河北省局", attendances=[(EnterpriseFactory(), 6, "")])
+    kpis.compute_campaign(hebei.pk)
+    after = snapshot(hebei, "130000")
+    assert after["training_sessions"] == before["training_sessions"] + 1
+    assert after["person_times"] == before["person_times"] + 6
+    assert after["cases"] == before["cases"] == 3  # the province's other figures are untouched
+    assert snapshot(hebei, "130100")["training_sessions"] == 1
+    assert not KpiSnapshot.objects.filter(campaign=hebei, level="city", region_id="130000").exists()
+
+
+def test_a_need_answered_by_two_cases_counts_once(hebei, bob):
+    kpis.compute_campaign(hebei.pk)
+    before = snapshot(hebei, "130000")
+    answered = AssistanceCase.objects.get(campaign=hebei, title="甲")
+    need = answered.needs.get()
+    later = services.case_open(user=bob, campaign=hebei, enterprise=answered.enterprise, title="甲续")
+    later.needs.add(need)  # as a case taking over a need of a closed one would
+    visit(bob, later, days_ago(1), "on_site", 1)
+    kpis.compute_campaign(hebei.pk)
+    after = snapshot(hebei, "130000")
+    assert after["needs_visited"] == before["needs_visited"] == 1
+    assert after["days_to_first_visit"] == before["days_to_first_visit"] == 20.0

@@ -1,0 +1,79 @@
+"""`manage.py benchmark_kpis`: PostgreSQL and a Redis broker only; a tiny run checks the engine
+against the one-statement floor, times a real worker, and leaves nothing behind.
+
+Timings are never asserted: they depend on the machine.
+"""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from campaigns import tasks
+from campaigns.models import AssistanceCase, Campaign, KpiSnapshot, TrainingSession, Visit
+from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
+from portal import refdata
+from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User
+
+pytestmark = pytest.mark.django_db
+
+COUNTED_MODELS = (Enterprise, Campaign, AssistanceCase, Visit, NeedRequest, NeedsSurvey, Certification,
+                  TrainingSession, KpiSnapshot)
+
+
+def test_it_refuses_to_run_on_anything_but_postgresql(monkeypatch):
+    # Whatever database the suite runs on, the command must refuse any other vendor.
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("benchmark_kpis", "--firms", "10", stdout=StringIO())
+    assert not Campaign.objects.exists()
+
+
+def test_it_refuses_to_run_without_a_redis_broker(monkeypatch, settings):
+    # The vendor passes; the missing broker stops it before any data is built.
+    monkeypatch.setattr(connection, "vendor", "postgresql")
+    settings.CELERY_BROKER_URL = None
+    with pytest.raises(CommandError, match="Redis broker"):
+        call_command("benchmark_kpis", "--firms", "10", stdout=StringIO())
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_run_agrees_with_the_floor_times_a_worker_and_removes_what_it_added(
+    needs_postgres, needs_redis, settings, monkeypatch
+):
+    # A transactional test empties every table when it ends, reference data included.
+    if not Region.objects.exists():
+        refdata.load_all(Region, Industry, ServiceArea, Specialty)
+    # This process enqueues through the broker (the test settings compute eagerly) ...
+    settings.CELERY_BROKER_URL = needs_redis
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # ... and asks for the refresh one second after the commit rather than ten.
+    monkeypatch.setattr(tasks, "DEBOUNCE_SECONDS", 1)
+    before = {model: model.objects.count() for model in COUNTED_MODELS}
+    users, audit_entries = User.objects.count(), AuditEntry.objects.count()
+
+    output = StringIO()
+    try:
+        call_command("benchmark_kpis", "--firms", "200", "--cases", "200", "--visits", "1000", "--needs", "400",
+                     "--sessions", "40", "--runs", "1", "--explain", stdout=output)
+    except CommandError as error:  # the report says which figures disagree
+        pytest.fail(f"{error}\n{output.getvalue()}")
+    text = output.getvalue()
+
+    assert "| measurement | time | queries | rows | notes |" in text
+    assert "(a) engine `kpis.compute_campaign`" in text
+    assert "| (b) floor check: engine snapshots = floor | — | — |" in text and "passed: 0 mismatches" in text
+    assert "(c) worker: `visit_log` → county snapshot" in text and "debounce 1 s" in text
+    assert "EXPLAIN (ANALYZE, BUFFERS) of the engine's slowest query" in text
+    assert {model: model.objects.count() for model in COUNTED_MODELS} == before
+    # The audit trail is append-only: the timed visit's entries stay, and so does the account that
+    # logged it, deactivated; every other benchmark account is gone.
+    assert AuditEntry.objects.count() > audit_entries
+    left = User.objects.filter(username__startswith="benchmark_kpis_")
+    assert User.objects.count() == users + left.count()
+    assert left.count() == 1 and not left.get().is_active
