@@ -33,17 +33,14 @@ from campaigns.models import TrainingSession
 from campaigns.training import firms_by_code
 from enterprises import importing as registry_import
 from enterprises.importing import (
-    EXTENSIONS,
-    MAX_BYTES,
     CellProblem,
     Column,
     FileProblem,
     HeaderMap,
     cell_text,
     clean_uscc,
-    open_table,
 )
-from enterprises.models import Enterprise, ImportJob
+from enterprises.models import Enterprise
 from portal.access import has_role
 from portal.models import User
 
@@ -93,34 +90,8 @@ def file_error(problem: FileProblem) -> ValidationError:
 # --- Reading the sheet ------------------------------------------------------------------------
 
 
-def map_header(cells: Sequence[Any]) -> HeaderMap:
-    return registry_import.map_header(cells, COLUMNS)
-
-
 def read_rows(upload: UploadedFile) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
-    """The header and the non-blank rows with their file line numbers; FileProblem for the file."""
-    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
-    if fmt is None:
-        raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
-    if not upload.size:
-        raise FileProblem("file_empty")
-    upload.seek(0)
-    with open_table(upload, fmt) as table:
-        # A sheet's recorded dimension also counts formatted empty rows: only a far larger one is
-        # refused before reading it; otherwise counting the non-blank rows decides.
-        if fmt == ImportJob.Format.XLSX and (table.estimated_rows or 0) > MAX_ROWS * 10:
-            raise FileProblem("too_many_rows", limit=MAX_ROWS)
-        header = map_header(table.header)
-        rows = []
-        for line, cells in table.rows():  # blank rows are skipped by the reader
-            rows.append((line, cells))
-            if len(rows) > MAX_ROWS:
-                raise FileProblem("too_many_rows", limit=MAX_ROWS)
-    if not rows:
-        raise FileProblem("no_rows")
-    return header, rows
+    return registry_import.read_small_table(upload, COLUMNS, MAX_ROWS)
 
 
 def clean_persons(raw: Any) -> int:

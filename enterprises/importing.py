@@ -394,6 +394,34 @@ def map_header(header: Sequence[Any], columns: Sequence[Column] = None) -> Heade
                      headers={column.key: column.header for column in columns})
 
 
+def read_small_table(upload: UploadedFile, columns: Sequence[Column],
+                     max_rows: int) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
+    """For imports checked while the uploader waits (expert pools, sign-in sheets): the header and
+    every non-blank row with its file line number, read at once; FileProblem for the whole file."""
+    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
+    if fmt is None:
+        raise FileProblem("file_type")
+    if upload.size is not None and upload.size > MAX_BYTES:
+        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
+    if not upload.size:
+        raise FileProblem("file_empty")
+    upload.seek(0)
+    with open_table(upload, fmt) as table:
+        # A sheet's recorded dimension also counts formatted empty rows: only a far larger one is
+        # refused before reading it; otherwise counting the non-blank rows decides.
+        if fmt == ImportJob.Format.XLSX and (table.estimated_rows or 0) > max_rows * 10:
+            raise FileProblem("too_many_rows", limit=max_rows)
+        header = map_header(table.header, columns)
+        rows = []
+        for line, cells in table.rows():  # blank rows are skipped by the reader
+            rows.append((line, cells))
+            if len(rows) > max_rows:
+                raise FileProblem("too_many_rows", limit=max_rows)
+    if not rows:
+        raise FileProblem("no_rows")
+    return header, rows
+
+
 def chunked(rows: Iterable, size: int) -> Iterator[list]:
     chunk = []
     for row in rows:

@@ -31,9 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises import importing as registry_import
 from enterprises.importing import (
-    EXTENSIONS,
     FALSE_WORDS,
-    MAX_BYTES,
     TRUE_WORDS,
     CellProblem,
     Column,
@@ -41,9 +39,7 @@ from enterprises.importing import (
     HeaderMap,
     cell_text,
     header_token,
-    open_table,
 )
-from enterprises.models import ImportJob
 from experts.models import Expert
 from experts.services import AUDITED_FIELDS
 from portal import audit
@@ -146,10 +142,6 @@ def file_error(problem: FileProblem) -> ValidationError:
 
 
 # --- Reading the header ---------------------------------------------------------------------
-
-
-def map_header(cells: Sequence[Any]) -> HeaderMap:
-    return registry_import.map_header(cells, COLUMNS)
 
 
 # --- Checking cells -------------------------------------------------------------------------
@@ -405,28 +397,7 @@ class ImportReport:
 
 
 def read_rows(upload: UploadedFile) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
-    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
-    if fmt is None:
-        raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
-    if not upload.size:
-        raise FileProblem("file_empty")
-    upload.seek(0)
-    with open_table(upload, fmt) as table:
-        # A sheet's recorded dimension also counts formatted empty rows: only a far larger one is
-        # refused before reading it; otherwise counting the non-blank rows decides.
-        if fmt == ImportJob.Format.XLSX and (table.estimated_rows or 0) > MAX_ROWS * 10:
-            raise FileProblem("too_many_rows", limit=MAX_ROWS)
-        header = map_header(table.header)
-        rows = []
-        for line, cells in table.rows():  # blank rows are skipped by the reader
-            rows.append((line, cells))
-            if len(rows) > MAX_ROWS:
-                raise FileProblem("too_many_rows", limit=MAX_ROWS)
-    if not rows:
-        raise FileProblem("no_rows")
-    return header, rows
+    return registry_import.read_small_table(upload, COLUMNS, MAX_ROWS)
 
 
 def expert_import(*, user: User, upload: UploadedFile) -> ImportReport:
