@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     CharField,
     Count,
@@ -318,11 +318,26 @@ def targets_by_region(campaign: Campaign, regions: Iterable[Region]) -> dict[str
     return applies
 
 
+# The first key of the PostgreSQL advisory locks taken by KPI runs (the second is the campaign).
+KPI_LOCK = 4_754_2017
+
+
+def lock_runs_of(campaign_id: int) -> None:
+    """Make a second run of the same campaign wait for the first, then recompute from committed
+    data. An advisory lock rather than the campaign's row, which the case and training services
+    lock briefly to keep their writes inside the campaign's period: they need not wait for a run."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [KPI_LOCK, campaign_id])
+    else:  # SQLite serialises writers anyway; other databases lock the row
+        list(Campaign.objects.select_for_update().filter(pk=campaign_id).values_list("pk"))
+
+
 def compute_campaign(campaign_id: int) -> int:
     """Recompute and replace a campaign's snapshots; returns how many were written."""
     with transaction.atomic():
-        # The lock makes a second run wait for the first, then recompute from committed data.
-        campaign = Campaign.objects.select_for_update().select_related("region").get(pk=campaign_id)
+        lock_runs_of(campaign_id)
+        campaign = Campaign.objects.select_related("region").get(pk=campaign_id)
         regions = list(Region.objects.filter(code__startswith=campaign.region.prefix))
         known = {region.code: region for region in regions}
         figures = compute(campaign)

@@ -167,6 +167,12 @@ def case_open(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        # Locked so a regulator shortening the period at this moment cannot leave the case outside it.
+        campaign = locked_campaign(campaign)
+        if not campaign.is_running_on(today):
+            raise ValidationError({"campaign": _("This campaign runs from %(start)s to %(end)s; cases open only "
+                                                 "while it runs.") % {"start": campaign.starts_on,
+                                                                      "end": campaign.ends_on}})
         case = AssistanceCase(campaign=campaign, enterprise=enterprise, title=title.strip(), lead=lead,
                               diagnosis=diagnosis.strip(), plan=plan.strip(), opened_by=user)
         case.full_clean()
@@ -185,6 +191,11 @@ def case_open(
         audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
     kpi_refresh_soon(case.campaign_id)
     return case
+
+
+def locked_campaign(campaign: Campaign) -> Campaign:
+    """The campaign's row, locked until the transaction ends, with its current period."""
+    return Campaign.objects.select_for_update().select_related("region").get(pk=campaign.pk)
 
 
 def locked_case(case: AssistanceCase, version: int | None) -> AssistanceCase:
@@ -572,6 +583,7 @@ def training_record(
     attendances = list(attendances)
     check_attendance(user, attendances)
     with transaction.atomic():
+        campaign = locked_campaign(campaign)  # its period, as campaign_update may be changing it
         session = TrainingSession(campaign=campaign, region=region, topic=topic.strip(), held_on=held_on,
                                   organiser=organiser.strip(), place=place.strip(), mode=mode,
                                   service_area=service_area, recorded_by=user)

@@ -95,3 +95,25 @@ def test_two_kpi_runs_at_once_leave_one_complete_snapshot(people):
     rows = KpiSnapshot.objects.filter(campaign_id=case.campaign_id)
     assert rows.count() == expected and rows.values("computed_at").distinct().count() == 1
     assert rows.get(region_id="130000", period="", breakdown="").figures["visits"] == 1
+
+
+def test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it(people):
+    import datetime
+
+    from campaigns.campaign_services import campaign_update
+    from tests.factories import UserFactory
+
+    bob, _bianca, _case = people
+    admin = UserFactory(username="admin", role="admin", is_superuser=True, is_staff=True)
+    campaign = CampaignFactory()  # nothing recorded yet: shortening it is allowed until a case opens
+    yesterday = datetime.date.today() - datetime.timedelta(days=1)
+    firm = EnterpriseFactory()
+    outcomes = run_together(
+        lambda: services.case_open(user=bob, campaign=campaign, enterprise=firm, title="同时立案"),
+        lambda: campaign_update(user=admin, campaign=campaign, ends_on=yesterday),
+    )
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(refused) == 1, outcomes
+    campaign.refresh_from_db()
+    opened_after_end = AssistanceCase.objects.filter(campaign=campaign, opened_at__date__gt=campaign.ends_on)
+    assert not opened_after_end.exists()
