@@ -72,7 +72,7 @@ def enterprise_detail(request, pk: int):
         "needs": needs,
         "certifications": enterprise.certifications.all(),
         "surveys": NeedsSurvey.objects.filter(enterprise=enterprise).prefetch_related("services_wanted")
-        .select_related("answered_by"),
+        .select_related("answered_by", "campaign"),
         "contacts": enterprise.users.all(),
         "can_edit": has_role(request.user, EDITORS) or enterprise.users.filter(pk=request.user.pk).exists(),
         "is_editor": has_role(request.user, EDITORS),

@@ -406,3 +406,15 @@ def test_a_service_area_id_past_the_columns_range_is_an_invalid_choice_not_a_cra
                                       {"services_wanted": ["99999999999999999999"]})
     assert response.status_code == 200
     assert "services_wanted" in response.context["form"].errors
+
+
+def test_the_enterprise_page_names_the_campaign_of_each_follow_up_survey(client_for, alice):
+    from enterprises.services import survey_answer
+    from tests.factories import CampaignFactory
+
+    firm = alice.enterprises.get()
+    campaign = CampaignFactory(name="河北省质量提升行动年")
+    survey_answer(user=alice, enterprise=firm, kind="follow_up", campaign=campaign, awareness_improved=True,
+                  performance_improved=True)
+    html = client_for(alice).get(reverse("enterprises:detail", args=[firm.pk])).content.decode()
+    assert "河北省质量提升行动年" in html
