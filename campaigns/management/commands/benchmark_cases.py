@@ -22,16 +22,14 @@ and --clean removes it.
 """
 
 import random
-import re
 import statistics
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -54,6 +52,7 @@ from enterprises.uscc import generate_uscc
 from experts.models import Expert
 from experts.selectors import experts_visible_to, suggest_experts
 from experts.services import expert_rating_records_rebuild
+from portal.benchmarking import BenchmarkCommand, remove_accounts
 from portal.models import Region, ServiceArea, Specialty, User, enclosing_codes
 
 USER_PREFIX = "benchmark_cases_"
@@ -65,11 +64,9 @@ CHUNK = 5_000
 Status = AssistanceCase.Status
 OPEN_STATUSES = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS]
 EMPLOYER_KINDS = [kind for kind, _label in Expert.EmployerKind.choices]
-NODE_PATTERN = re.compile(r"(Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan|Bitmap Heap Scan)"
-                          r"(?: Backward)?(?: using (\S+))? on (\S+)")
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Benchmark case and visit lists and expert matching at scale (PostgreSQL only)."
 
     def add_arguments(self, parser):
@@ -124,18 +121,6 @@ class Command(BaseCommand):
                     self.clean_up()
 
     # --- output ----------------------------------------------------------------------------
-
-    def say(self, text: str = "") -> None:
-        self.stdout.write(text)
-
-    def heading(self, text: str) -> None:
-        self.stdout.write(self.style.MIGRATE_HEADING(f"\n{text}"))
-
-    @contextmanager
-    def timed(self, label: str):
-        started = time.perf_counter()
-        yield
-        self.say(f"  {label}: {time.perf_counter() - started:.1f} s")
 
     # --- synthetic data ---------------------------------------------------------------------
 
@@ -431,15 +416,7 @@ class Command(BaseCommand):
             self.say(self.style.ERROR("  the matching query was not found among the captured queries"))
             return
         self.heading("EXPLAIN (ANALYZE, BUFFERS) of the matching query")
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + statements[0])
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        self.say("```")
-        self.say(plan)
-        self.say("```")
-        scans = sorted({f"{kind} on {table}" + (f" using {index}" if index else "")
-                        for kind, index, table in NODE_PATTERN.findall(plan)})
-        self.say("Scans: " + "; ".join(scans))
+        self.explain(statements[0])
 
     # --- clean-up -----------------------------------------------------------------------------
 
@@ -474,4 +451,4 @@ class Command(BaseCommand):
                     quote = connection.ops.quote_name
                     cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} "
                                    f"IN (SELECT * FROM ({sql}) AS doomed)", params)
-            User.objects.filter(username__startswith=USER_PREFIX).delete()
+            remove_accounts(USER_PREFIX)

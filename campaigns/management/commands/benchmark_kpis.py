@@ -40,7 +40,6 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
@@ -49,7 +48,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.test import Client, override_settings
@@ -74,8 +73,9 @@ from campaigns.models import (
 from enterprises.demo import GIVEN, NAME_STEMS, SIZES, SURNAMES, TRADE_WORDS
 from enterprises.models import Certification, Enterprise, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.uscc import generate_uscc
+from portal.benchmarking import BenchmarkCommand, remove_accounts
 from portal.celery import app as celery_app
-from portal.models import AuditEntry, Industry, Region, User
+from portal.models import Industry, Region, User
 
 USER_PREFIX = "benchmark_kpis_"
 CAMPAIGN_NAME = "benchmark_kpis 河北省中小企业质量提升行动（合成数据）"
@@ -89,8 +89,6 @@ CLOSED_SHARE, RATED_SHARE, REOPENED_SHARE, KEY_SHARE = 0.40, 0.80, 0.08, 0.10
 Status = AssistanceCase.Status
 OPEN_STATUSES = ([Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS], [10, 20, 25, 45])
 NeedStatus = NeedRequest.Status
-NODE_PATTERN = re.compile(r"(Seq Scan|Parallel Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan|Bitmap Heap Scan)"
-                          r"(?: Backward)?(?: using (\S+))? on (\S+)")
 # The table a statement reads or writes; Django aliases the tables of a subquery U0, U1 ...
 TABLE_PATTERN = re.compile(r'(?:FROM|INTO) "(\w+)"(?! U\d)')
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -322,7 +320,7 @@ def seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Benchmark the KPI engine against a one-statement floor and a real worker (PostgreSQL and Redis)."
 
     def add_arguments(self, parser):
@@ -394,18 +392,6 @@ class Command(BaseCommand):
             raise CommandError(" and ".join(self.failures).capitalize() + ": see above.")
 
     # --- output ----------------------------------------------------------------------------------
-
-    def say(self, text: str = "") -> None:
-        self.stdout.write(text)
-
-    def heading(self, text: str) -> None:
-        self.stdout.write(self.style.MIGRATE_HEADING(f"\n{text}"))
-
-    @contextmanager
-    def timed(self, label: str):
-        started = time.perf_counter()
-        yield
-        self.say(f"  {label}: {time.perf_counter() - started:.1f} s")
 
     # --- the broker -------------------------------------------------------------------------------
 
@@ -1074,15 +1060,7 @@ class Command(BaseCommand):
         self.say("```sql")
         self.say(ranked[0]["sql"])
         self.say("```")
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + ranked[0]["sql"])
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        self.say("```")
-        self.say(plan)
-        self.say("```")
-        scans = sorted({f"{kind} on {table}" + (f" using {index}" if index else "")
-                        for kind, index, table in NODE_PATTERN.findall(plan)})
-        self.say("Scans: " + "; ".join(scans))
+        self.explain(ranked[0]["sql"])
 
     # --- clean-up ---------------------------------------------------------------------------------
 
@@ -1124,8 +1102,4 @@ class Command(BaseCommand):
                     cursor.execute(f"DELETE FROM {quote_name(model._meta.db_table)} "
                                    f"WHERE {quote_name(model._meta.pk.column)} IN (SELECT * FROM ({sql}) AS doomed)",
                                    params)
-            accounts = User.objects.filter(username__startswith=USER_PREFIX)
-            # The audit trail is append-only and keeps its actors: those accounts are deactivated instead.
-            audited = accounts.filter(pk__in=AuditEntry.objects.values("actor"))
-            audited.update(is_active=False)
-            accounts.exclude(pk__in=audited.values("pk")).delete()
+            remove_accounts(USER_PREFIX)

@@ -26,12 +26,11 @@ import statistics
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -44,6 +43,7 @@ from enterprises.filters import EnterpriseFilterSet
 from enterprises.models import Certification, Enterprise, ImportJob, NeedRequest
 from enterprises.selectors import enterprises_visible_to
 from enterprises.uscc import generate_uscc
+from portal.benchmarking import BenchmarkCommand, remove_accounts
 from portal.models import Region, ServiceArea, User
 
 USER_PREFIX = "benchmark_registry_"
@@ -54,7 +54,7 @@ SCHEMES = [scheme for scheme, _label in Certification.Scheme.choices]
 INDEX_PATTERN = re.compile(r"(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\S+)")
 
 
-class Command(BaseCommand):
+class Command(BenchmarkCommand):
     help = "Benchmark the registry list, filters, search and bulk import at scale (PostgreSQL only)."
 
     def add_arguments(self, parser):
@@ -96,18 +96,6 @@ class Command(BaseCommand):
                     self.clean_up()
 
     # --- output --------------------------------------------------------------------------
-
-    def say(self, text: str = "") -> None:
-        self.stdout.write(text)
-
-    def heading(self, text: str) -> None:
-        self.stdout.write(self.style.MIGRATE_HEADING(f"\n{text}"))
-
-    @contextmanager
-    def timed(self, label: str):
-        started = time.perf_counter()
-        yield
-        self.say(f"  {label}: {time.perf_counter() - started:.1f} s")
 
     # --- synthetic data -------------------------------------------------------------------
 
@@ -389,7 +377,7 @@ class Command(BaseCommand):
                 job.file.delete(save=False)
                 job.delete()
             NeedRequest.objects.filter(submitted_by__username__startswith=USER_PREFIX).delete()
-            User.objects.filter(username__startswith=USER_PREFIX).delete()
+            remove_accounts(USER_PREFIX)  # the import's uploader keeps its audit entries
         for path in self.workdir.iterdir():
             path.unlink()
         self.workdir.rmdir()
