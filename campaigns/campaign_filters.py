@@ -27,7 +27,7 @@ from campaigns.filters import IdFilter
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.selectors import cases_visible_to
 from campaigns.training import training_sessions_visible_to
-from enterprises.filters import RegionPrefixFilter
+from portal.filters import RegionPrefixFilter
 from portal.models import User, enclosing_codes
 
 

@@ -7,8 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CampaignTarget
-from enterprises.forms import BootstrapMixin, RegionCodeField
-from portal.forms import BoundedModelMultipleChoiceField
+from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, RegionCodeField
 from portal.models import ServiceArea
 
 CENT = Decimal("0.01")

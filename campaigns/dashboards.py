@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, CampaignTarget, KpiSnapshot
-from enterprises.exporting import neutralise
 from enterprises.models import Enterprise
+from portal.exports import neutralise
 from portal.models import Industry, Region, ServiceArea, User, code_prefix, enclosing_codes
 from portal.selectors import region_is_visible_to
 

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import AssistanceCase, CaseAssignment, Visit
 from campaigns.selectors import overdue_q, stale_q
-from enterprises.filters import RegionPrefixFilter
 from enterprises.uscc import normalise
+from portal.filters import RegionPrefixFilter
 
 Status = AssistanceCase.Status
 MAX_ID = 2**63 - 1

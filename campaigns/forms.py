@@ -15,8 +15,7 @@ from campaigns.services import (
     PHOTO_TYPES,
     TRANSITIONS,
 )
-from enterprises.forms import BootstrapMixin, MultipleFileField, MultipleFileInput
-from portal.forms import BoundedModelMultipleChoiceField
+from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, MultipleFileInput
 
 Status = AssistanceCase.Status
 Resolution = AssistanceCase.Resolution

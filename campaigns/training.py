@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.filters import id_filter
 from campaigns.models import Campaign, TrainingAttendance, TrainingSession
 from campaigns.selectors import campaigns_visible_to
-from enterprises.filters import RegionPrefixFilter
 from enterprises.models import Enterprise
 from enterprises.selectors import enterprises_visible_to
 from enterprises.uscc import normalise
+from portal.filters import RegionPrefixFilter
 from portal.models import ServiceArea, User
 from portal.selectors import jurisdiction_prefix, region_code_q
 

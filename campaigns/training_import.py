@@ -15,9 +15,6 @@ registry import's, imported from enterprises.importing rather than copied. Probl
 as codes with parameters and rendered in the reader's language (`problem_message`).
 """
 
-import codecs
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -31,17 +28,13 @@ from django.utils.translation import gettext_lazy as _
 from campaigns import services
 from campaigns.models import TrainingSession
 from campaigns.training import firms_by_code
-from enterprises import importing as registry_import
-from enterprises.importing import (
-    CellProblem,
-    Column,
-    FileProblem,
-    HeaderMap,
-    cell_text,
-    clean_uscc,
-)
+from enterprises.importing import clean_uscc
 from enterprises.models import Enterprise
 from portal.access import has_role
+from portal.imports import report as shared_report
+from portal.imports.headers import Column, HeaderMap
+from portal.imports.reading import CellProblem, FileProblem, cell_text
+from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, file_error, read_small_table
 from portal.models import User
 
 RECORDERS = frozenset({User.Role.REGULATOR, User.Role.ADMINISTRATOR})
@@ -58,11 +51,9 @@ COLUMNS = (
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
 COLUMN_ORDER = {column.key: position for position, column in enumerate(COLUMNS)}
 
-FILE_CODES = ("file_type", "file_size", "file_empty", "file_not_text", "file_encoding", "file_unreadable",
-              "csv_malformed", "missing_headers", "duplicate_headers", "too_many_rows")
-CELL_CODES = ("uscc_required", "uscc_length", "uscc_character", "uscc_check")
 MESSAGES = {
-    **{code: registry_import.MESSAGES[code] for code in (*FILE_CODES, *CELL_CODES)},
+    **FILE_MESSAGES,
+    **{code: CELL_MESSAGES[code] for code in ("uscc_required", "uscc_length", "uscc_character", "uscc_check")},
     "xlsx_inflated": _("The workbook would expand to more than %(limit)d MB; save only the sign-in sheet in it."),
     "no_rows": _("The file has a header row but no one signed in on it."),
     "firm_unknown": _("No enterprise with this credit code is in the registry: correct the code, or register the "
@@ -76,22 +67,14 @@ MESSAGES = {
 
 def problem_message(problem: dict) -> str:
     """The sentence for a problem, in the active language."""
-    template = MESSAGES.get(problem.get("code"))
-    if template is None:
-        return str(problem.get("code"))
-    params = problem.get("params") or {}
-    return str(template) % params if params else str(template)
-
-
-def file_error(problem: FileProblem) -> ValidationError:
-    return ValidationError({"file": problem_message(problem.as_dict())}, code=problem.code)
+    return shared_report.problem_message(problem, MESSAGES)
 
 
 # --- Reading the sheet ------------------------------------------------------------------------
 
 
 def read_rows(upload: UploadedFile) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
-    return registry_import.read_small_table(upload, COLUMNS, MAX_ROWS)
+    return read_small_table(upload, COLUMNS, MAX_ROWS)
 
 
 def clean_persons(raw: Any) -> int:
@@ -198,25 +181,12 @@ class SheetChecker:
 
 
 @dataclass
-class SheetReport:
-    """What an upload came to: the problems found (then nothing was written) or the session."""
+class SheetReport(ImportReport):
+    """The report of a sign-in sheet: its problems, or the session it recorded."""
 
-    file_name: str
-    total_rows: int = 0
-    problems: list[dict] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
     session: TrainingSession | None = None
     firm_times: int = 0
     person_times: int = 0
-
-    @property
-    def bad_rows(self) -> int:
-        return len({problem["line"] for problem in self.problems})
-
-    def problem_rows(self) -> list[dict]:
-        """The problems as (line, column, message) in the reader's language."""
-        return [{"line": problem["line"], "column": problem["column"], "message": problem_message(problem)}
-                for problem in self.problems]
 
 
 def training_import(*, user: User, upload: UploadedFile, **session_fields) -> SheetReport:
@@ -228,11 +198,11 @@ def training_import(*, user: User, upload: UploadedFile, **session_fields) -> Sh
     """
     if not has_role(user, RECORDERS):
         raise PermissionDenied
-    report = SheetReport(file_name=PurePath(upload.name or "").name)
+    report = SheetReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
         header, rows = read_rows(upload)
     except FileProblem as problem:
-        raise file_error(problem) from problem
+        raise file_error(problem, MESSAGES) from problem
     report.total_rows = len(rows)
     report.ignored_columns = header.ignored
     attendance, report.problems = SheetChecker(header=header, user=user).check(rows)
@@ -254,7 +224,4 @@ def training_import(*, user: User, upload: UploadedFile, **session_fields) -> Sh
 
 def template_csv() -> bytes:
     """An empty sign-in sheet with the header row, for people to fill in (UTF-8 with BOM for Excel)."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([column.header for column in COLUMNS])
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
-
+    return shared_report.template_csv(COLUMNS)

@@ -28,14 +28,13 @@ from campaigns.training import (
     training_sessions_visible_to,
     with_totals,
 )
-from enterprises.forms import BootstrapMixin
-from enterprises.importing import MAX_BYTES
 from enterprises.selectors import enterprises_visible_to
 from enterprises.uscc import VALUES as USCC_CHARACTERS
 from enterprises.uscc import normalise, validate_uscc
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
-from portal.forms import add_service_errors
+from portal.forms import BootstrapMixin, add_service_errors
+from portal.imports.reading import MAX_BYTES
 from portal.models import Region, ServiceArea, User
 from portal.selectors import EVERYWHERE, jurisdiction_prefix, regions_visible_to
 

@@ -13,8 +13,9 @@ from typing import IO, Any
 
 from django.db.models import QuerySet
 
-from enterprises.importing import BOOLEAN_KEYS, COLUMNS, FORMULA_TRIGGERS
+from enterprises.importing import BOOLEAN_KEYS, COLUMNS
 from enterprises.models import Enterprise
+from portal.exports import FORMULA_TRIGGERS
 
 SIZE_WORDS = {
     Enterprise.Size.MICRO: "微型", Enterprise.Size.SMALL: "小型",

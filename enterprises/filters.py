@@ -6,21 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Certification, Enterprise, NeedRequest
 from enterprises.uscc import normalise
-from portal.models import Industry, ServiceArea, code_prefix
+from portal.filters import RegionPrefixFilter
+from portal.models import Industry, ServiceArea
 
 BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
-
-
-class RegionPrefixFilter(django_filters.CharFilter):
-    """A region at any level: a province, city or county code keeps every row inside it."""
-
-    def filter(self, qs, value):
-        value = (value or "").strip()
-        if not value:
-            return qs
-        if not value.isdigit() or len(value) != 6:
-            return qs.none()
-        return qs.filter(**{f"{self.field_name}__code__startswith": code_prefix(value)})
 
 
 class EnterpriseFilterSet(django_filters.FilterSet):

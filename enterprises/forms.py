@@ -1,26 +1,12 @@
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import AssistanceCase, Campaign
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
 from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
 from enterprises.uscc import normalise, validate_uscc
-from portal.forms import BoundedModelMultipleChoiceField
-from portal.models import Industry, Region, ServiceArea, enclosing_codes
-
-
-class BootstrapMixin:
-    """Gives every widget Bootstrap's classes, so templates can render fields generically."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            widget.attrs.setdefault("class", css)
+from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, RegionCodeField
+from portal.models import Industry, ServiceArea, enclosing_codes
 
 
 class CreditCodeField(forms.CharField):
@@ -34,25 +20,6 @@ class CreditCodeField(forms.CharField):
         if value:
             validate_uscc(value)
         return value
-
-
-class RegionCodeField(forms.CharField):
-    """A region typed as its 6-digit code (the credit code usually suggests it)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Region code"))
-        kwargs.setdefault("max_length", 6)
-        kwargs.setdefault("help_text", _("The 6-digit administrative division code, e.g. 130102."))
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = (super().clean(value) or "").strip()
-        if not value:
-            return None
-        region = Region.objects.filter(code=value).first()
-        if region is None:
-            raise ValidationError(_("There is no region with the code %(code)s."), params={"code": value})
-        return region
 
 
 class IndustryChoiceField(forms.ModelChoiceField):
@@ -125,23 +92,9 @@ class ClaimDecisionForm(BootstrapMixin, forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(sorted(ATTACHMENT_TYPES))}))
-        super().__init__(**kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        return [super(MultipleFileField, self).clean(file, initial) for file in files]
-
-
 class NeedForm(BootstrapMixin, forms.ModelForm):
     attachments = MultipleFileField(
-        label=_("Attachments"), required=False,
+        label=_("Attachments"), required=False, accept=",".join(sorted(ATTACHMENT_TYPES)),
         help_text=_("Up to %(count)d files of 10 MB each: PDF, images, Word, Excel or text.")
         % {"count": ATTACHMENT_MAX_COUNT},
     )

@@ -1,33 +1,16 @@
-"""Bulk import of enterprise lists from CSV and XLSX files (企业名录批量导入).
+"""Bulk import of enterprise lists from CSV and XLSX files (企业名录批量导入): the registry's
+columns and row rules. Reading files, the report and the job that runs in the background are the
+shared import package's (portal/imports/); see portal/imports/jobs.py for the flow.
 
-The flow, in the order it runs:
-
-1. `import_job_create` checks the file's shape while the uploader waits (type, size, encoding,
-   header row, at least one row) and stores it as an ImportJob, then enqueues
-   `enterprises.tasks.import_job_run` once the job is committed.
-2. The task calls `import_job_process`: `import_job_validate` reads every row and records each
-   problem with its file line number, column and a message code; nothing is written to the
-   registry. With no problem the job goes straight on to `import_job_import`; otherwise it waits
-   as "invalid" until someone chooses `import_job_import_valid_rows` or `import_job_cancel`.
-3. `import_job_import` reads the file again and upserts the rows in batches keyed by credit code,
-   one transaction per batch, saving its progress with each batch. A second run resumes after
-   the last committed batch, so running the task twice neither duplicates nor double-counts.
-   Each batch writes the audit entries of the firms it created or changed in the same
-   transaction, so a resumed import never records a batch twice.
-
-Problems are stored as codes with parameters, not sentences, so the report is rendered in the
-language of whoever reads it (`problem_message`).
+Each batch is one INSERT ... ON CONFLICT (uscc) DO UPDATE, preceded by one read of the batch's
+firms already registered (locked until the batch commits): it tells created from updated, gives
+the old values for the audit trail, and a firm registered by hand meanwhile is updated rather
+than making the batch fail. The batch's audit entries (one bulk INSERT) are written in its
+transaction, so a resumed import never records a batch twice.
 """
 
-import codecs
-import csv
-import io
-import logging
-import unicodedata
-import zipfile
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
@@ -36,9 +19,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,35 +29,17 @@ from enterprises.services import AUDITED_ENTERPRISE_FIELDS
 from enterprises.uscc import normalise, region_code_of, validate_uscc
 from portal import audit
 from portal.access import has_role
+from portal.background import enqueue_after_commit
+from portal.imports import jobs, report
+from portal.imports.headers import Column, HeaderMap
+from portal.imports.reading import FALSE_WORDS, TRUE_WORDS, CellProblem, FileProblem, cell_text
+from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES
 from portal.models import AuditEntry, Industry, Region, User
 
-logger = logging.getLogger(__name__)
+IMPORT_TASK = "enterprises.tasks.import_job_run"
 
-Status = ImportJob.Status
-
-MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
-# 200,000 rows of 15 columns inflate to about 150 MB of XML.
-MAX_XLSX_INFLATED_BYTES = 500 * 1024 * 1024
-# Rows validated between two progress saves, and rows written per transaction.
-BATCH_SIZE = 2_000
-# The report keeps the first problems; `error_count` still counts them all.
-MAX_STORED_ERRORS = 1_000
-EXTENSIONS = {".csv": ImportJob.Format.CSV, ".xlsx": ImportJob.Format.XLSX}
-
-# A spreadsheet evaluates a cell starting with one of these; exports put a ' in front (see
-# exporting.neutralise) and imports take that ' off again, so a round trip keeps the value.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str  # the Enterprise field, also accepted as the English header
-    header: str  # the Chinese header written by exports and the template file
-    required: bool = False  # the header row must have it
-    aliases: tuple[str, ...] = ()
-
-
+BATCH_SIZE = jobs.BATCH_SIZE
 COLUMNS = (
     Column("uscc", "统一社会信用代码", True, ("信用代码", "社会信用代码", "credit_code")),
     Column("name", "企业名称", True, ("名称", "单位名称")),
@@ -104,40 +67,20 @@ SIZE_WORDS = {
     "中型": Enterprise.Size.MEDIUM, "中": Enterprise.Size.MEDIUM, "medium": Enterprise.Size.MEDIUM,
     "大型": Enterprise.Size.LARGE, "大": Enterprise.Size.LARGE, "large": Enterprise.Size.LARGE,
 }
-TRUE_WORDS = {"是", "yes", "y", "1", "true", "√", "✓"}
-FALSE_WORDS = {"否", "no", "n", "0", "false", ""}
-
 MAX_EMPLOYEES = 2_147_483_647  # PositiveIntegerField's ceiling
 REVENUE_FIELD = Enterprise._meta.get_field("annual_revenue")
 MAX_REVENUE = Decimal(10) ** (REVENUE_FIELD.max_digits - REVENUE_FIELD.decimal_places)
 CENT = Decimal("0.01")
 
 MESSAGES = {
-    # The whole file
-    "file_type": _("Only .csv and .xlsx files can be imported."),
-    "file_size": _("The file is larger than %(limit)d MB; split it into smaller files."),
-    "file_empty": _("The file is empty."),
-    "file_not_text": _("This is not a CSV text file. If it is an Excel workbook, save it as .xlsx and upload that."),
-    "file_encoding": _("The file's text encoding was not recognised. Save it as CSV in UTF-8 or GB18030 (GBK)."),
-    "file_unreadable": _("The file cannot be read as an Excel (.xlsx) workbook. Open it in Excel and save it again "
-                         "as .xlsx."),
+    **FILE_MESSAGES,
+    **CELL_MESSAGES,
     "xlsx_inflated": _("The workbook would expand to more than %(limit)d MB; save only the enterprise list in it."),
-    "csv_malformed": _("Line %(line)d cannot be read as CSV (%(detail)s)."),
-    "missing_headers": _("The header row (line 1) lacks the required columns: %(columns)s."),
-    "duplicate_headers": _("The header row (line 1) has these columns more than once: %(columns)s."),
     "no_rows": _("The file has a header row but no enterprise rows."),
-    "too_many_rows": _("The file has more than %(limit)d rows; split it into smaller files."),
     "internal": _("The import stopped because of an error on the server after %(done)d rows. Upload the file "
                   "again: rows already imported are updated, not duplicated."),
-    # One cell
-    "uscc_required": _("Enter the unified social credit code."),
-    "uscc_length": _("A credit code has 18 characters; this one has %(count)d."),
-    "uscc_character": _("A credit code cannot contain %(chars)s (allowed: digits and letters except I, O, S, V, Z)."),
-    "uscc_check": _("The check character (the 18th) does not match the first 17; please look for a typo."),
     "uscc_duplicate": _("This credit code is already on line %(line)d of this file."),
     "name_required": _("Enter the enterprise name."),
-    "too_long": _("At most %(limit)d characters are allowed; this value has %(count)d."),
-    "region_unknown": _("%(value)s is not a known administrative division code (6 digits, GB/T 2260)."),
     "region_not_derived": _("No region code is given and %(code)s (characters 3-8 of the credit code) is not a "
                             "known division; fill in the region code."),
     "region_outside": _("Region %(code)s lies outside your jurisdiction."),
@@ -149,288 +92,16 @@ MESSAGES = {
     "size_required": _("Enter the size class: 微型, 小型, 中型 or 大型 (or micro, small, medium, large)."),
     "size_invalid": _("%(value)s is not a size class; use 微型, 小型, 中型 or 大型 (or micro, small, medium, "
                       "large)."),
-    "email_invalid": _("%(value)s is not a valid e-mail address."),
     "integer_invalid": _("%(value)s is not a whole number."),
     "number_negative": _("The value cannot be negative."),
     "number_too_large": _("The value must be less than %(limit)s."),
     "decimal_invalid": _("%(value)s is not a number (give the amount in 10,000 yuan, e.g. 1234.5)."),
-    "boolean_invalid": _("%(value)s is not a yes/no answer; use 是 or 否 (yes/no, 1/0, true/false)."),
 }
 
 
 def problem_message(problem: dict) -> str:
     """The sentence for a stored problem, in the active language."""
-    template = MESSAGES.get(problem.get("code"), MESSAGES["internal"])
-    params = problem.get("params") or {}
-    return str(template) % params if params else str(template)
-
-
-class FileProblem(Exception):
-    """The whole file is refused: nothing in it is imported."""
-
-    def __init__(self, code: str, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "params": self.params}
-
-    @property
-    def message(self) -> str:
-        return problem_message(self.as_dict())
-
-
-class CellProblem(Exception):
-    def __init__(self, code: str, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-# --- Reading files -------------------------------------------------------------------------
-
-
-def header_token(text: Any) -> str:
-    """Header cells as people type them: full-width brackets, spaces, a * marking required."""
-    text = unicodedata.normalize("NFKC", "" if text is None else str(text))
-    return "".join(text.split()).rstrip("*").lower()
-
-
-def header_keys(columns: Sequence[Column]) -> dict[str, str]:
-    """Every accepted spelling of every column's header, normalised, to the column's key."""
-    return {header_token(name): column.key for column in columns
-            for name in (column.key, column.header, *column.aliases)}
-
-
-HEADER_KEYS = header_keys(COLUMNS)
-
-
-def cell_text(value: Any) -> str:
-    """A cell as trimmed text, undoing the ' an export put in front of a formula-like value."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, datetime | date):
-        value = value.isoformat()
-    text = str(value).strip()
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
-        text = text[1:].strip()
-    return text
-
-
-def decode_csv(data: bytes) -> str:
-    """UTF-8 with or without BOM, UTF-16 with BOM, or GB18030 (what Chinese Excel saves as CSV)."""
-    if data.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    elif b"\x00" in data[:65536]:
-        raise FileProblem("file_not_text")
-    else:
-        candidates = ["utf-8", "gb18030"]
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            raise FileProblem("file_not_text")
-        return text
-    raise FileProblem("file_encoding")
-
-
-class Table:
-    """An opened import file: its header row and its non-blank rows with their line numbers."""
-
-    def __init__(self, header: list[Any], rows: Iterator[tuple[int, Sequence[Any]]],
-                 estimated_rows: int | None, close=None):
-        self.header = header
-        self._rows = rows
-        self.estimated_rows = estimated_rows
-        self._close = close
-
-    def rows(self) -> Iterator[tuple[int, Sequence[Any]]]:
-        return self._rows
-
-    def close(self) -> None:
-        if self._close is not None:
-            self._close()
-
-    def __enter__(self) -> "Table":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def is_blank(cells: Sequence[Any]) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
-
-
-def open_csv(data: bytes) -> Table:
-    if not data.strip():
-        raise FileProblem("file_empty")
-    text = decode_csv(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", "\t", ";"], key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        raise FileProblem("csv_malformed", line=1, detail=str(error)) from error
-    if header is None or is_blank(header):
-        raise FileProblem("file_empty")
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        while True:
-            line = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                raise FileProblem("csv_malformed", line=line, detail=str(error)) from error
-            if not is_blank(cells):
-                yield line, cells
-
-    return Table(header, rows(), estimated_rows=max(text.count("\n") - 1, 0))
-
-
-def open_xlsx(fileobj) -> Table:
-    import openpyxl
-
-    try:
-        # A workbook is a zip: refuse one that would inflate far beyond any real enterprise list
-        # before openpyxl reads its shared strings into memory.
-        with zipfile.ZipFile(fileobj) as archive:
-            inflated = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise FileProblem("file_unreadable") from error
-    if inflated > MAX_XLSX_INFLATED_BYTES:
-        raise FileProblem("xlsx_inflated", limit=MAX_XLSX_INFLATED_BYTES // (1024 * 1024))
-    fileobj.seek(0)
-    try:
-        workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises anything from BadZipFile to KeyError on a bad file
-        raise FileProblem("file_unreadable") from error
-    try:
-        sheet = workbook.worksheets[0]
-        header = list(next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ()))
-    except Exception as error:
-        workbook.close()
-        raise FileProblem("file_unreadable") from error
-    while header and header[-1] in (None, ""):
-        header.pop()
-    if not header:
-        workbook.close()
-        raise FileProblem("file_empty")
-    try:
-        # The sheet's <dimension> when the writer recorded one: only an estimate for progress.
-        estimated = max(sheet.max_row - 1, 0) if sheet.max_row else None
-    except Exception:
-        estimated = None
-
-    def rows() -> Iterator[tuple[int, tuple]]:
-        try:
-            cells_by_row = sheet.iter_rows(min_row=2, max_col=len(header), values_only=True)
-            for line, cells in enumerate(cells_by_row, start=2):
-                if not is_blank(cells):
-                    yield line, cells
-        except FileProblem:
-            raise
-        except Exception as error:
-            raise FileProblem("file_unreadable") from error
-
-    return Table(header, rows(), estimated_rows=estimated, close=workbook.close)
-
-
-def open_table(fileobj, fmt: str) -> Table:
-    if fmt == ImportJob.Format.XLSX:
-        return open_xlsx(fileobj)
-    return open_csv(fileobj.read())
-
-
-@dataclass
-class HeaderMap:
-    """Which column of the file holds which field, and the header text the user wrote for it."""
-
-    index: dict[str, int]
-    text: dict[str, str]
-    ignored: list[str] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)  # the standard header of each key
-
-    def column_name(self, key: str) -> str:
-        return self.text.get(key) or self.headers.get(key, key)
-
-
-def map_header(header: Sequence[Any], columns: Sequence[Column] = None) -> HeaderMap:
-    """Find each known column in the header row; refuse duplicates and missing required columns."""
-    columns = COLUMNS if columns is None else columns
-    keys = HEADER_KEYS if columns is COLUMNS else header_keys(columns)
-    index: dict[str, int] = {}
-    text: dict[str, str] = {}
-    ignored: list[str] = []
-    duplicates: list[str] = []
-    for position, cell in enumerate(header):
-        label = "" if cell is None else str(cell).strip().lstrip("\ufeff")
-        if not label:
-            continue
-        key = keys.get(header_token(label))
-        if key is None:
-            ignored.append(label)
-        elif key in index:
-            duplicates.append(label)
-        else:
-            index[key] = position
-            text[key] = label
-    if duplicates:
-        raise FileProblem("duplicate_headers", columns="、".join(duplicates))
-    missing = [column.header for column in columns if column.required and column.key not in index]
-    if missing:
-        raise FileProblem("missing_headers", columns="、".join(missing))
-    return HeaderMap(index=index, text=text, ignored=ignored,
-                     headers={column.key: column.header for column in columns})
-
-
-def read_small_table(upload: UploadedFile, columns: Sequence[Column],
-                     max_rows: int) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
-    """For imports checked while the uploader waits (expert pools, sign-in sheets): the header and
-    every non-blank row with its file line number, read at once; FileProblem for the whole file."""
-    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
-    if fmt is None:
-        raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
-    if not upload.size:
-        raise FileProblem("file_empty")
-    upload.seek(0)
-    with open_table(upload, fmt) as table:
-        # A sheet's recorded dimension also counts formatted empty rows: only a far larger one is
-        # refused before reading it; otherwise counting the non-blank rows decides.
-        if fmt == ImportJob.Format.XLSX and (table.estimated_rows or 0) > max_rows * 10:
-            raise FileProblem("too_many_rows", limit=max_rows)
-        header = map_header(table.header, columns)
-        rows = []
-        for line, cells in table.rows():  # blank rows are skipped by the reader
-            rows.append((line, cells))
-            if len(rows) > max_rows:
-                raise FileProblem("too_many_rows", limit=max_rows)
-    if not rows:
-        raise FileProblem("no_rows")
-    return header, rows
-
-
-def chunked(rows: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return report.problem_message(problem, MESSAGES)
 
 
 # --- Checking rows -----------------------------------------------------------------------
@@ -680,50 +351,14 @@ def can_import(user: User) -> bool:
 
 
 
-def inspect_upload(upload: UploadedFile) -> tuple[str, int | None, list[str]]:
-    """Check a file's shape before it is stored: (format, estimated rows, ignored header cells).
-
-    Raises FileProblem. Rows are not checked here; that is the task's work.
-    """
-    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
-    if fmt is None:
-        raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
-    if not upload.size:
-        raise FileProblem("file_empty")
-    upload.seek(0)
-    try:
-        with open_table(upload, fmt) as table:
-            header = map_header(table.header)
-            if fmt == ImportJob.Format.CSV:
-                # Cheap for text, and it finds a malformed line before anyone waits for the task.
-                count = 0
-                for _row in table.rows():
-                    count += 1
-                    if count > MAX_ROWS:
-                        raise FileProblem("too_many_rows", limit=MAX_ROWS)
-                estimated = count
-            else:
-                if table.estimated_rows and table.estimated_rows > MAX_ROWS:
-                    raise FileProblem("too_many_rows", limit=MAX_ROWS)
-                count = 1 if next(table.rows(), None) is not None else 0
-                estimated = table.estimated_rows
-            if count == 0:
-                raise FileProblem("no_rows")
-    finally:
-        upload.seek(0)
-    return fmt, estimated, header.ignored
-
-
 def import_job_create(*, user: User, upload: UploadedFile, enqueue: bool = True) -> ImportJob:
     """Store an uploaded list and start checking it. A file of the wrong shape is refused at once."""
     if not can_import(user):
         raise PermissionDenied
     try:
-        fmt, estimated, ignored = inspect_upload(upload)
+        fmt, estimated, ignored = jobs.inspect_upload(upload, columns=COLUMNS, max_rows=MAX_ROWS)
     except FileProblem as problem:
-        raise ValidationError({"file": problem.message}, code=problem.code) from problem
+        raise report.file_error(problem, MESSAGES) from problem
     with transaction.atomic():
         job = ImportJob(
             uploaded_by=user, region=None if user.is_administrator else user.region, file=upload,
@@ -733,14 +368,8 @@ def import_job_create(*, user: User, upload: UploadedFile, enqueue: bool = True)
         job.full_clean(exclude=["file"])
         job.save()
         if enqueue:
-            transaction.on_commit(lambda: enqueue_job(job.pk))
+            enqueue_after_commit(IMPORT_TASK, job.pk)
     return job
-
-
-def enqueue_job(job_id: int) -> None:
-    from enterprises.tasks import import_job_run
-
-    import_job_run.delay(job_id)
 
 
 def check_job_access(user: User, job: ImportJob) -> None:
@@ -752,15 +381,8 @@ def import_job_import_valid_rows(*, user: User, job: ImportJob) -> ImportJob:
     """The user's explicit choice: import the good rows of a file that has bad ones."""
     check_job_access(user, job)
     with transaction.atomic():
-        moved = ImportJob.objects.filter(pk=job.pk, status=Status.INVALID, valid_rows__gt=0).update(
-            status=Status.IMPORTING, only_valid_rows=True, processed_rows=0, updated_at=timezone.now()
-        )
-        if not moved:
-            job.refresh_from_db()
-            if job.status == Status.INVALID:
-                raise ValidationError(_("No row of this file is good; there is nothing to import."))
-            raise ValidationError(_("This import is not waiting for a decision any more."))
-        transaction.on_commit(lambda: enqueue_job(job.pk))
+        jobs.job_import_valid_rows(REGISTRY, job)
+        enqueue_after_commit(IMPORT_TASK, job.pk)
     job.refresh_from_db()
     return job
 
@@ -769,161 +391,51 @@ def import_job_cancel(*, user: User, job: ImportJob) -> ImportJob:
     """Discard an import that has not started writing; its stored file is deleted."""
     check_job_access(user, job)
     with transaction.atomic():
-        discarded = ImportJob.objects.filter(pk=job.pk, status__in=[Status.VALIDATING, Status.INVALID]).update(
-            status=Status.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
-        )
-        if not discarded:
-            raise ValidationError(_("This import can no longer be discarded."))
-        name, storage = job.file.name, job.file.storage
-        transaction.on_commit(lambda: storage.delete(name) if name else None)
+        jobs.job_cancel(REGISTRY, job)
     job.refresh_from_db()
     return job
 
 
-def job_prefix(job: ImportJob) -> str:
-    return job.region.prefix if job.region_id else ""
-
-
-def open_job_table(job: ImportJob) -> Table:
-    """The job's stored file, opened; closing the table closes the file."""
-    job.file.open("rb")
-    try:
-        table = open_table(job.file, job.format)
-    except BaseException:
-        job.file.close()
-        raise
-    close_table = table.close
-
-    def close() -> None:
-        close_table()
-        job.file.close()
-
-    table.close = close
-    return table
-
-
-def fail(job_id: int, problem: dict) -> None:
-    ImportJob.objects.filter(pk=job_id, status__in=ImportJob.RUNNING_STATUSES).update(
-        status=Status.FAILED, failure=problem, finished_at=timezone.now(), updated_at=timezone.now()
-    )
-
-
 def import_job_process(*, job_id: int, batch_size: int = BATCH_SIZE) -> None:
-    """Everything the task does: check the rows, then import them when none is bad.
-
-    A lost database connection propagates, for the task to retry; any other error marks the
-    job failed, saying how many rows were already imported, rather than leaving it running.
-    """
-    try:
-        import_job_validate(job_id=job_id, batch_size=batch_size)
-        import_job_import(job_id=job_id, batch_size=batch_size)
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception:
-        logger.exception("Enterprise import %s failed", job_id)
-        state = ImportJob.objects.filter(pk=job_id).values_list("status", "processed_rows").first()
-        imported = state[1] if state and state[0] == Status.IMPORTING else 0
-        fail(job_id, {"code": "internal", "params": {"done": imported}})
+    """What the task does: check every row of the job's file, then import them when none is bad."""
+    jobs.job_process(REGISTRY, job_id=job_id, batch_size=batch_size)
 
 
 def import_job_validate(*, job_id: int, batch_size: int = BATCH_SIZE) -> None:
-    """Check every row; writes only to the job (progress every batch, the report at the end)."""
-    job = ImportJob.objects.select_related("region").filter(pk=job_id).first()
-    if job is None or job.status != Status.VALIDATING:
-        return
-    running = ImportJob.objects.filter(pk=job_id, status=Status.VALIDATING)
-    problems: list[dict] = []
-    problem_count = valid = total = 0
-    try:
-        with open_job_table(job) as table:
-            checker = RowChecker(header=map_header(table.header), prefix=job_prefix(job))
-            # The upload check counted a CSV exactly; an XLSX has its recorded dimension, if any.
-            running.update(total_rows=job.total_rows or table.estimated_rows or 0, processed_rows=0,
-                           updated_at=timezone.now())
-            for chunk in chunked(table.rows(), batch_size):
-                total += len(chunk)
-                if total > MAX_ROWS:
-                    raise FileProblem("too_many_rows", limit=MAX_ROWS)
-                good, chunk_problems = checker.check_chunk(chunk)
-                valid += len(good)
-                problem_count += len(chunk_problems)
-                problems.extend(chunk_problems[: max(MAX_STORED_ERRORS - len(problems), 0)])
-                still_running = running.update(
-                    processed_rows=total, total_rows=Greatest(F("total_rows"), total), updated_at=timezone.now()
-                )
-                if not still_running:
-                    return  # discarded meanwhile, or another run of the task finished first
-    except FileProblem as problem:
-        fail(job_id, problem.as_dict())
-        return
-    if total == 0:
-        fail(job_id, FileProblem("no_rows").as_dict())
-        return
-    clean = problem_count == 0
-    running.update(
-        status=Status.IMPORTING if clean else Status.INVALID, total_rows=total,
-        processed_rows=0 if clean else total, valid_rows=valid, error_count=problem_count, errors=problems,
-        updated_at=timezone.now(),
-    )
+    jobs.job_validate(REGISTRY, job_id=job_id, batch_size=batch_size)
 
 
 def import_job_import(*, job_id: int, batch_size: int = BATCH_SIZE) -> None:
-    """Upsert the good rows in batches, one transaction and one progress save per batch.
+    jobs.job_import(REGISTRY, job_id=job_id, batch_size=batch_size)
 
-    Each batch is one INSERT ... ON CONFLICT (uscc) DO UPDATE, preceded by one read of the
-    batch's firms already registered (locked until the batch commits): it tells created from
-    updated, gives the old values for the audit trail, and a firm registered by hand meanwhile
-    is updated rather than making the batch fail. Safe to run twice: a batch whose rows the job
-    already counts as processed is skipped, under a lock on the job row. The batch's audit
-    entries (one bulk INSERT) are written in its transaction, so they commit or roll back with
-    its rows and a resumed import never records a batch twice.
-    """
-    job = ImportJob.objects.select_related("region").filter(pk=job_id).first()
-    if job is None or job.status != Status.IMPORTING:
-        return
-    content_type = ContentType.objects.get_for_model(Enterprise)
-    late_problems: list[dict] = []
-    valid = done = 0
-    try:
-        with open_job_table(job) as table:
-            checker = RowChecker(header=map_header(table.header), prefix=job_prefix(job))
-            update_fields = checker.update_fields()
-            for chunk in chunked(table.rows(), batch_size):
-                done += len(chunk)
-                if done > MAX_ROWS:
-                    raise FileProblem("too_many_rows", limit=MAX_ROWS)
-                good, problems = checker.check_chunk(chunk)
-                valid += len(good)
-                late_problems.extend(problems)
-                with transaction.atomic():
-                    state = (ImportJob.objects.select_for_update().filter(pk=job_id)
-                             .values_list("status", "processed_rows").first())
-                    if state is None or state[0] != Status.IMPORTING:
-                        return  # discarded, failed or finished by another run
-                    if state[1] >= done:
-                        continue  # committed by an earlier or parallel run
-                    before = locked_registry_rows(good, update_fields)
-                    for row in good:
-                        # Read under the lock: a firm registered by hand since the check counts as updated.
-                        row.exists = row.values["uscc"] in before
-                    created = upsert(good, update_fields)
-                    AuditEntry.objects.bulk_create(
-                        audit_entries(good, before, update_fields, job=job, checker=checker,
-                                      content_type=content_type)
-                    )
-                    ImportJob.objects.filter(pk=job_id).update(
-                        processed_rows=done, created_count=F("created_count") + created,
-                        updated_count=F("updated_count") + len(good) - created, updated_at=timezone.now(),
-                    )
-    except FileProblem as problem:
-        fail(job_id, problem.as_dict())
-        return
-    finish = {"status": Status.DONE, "finished_at": timezone.now(), "updated_at": timezone.now()}
-    if late_problems and not job.only_valid_rows:
-        # Rows that turned bad after the check (a region removed, a firm registered elsewhere
-        # meanwhile) were skipped; report them like the check would have.
-        finish.update(valid_rows=valid, error_count=len(late_problems), errors=late_problems[:MAX_STORED_ERRORS])
-    ImportJob.objects.filter(pk=job_id, status=Status.IMPORTING).update(**finish)
+
+class RegistryImport:
+    """The registry's rules for the shared job runner (portal.imports.jobs.ImportKind)."""
+
+    jobs = ImportJob
+    columns = COLUMNS
+
+    @property
+    def max_rows(self) -> int:
+        return MAX_ROWS
+
+    def checker(self, job: ImportJob, header: HeaderMap) -> "RowChecker":
+        return RowChecker(header=header, prefix=job.region.prefix if job.region_id else "")
+
+    def write(self, job: ImportJob, rows: list[CleanRow], checker: "RowChecker") -> int:
+        update_fields = checker.update_fields()
+        before = locked_registry_rows(rows, update_fields)
+        for row in rows:
+            # Read under the lock: a firm registered by hand since the check counts as updated.
+            row.exists = row.values["uscc"] in before
+        created = upsert(rows, update_fields)
+        AuditEntry.objects.bulk_create(audit_entries(
+            rows, before, update_fields, job=job, checker=checker,
+            content_type=ContentType.objects.get_for_model(Enterprise)))
+        return created
+
+
+REGISTRY = RegistryImport()
 
 
 def upsert(rows: list[CleanRow], update_fields: list[str]) -> int:
@@ -1013,6 +525,4 @@ def audit_entries(
 
 def template_csv() -> bytes:
     """An empty list with the header row, for people to fill in (UTF-8 with BOM for Excel)."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([column.header for column in COLUMNS])
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+    return report.template_csv(COLUMNS)

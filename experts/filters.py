@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.filters import RegionPrefixFilter
 from experts.models import Expert
 from experts.selectors import open_load
+from portal.filters import RegionPrefixFilter
 from portal.models import ServiceArea, Specialty, code_prefix, enclosing_codes
 
 SpecialtyLink = Expert.specialties.through

@@ -2,8 +2,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.forms import BootstrapMixin
 from experts.models import Expert
+from portal.forms import BootstrapMixin
 from portal.models import Region, Specialty, User, enclosing_codes
 from portal.selectors import EVERYWHERE, jurisdiction_prefix, regions_visible_to
 

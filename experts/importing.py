@@ -5,18 +5,15 @@ uploader waits: every row is checked first; if any row is bad the report lists e
 with its file line, column and reason, and nothing is written. Otherwise every row is upserted
 by pool number in one transaction, with one audit entry per expert created or changed.
 
-Reading files (encodings, XLSX limits, formula-safe cells, how people spell headers) is the
-registry import's, imported from enterprises.importing rather than copied. Problems are kept as
-codes with parameters and rendered in the reader's language (`problem_message`).
+Reading files (encodings, XLSX limits, formula-safe cells, how people spell headers) and the
+report are the shared import package's (portal/imports/). Problems are kept as codes with
+parameters and rendered in the reader's language (`problem_message`).
 """
 
-import codecs
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
@@ -29,21 +26,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from enterprises import importing as registry_import
-from enterprises.importing import (
-    FALSE_WORDS,
-    TRUE_WORDS,
-    CellProblem,
-    Column,
-    FileProblem,
-    HeaderMap,
-    cell_text,
-    header_token,
-)
 from experts.models import Expert
 from experts.services import AUDITED_FIELDS
 from portal import audit
 from portal.access import has_role
+from portal.imports import report as shared_report
+from portal.imports.headers import Column, HeaderMap, header_token
+from portal.imports.reading import FALSE_WORDS, TRUE_WORDS, CellProblem, FileProblem, cell_text
+from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, file_error, read_small_table
 from portal.models import AuditEntry, Region, Specialty, User, enclosing_codes
 from portal.selectors import EVERYWHERE, jurisdiction_prefix
 
@@ -97,10 +87,8 @@ EMPLOYER_KIND_HINT = "、".join(dict.fromkeys(
     next(word for word, kind in EMPLOYER_KIND_WORDS.items() if kind == choice) for choice in Kind.values
 ))
 
-FILE_CODES = ("file_type", "file_size", "file_empty", "file_not_text", "file_encoding", "file_unreadable",
-              "csv_malformed", "missing_headers", "duplicate_headers", "too_many_rows")
 MESSAGES = {
-    **{code: registry_import.MESSAGES[code] for code in FILE_CODES},
+    **FILE_MESSAGES,
     "xlsx_inflated": _("The workbook would expand to more than %(limit)d MB; save only the expert list in it."),
     "no_rows": _("The file has a header row but no expert rows."),
     "changed_meanwhile": _("The pool changed while this file was being imported, so nothing was imported. "
@@ -109,11 +97,11 @@ MESSAGES = {
     "code_duplicate": _("This pool number is already on line %(line)d of this file."),
     "name_required": _("Enter the expert's name."),
     "employer_required": _("Enter the employer."),
-    "too_long": registry_import.MESSAGES["too_long"],
+    "too_long": CELL_MESSAGES["too_long"],
     "employer_kind_invalid": _("%(value)s is not a kind of employer; use one of: %(choices)s."),
-    "email_invalid": registry_import.MESSAGES["email_invalid"],
+    "email_invalid": CELL_MESSAGES["email_invalid"],
     "pool_required": _("Enter the region code of the pool that keeps this expert."),
-    "region_unknown": registry_import.MESSAGES["region_unknown"],
+    "region_unknown": CELL_MESSAGES["region_unknown"],
     "pool_outside": _("Pool %(region)s lies outside your jurisdiction."),
     "expert_outside": _("Pool number %(value)s is an expert kept by the pool of region %(region)s, outside your "
                         "jurisdiction."),
@@ -124,21 +112,13 @@ MESSAGES = {
     "regions_outside": _("These regions lie outside your jurisdiction and the province and city around it: "
                          "%(values)s."),
     "capacity_invalid": _("%(value)s is not a whole number from 1 to 50."),
-    "boolean_invalid": registry_import.MESSAGES["boolean_invalid"],
+    "boolean_invalid": CELL_MESSAGES["boolean_invalid"],
 }
 
 
 def problem_message(problem: dict) -> str:
     """The sentence for a problem, in the active language."""
-    template = MESSAGES.get(problem.get("code"))
-    if template is None:
-        return str(problem.get("code"))
-    params = problem.get("params") or {}
-    return str(template) % params if params else str(template)
-
-
-def file_error(problem: FileProblem) -> ValidationError:
-    return ValidationError({"file": problem_message(problem.as_dict())}, code=problem.code)
+    return shared_report.problem_message(problem, MESSAGES)
 
 
 # --- Reading the header ---------------------------------------------------------------------
@@ -375,43 +355,30 @@ class RowChecker:
 
 
 @dataclass
-class ImportReport:
-    """What an upload came to: the problems found (then nothing was written) or the counts."""
+class ExpertImportReport(ImportReport):
+    """The report of a pool list: its problems, or how many experts it created, changed or left as they were."""
 
-    file_name: str
-    total_rows: int = 0
-    problems: list[dict] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
 
-    @property
-    def bad_rows(self) -> int:
-        return len({problem["line"] for problem in self.problems})
-
-    def problem_rows(self) -> list[dict]:
-        """The problems as (line, column, message) in the reader's language."""
-        return [{"line": problem["line"], "column": problem["column"], "message": problem_message(problem)}
-                for problem in self.problems]
-
 
 def read_rows(upload: UploadedFile) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
-    return registry_import.read_small_table(upload, COLUMNS, MAX_ROWS)
+    return read_small_table(upload, COLUMNS, MAX_ROWS)
 
 
-def expert_import(*, user: User, upload: UploadedFile) -> ImportReport:
+def expert_import(*, user: User, upload: UploadedFile) -> ExpertImportReport:
     """Check every row of an uploaded pool list; write them all, or nothing when any is bad.
 
     A whole-file problem (type, size, encoding, headers) raises ValidationError on "file".
     """
     if not has_role(user, IMPORTERS):
         raise PermissionDenied
-    report = ImportReport(file_name=PurePath(upload.name or "").name)
+    report = ExpertImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
         header, rows = read_rows(upload)
     except FileProblem as problem:
-        raise file_error(problem) from problem
+        raise file_error(problem, MESSAGES) from problem
     report.total_rows = len(rows)
     report.ignored_columns = header.ignored
     checker = RowChecker(header=header, user=user)
@@ -424,7 +391,7 @@ def expert_import(*, user: User, upload: UploadedFile) -> ImportReport:
                                                                       file_name=report.file_name)
     except IntegrityError as error:
         # Something the check could not foresee changed meanwhile (a login, a region).
-        raise file_error(FileProblem("changed_meanwhile")) from error
+        raise file_error(FileProblem("changed_meanwhile"), MESSAGES) from error
     return report
 
 
@@ -541,6 +508,4 @@ class ChunkWriter:
 
 def template_csv() -> bytes:
     """An empty list with the header row, for people to fill in (UTF-8 with BOM for Excel)."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([column.header for column in COLUMNS])
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+    return shared_report.template_csv(COLUMNS)

@@ -12,7 +12,6 @@ from django.views.generic import ListView
 
 from campaigns.models import CaseAssignment, CaseRating
 from campaigns.selectors import cases_visible_to
-from enterprises.importing import MAX_BYTES
 from experts import importing, services
 from experts.filters import ExpertFilterSet
 from experts.forms import ExpertForm, ExpertImportForm
@@ -20,6 +19,7 @@ from experts.selectors import experts_visible_to, with_record
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
+from portal.imports.reading import MAX_BYTES
 from portal.models import User
 
 Role = User.Role

@@ -14,6 +14,10 @@ from portal.models import User
 Role = User.Role
 STAFF_ROLES = frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR})
 ALL_ROLES = frozenset(Role.values)
+# Who writes to the registry, cases and campaigns; supervisors read everything and write nothing.
+EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
+READERS = frozenset({Role.SME, *STAFF_ROLES})
+SME_ONLY = frozenset({Role.SME})
 
 
 def has_role(user: User, roles) -> bool:

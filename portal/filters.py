@@ -1,8 +1,22 @@
+"""Filters shared by every app's lists, and the region browser's FilterSet."""
+
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Region
+from portal.models import Region, code_prefix
+
+
+class RegionPrefixFilter(django_filters.CharFilter):
+    """A region at any level: a province, city or county code keeps every row inside it."""
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        if not value.isdigit() or len(value) != 6:
+            return qs.none()
+        return qs.filter(**{f"{self.field_name}__code__startswith": code_prefix(value)})
 
 
 class RegionFilterSet(django_filters.FilterSet):

@@ -1,10 +1,13 @@
+"""Form plumbing shared by every app's pages: Bootstrap widgets, service errors shown per field,
+bounded choices, regions typed as codes, several files in one field; and the sign-up form."""
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import User
+from portal.models import Region, User
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -62,3 +65,51 @@ class SignupForm(UserCreationForm):
         if commit:
             user.save()
         return user
+
+
+class BootstrapMixin:
+    """Gives every widget Bootstrap's classes, so templates can render fields generically."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs.setdefault("class", css)
+
+
+class RegionCodeField(forms.CharField):
+    """A region typed as its 6-digit code (the credit code usually suggests it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Region code"))
+        kwargs.setdefault("max_length", 6)
+        kwargs.setdefault("help_text", _("The 6-digit administrative division code, e.g. 130102."))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = (super().clean(value) or "").strip()
+        if not value:
+            return None
+        region = Region.objects.filter(code=value).first()
+        if region is None:
+            raise ValidationError(_("There is no region with the code %(code)s."), params={"code": value})
+        return region
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field; `accept` names the file types the browser offers to pick."""
+
+    def __init__(self, *, accept: str = "", **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept} if accept else {}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(file, initial) for file in files]

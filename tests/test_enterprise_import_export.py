@@ -21,6 +21,7 @@ from enterprises import importing
 from enterprises.importing import COLUMNS, problem_message
 from enterprises.models import Enterprise, ImportJob
 from enterprises.uscc import generate_uscc, validate_uscc
+from portal.imports import jobs, reading
 from portal.models import AuditEntry, Region
 from tests.factories import EnterpriseFactory
 
@@ -316,11 +317,11 @@ class TestImport:
         monkeypatch.setattr(importing, "MAX_ROWS", 2)
         response = upload(bob, "long.csv", csv_bytes([firm_row(), firm_row(), firm_row()]))
         assert "The file has more than 2 rows" in response.content.decode()
-        monkeypatch.setattr(importing, "MAX_BYTES", 100)
+        monkeypatch.setattr(jobs, "MAX_BYTES", 100)
         response = upload(bob, "big.csv", csv_bytes([firm_row()]))
         assert "The file is larger than 0 MB" in response.content.decode()
-        monkeypatch.setattr(importing, "MAX_BYTES", 20 * 2**20)
-        monkeypatch.setattr(importing, "MAX_XLSX_INFLATED_BYTES", 1000)  # a zip bomb, in miniature
+        monkeypatch.setattr(jobs, "MAX_BYTES", 20 * 2**20)
+        monkeypatch.setattr(reading, "MAX_XLSX_INFLATED_BYTES", 1000)  # a zip bomb, in miniature
         row = firm_row()
         response = upload(bob, "bomb.xlsx", xlsx_bytes([CHINESE, [row[key] for key in KEYS]]))
         assert "The workbook would expand to more than 0 MB" in response.content.decode()
@@ -329,14 +330,14 @@ class TestImport:
     def test_an_xlsx_longer_than_the_row_limit_fails_in_the_task_and_imports_nothing(self, bob, upload, monkeypatch):
         # openpyxl records the sheet's dimension, which the upload check reads; pretend it did not.
         monkeypatch.setattr(importing, "MAX_ROWS", 2)
-        real_open = importing.open_xlsx
+        real_open = reading.open_xlsx
 
         def without_dimension(fileobj):
             table = real_open(fileobj)
             table.estimated_rows = None
             return table
 
-        monkeypatch.setattr(importing, "open_xlsx", without_dimension)
+        monkeypatch.setattr(reading, "open_xlsx", without_dimension)
         rows = [firm_row() for _ in range(3)]
         upload(bob, "long.xlsx", xlsx_bytes([CHINESE, *[[row[key] for key in KEYS] for row in rows]]))
         job = last_job()

@@ -21,9 +21,9 @@ from campaigns.api.serializers import CampaignSerializer
 from campaigns.campaign_filters import CampaignFilterSet, PeriodStatus, with_figures, with_targets
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.selectors import campaigns_visible_to
-from enterprises.api.serializers import NamedChoiceField
-from enterprises.api.views import EDITORS, ID_PATTERN, RegistryViewSet, service_errors
-from portal.access import STAFF_ROLES
+from portal.access import EDITORS, STAFF_ROLES
+from portal.api.serializers import NamedChoiceField
+from portal.api.views import ID_PATTERN, RegistryViewSet, service_errors
 from portal.models import Region, ServiceArea, User
 
 ADMINISTRATORS = frozenset({User.Role.ADMINISTRATOR})

@@ -13,10 +13,10 @@ from rest_framework import mixins, serializers
 
 from campaigns.models import KpiSnapshot
 from campaigns.selectors import campaigns_visible_to
-from enterprises.api.serializers import NamedChoiceField
-from enterprises.api.views import RegistryViewSet
-from enterprises.filters import RegionPrefixFilter
 from portal.access import STAFF_ROLES
+from portal.api.serializers import NamedChoiceField
+from portal.api.views import RegistryViewSet
+from portal.filters import RegionPrefixFilter
 from portal.models import Region
 from portal.selectors import region_code_q
 

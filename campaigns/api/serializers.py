@@ -15,9 +15,9 @@ from rest_framework.fields import empty
 
 from campaigns.models import AssistanceCase, Campaign, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
 from campaigns.services import VISIT_FIELDS
-from enterprises.api.serializers import NamedChoiceField
 from enterprises.models import Enterprise, NeedRequest
 from experts.models import Expert
+from portal.api.serializers import NamedChoiceField
 from portal.audit import change_rows
 from portal.models import AuditEntry, ServiceArea, User
 

@@ -27,11 +27,11 @@ from campaigns.training import (
     training_sessions_visible_to,
     with_totals,
 )
-from enterprises.api.serializers import NamedChoiceField
-from enterprises.api.views import EDITORS, RegistryViewSet, service_errors
 from enterprises.selectors import enterprises_visible_to
 from enterprises.uscc import normalise
-from portal.access import STAFF_ROLES
+from portal.access import EDITORS, STAFF_ROLES
+from portal.api.serializers import NamedChoiceField
+from portal.api.views import RegistryViewSet, service_errors
 from portal.models import Region, ServiceArea, User
 from portal.selectors import regions_visible_to
 

@@ -48,11 +48,11 @@ from campaigns.api.serializers import (
 from campaigns.filters import CaseFilterSet, VisitFilterSet
 from campaigns.models import AssistanceCase, CaseAssignment, CaseEvent, Visit
 from campaigns.selectors import campaigns_visible_to, cases_visible_to, shows_internal_remarks, visits_visible_to
-from enterprises.api.views import EDITORS, ID_PATTERN, SME_ONLY, RegistryViewSet, service_errors
 from enterprises.selectors import enterprises_visible_to, needs_visible_to
 from experts.models import Expert
 from experts.selectors import experts_visible_to, suggest_experts
-from portal.access import ALL_ROLES, STAFF_ROLES, RolePermission
+from portal.access import ALL_ROLES, EDITORS, SME_ONLY, STAFF_ROLES, RolePermission
+from portal.api.views import ID_PATTERN, RegistryViewSet, service_errors
 from portal.audit import audit_entries_for
 from portal.models import User
 

@@ -2,8 +2,6 @@
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import build_choice_description_list
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,42 +17,12 @@ from enterprises.models import (
     NeedsSurvey,
 )
 from enterprises.services import REGISTRY_FIELDS
+from portal.api.serializers import NamedChoiceField
 from portal.models import Industry, Region, ServiceArea
 
 # A credit code as typed: blanks and lower case are allowed, the service normalises and validates
 # it, so the serializer only bounds its length.
 TYPED_USCC_MAX_LENGTH = 64
-
-
-class NamedChoiceField(serializers.ChoiceField):
-    """A choice field whose choices are one named enum in the OpenAPI schema.
-
-    A need's status, and the from/to statuses of its history, are then one NeedStatusEnum rather
-    than several enums that collide with a claim's status.
-    """
-
-    def __init__(self, *, enum_name: str, **kwargs):
-        self.enum_name = enum_name
-        super().__init__(**kwargs)
-
-    def to_representation(self, value):
-        if value == "" and self.allow_null:
-            return None
-        return super().to_representation(value)
-
-
-class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = NamedChoiceField
-
-    def get_name(self) -> str:
-        return self.target.enum_name
-
-    def map_serializer_field(self, auto_schema, direction):
-        return {
-            "type": "string",
-            "enum": list(self.target.choices),
-            "description": build_choice_description_list(self.target.choices.items()),
-        }
 
 
 NEED_STATUS = {"enum_name": "NeedStatusEnum", "choices": NeedRequest.Status.choices, "read_only": True}

@@ -4,20 +4,16 @@ Every endpoint starts from a selector, so a row outside the caller's reach answe
 check (RolePermission) answers 403; every write goes through enterprises.services.
 """
 
-from contextlib import contextmanager
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.serializers import ValidationError, as_serializer_error
-from rest_framework.settings import api_settings
 
 from enterprises import services
 from enterprises.api.serializers import (
@@ -49,42 +45,11 @@ from enterprises.selectors import (
     with_open_need_flag,
 )
 from enterprises.uscc import normalise, region_code_of, validate_uscc
-from portal.access import ALL_ROLES, STAFF_ROLES, RolePermission
+from portal.access import ALL_ROLES, EDITORS, SME_ONLY
+from portal.api.views import RegistryViewSet, service_errors
 from portal.models import User
 
 Role = User.Role
-READERS = frozenset({Role.SME, *STAFF_ROLES})
-EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
-SME_ONLY = frozenset({Role.SME})
-ID_PATTERN = r"[0-9]+"
-
-
-@contextmanager
-def service_errors(**renames: str):
-    """Answer a service's ValidationError with 400 and its messages per field.
-
-    `renames` maps a service's field name to the one the request used (decline_reason -> reason).
-    PermissionDenied needs nothing here: DRF answers it with 403.
-    """
-    try:
-        yield
-    except DjangoValidationError as error:
-        renames.setdefault(NON_FIELD_ERRORS, api_settings.NON_FIELD_ERRORS_KEY)
-        detail = as_serializer_error(error)
-        raise ValidationError({renames.get(field, field): messages for field, messages in detail.items()}) from None
-
-
-class RegistryViewSet(viewsets.GenericViewSet):
-    """Shared by the viewsets below: role checks, numeric ids, output through a fresh read."""
-
-    permission_classes = [RolePermission]
-    read_roles = READERS
-    lookup_value_regex = ID_PATTERN
-
-    def output(self, serializer_class, instance, **kwargs):
-        return serializer_class(instance, context=self.get_serializer_context(), **kwargs).data
-
-
 class EnterpriseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     """The enterprise registry: SME users see their own firms, staff their jurisdiction."""
 

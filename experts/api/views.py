@@ -11,13 +11,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from enterprises.api.views import EDITORS, RegistryViewSet, service_errors
 from experts import services
 from experts.api.serializers import ExpertSerializer, ExpertWriteSerializer
 from experts.filters import ExpertFilterSet
 from experts.models import Expert
 from experts.selectors import experts_visible_to, with_record
-from portal.access import STAFF_ROLES
+from portal.access import EDITORS, STAFF_ROLES
+from portal.api.views import RegistryViewSet, service_errors
 from portal.models import User
 
 

@@ -1,6 +1,41 @@
+"""Serializer plumbing shared by every app's API, and the reference data and /api/me/ shapes."""
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_choice_description_list
 from rest_framework import serializers
 
 from portal.models import Industry, Region, ServiceArea, Specialty, User
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose choices are one named enum in the OpenAPI schema.
+
+    A need's status, and the from/to statuses of its history, are then one NeedStatusEnum rather
+    than several enums that collide with a claim's status.
+    """
+
+    def __init__(self, *, enum_name: str, **kwargs):
+        self.enum_name = enum_name
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if value == "" and self.allow_null:
+            return None
+        return super().to_representation(value)
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+
+    def get_name(self) -> str:
+        return self.target.enum_name
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "enum": list(self.target.choices),
+            "description": build_choice_description_list(self.target.choices.items()),
+        }
 
 
 class RegionSerializer(serializers.ModelSerializer):

@@ -1,6 +1,15 @@
-from rest_framework import generics, viewsets
+"""API plumbing shared by every app (the base viewset, service errors as 400) and the reference
+data and /api/me/ endpoints."""
 
-from portal.access import ALL_ROLES, STAFF_ROLES, RolePermission
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import generics, viewsets
+from rest_framework.serializers import ValidationError, as_serializer_error
+from rest_framework.settings import api_settings
+
+from portal.access import ALL_ROLES, READERS, STAFF_ROLES, RolePermission
 from portal.api.serializers import (
     IndustrySerializer,
     MeSerializer,
@@ -11,6 +20,34 @@ from portal.api.serializers import (
 from portal.filters import RegionFilterSet
 from portal.models import Industry, ServiceArea, Specialty
 from portal.selectors import regions_visible_to
+
+ID_PATTERN = r"[0-9]+"
+
+
+@contextmanager
+def service_errors(**renames: str):
+    """Answer a service's ValidationError with 400 and its messages per field.
+
+    `renames` maps a service's field name to the one the request used (decline_reason -> reason).
+    PermissionDenied needs nothing here: DRF answers it with 403.
+    """
+    try:
+        yield
+    except DjangoValidationError as error:
+        renames.setdefault(NON_FIELD_ERRORS, api_settings.NON_FIELD_ERRORS_KEY)
+        detail = as_serializer_error(error)
+        raise ValidationError({renames.get(field, field): messages for field, messages in detail.items()}) from None
+
+
+class RegistryViewSet(viewsets.GenericViewSet):
+    """Shared by the viewsets below: role checks, numeric ids, output through a fresh read."""
+
+    permission_classes = [RolePermission]
+    read_roles = READERS
+    lookup_value_regex = ID_PATTERN
+
+    def output(self, serializer_class, instance, **kwargs):
+        return serializer_class(instance, context=self.get_serializer_context(), **kwargs).data
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
