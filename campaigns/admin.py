@@ -1,8 +1,8 @@
-"""Administrators create campaigns here; cases are run in the portal's own pages."""
+"""Administrators' pages for campaigns and their targets; the sub-domains' admin registers below."""
 
 from django.contrib import admin
 
-from campaigns.models import AssistanceCase, Campaign, CampaignTarget, TrainingAttendance, TrainingSession
+from campaigns.models import Campaign, CampaignTarget
 
 
 class CampaignTargetInline(admin.TabularInline):
@@ -21,34 +21,6 @@ class CampaignAdmin(admin.ModelAdmin):
     filter_horizontal = ["service_areas"]
 
 
-@admin.register(AssistanceCase)
-class AssistanceCaseAdmin(admin.ModelAdmin):
-    """Read-only: a case changes through its services, which keep the history and audit trail."""
-
-    list_display = ["title", "enterprise", "campaign", "status", "resolution", "lead", "opened_at"]
-    list_filter = ["status", "resolution", "campaign"]
-    search_fields = ["title", "enterprise__name", "enterprise__uscc"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class TrainingAttendanceInline(admin.TabularInline):
-    model = TrainingAttendance
-    extra = 0
-    autocomplete_fields = ["enterprise"]
-
-
-@admin.register(TrainingSession)
-class TrainingSessionAdmin(admin.ModelAdmin):
-    list_display = ["topic", "campaign", "region", "held_on", "mode", "organiser"]
-    list_filter = ["mode", "campaign"]
-    search_fields = ["topic", "organiser", "place"]
-    autocomplete_fields = ["region"]
-    inlines = [TrainingAttendanceInline]
+# Django's admin discovers this module only: the sub-domains' admin pages register when it imports them.
+from campaigns.cases import admin as cases_admin  # noqa: E402, F401
+from campaigns.training import admin as training_admin  # noqa: E402, F401

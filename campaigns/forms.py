@@ -1,215 +1,73 @@
-"""Forms of the case and visit pages. They only shape input: every rule lives in campaigns/services.py."""
+"""Forms of the campaign pages: they shape input, the rules live in campaigns.services."""
+
+from decimal import Decimal
 
 from django import forms
-from django.core.validators import MinValueValidator
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import AssistanceCase, Visit
-from campaigns.services import (
-    ATTACHMENT_MAX_BYTES,
-    ATTACHMENT_MAX_COUNT,
-    DOCUMENT_TYPES,
-    EXPERT_FIELDS,
-    MANAGER_FIELDS,
-    PHOTO_TYPES,
-    TRANSITIONS,
-)
-from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, MultipleFileInput
+from campaigns.models import Campaign, CampaignTarget
+from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, RegionCodeField
+from portal.models import ServiceArea
 
-Status = AssistanceCase.Status
-Resolution = AssistanceCase.Resolution
-OUTCOME_FIELDS = ("certificate_obtained", "standard_drafted", "excellence_model_adopted", "lab_set_up",
-                  "money_saved", "outcome_notes")
-# Phones offer the camera for image/*; the suffixes keep the file picker to what the service accepts.
-ATTACHMENT_ACCEPT = ",".join(["image/*", *sorted(PHOTO_TYPES | DOCUMENT_TYPES)])
+CENT = Decimal("0.01")
 
 
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.full_name or obj.username} · {obj.region.name}" if obj.region_id else str(obj)
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class NeedChoiceField(BoundedModelMultipleChoiceField):
-    """Needs as ticks, each with its service area and status (the queryset joins the service area)."""
+class CampaignForm(BootstrapMixin, forms.ModelForm):
+    """A new campaign (administrators) or changes to one: `fields` names those this editor may change."""
 
-    widget = forms.CheckboxSelectMultiple
-
-    def label_from_instance(self, obj):
-        return f"#{obj.pk} {obj.title} · {obj.service_area} · {obj.get_status_display()}"
-
-
-
-class CaseOpenForm(BootstrapMixin, forms.Form):
-    """Opening a case for one firm: the campaign, the needs it answers and who leads it."""
-
-    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=None,
-                                      empty_label=_("Choose the campaign"))
-    title = forms.CharField(label=_("Title"), max_length=120,
-                            help_text=_("A short name for the case, e.g. “Pressure-gauge calibration”."))
-    needs = NeedChoiceField(label=_("Needs the case answers"), queryset=None, required=False)
-    lead = UserChoiceField(label=_("Lead regulator"), queryset=None, empty_label=_("Choose the lead regulator"))
-    diagnosis = forms.CharField(label=_("Diagnosis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    plan = forms.CharField(label=_("Assistance plan"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, campaigns, needs, leads, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["campaign"].queryset = campaigns
-        self.fields["needs"].queryset = needs
-        self.fields["lead"].queryset = leads
-
-
-class CaseEditForm(BootstrapMixin, forms.ModelForm):
-    """Managers edit the case and its outcomes, assigned experts the diagnosis and plan; a closed
-    case keeps only its outcome notes open. `version` is the one the editor started from."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    region = RegionCodeField(label=_("Jurisdiction (region code)"),
+                             help_text=_("The 6-digit code of the province, city or county running the campaign."))
 
     class Meta:
-        model = AssistanceCase
-        fields = [*MANAGER_FIELDS]
-        widgets = {
-            "diagnosis": forms.Textarea(attrs={"rows": 5}),
-            "plan": forms.Textarea(attrs={"rows": 5}),
-            "outcome_notes": forms.Textarea(attrs={"rows": 3}),
-            "money_saved": forms.NumberInput(attrs={"min": "0", "step": "0.01", "inputmode": "decimal"}),
-        }
-        field_classes = {"lead": UserChoiceField}
+        model = Campaign
+        fields = ["name", "organiser", "region", "theme", "starts_on", "ends_on", "service_areas"]
+        widgets = {"theme": forms.Textarea(attrs={"rows": 3}), "starts_on": DATE_INPUT, "ends_on": DATE_INPUT,
+                   "service_areas": forms.CheckboxSelectMultiple}
+        field_classes = {"service_areas": BoundedModelMultipleChoiceField}
+        help_texts = {"service_areas": _("None ticked: every service area is in scope.")}
 
-    def __init__(self, *args, manager: bool, leads=None, **kwargs):
+    def __init__(self, *args, fields: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
-        case = self.instance
-        if case.is_closed:
-            editable = ("outcome_notes",) if manager else ()
-        else:
-            editable = MANAGER_FIELDS if manager else EXPERT_FIELDS
-        for name in [name for name in self.fields if name not in (*editable, "version")]:
-            del self.fields[name]
-        if "lead" in self.fields:
-            self.fields["lead"].queryset = leads
-            self.fields["lead"].empty_label = None
-        if "money_saved" in self.fields:
-            self.fields["money_saved"].validators.append(MinValueValidator(0))
-        self.initial.setdefault("version", case.version)
+        for name in list(self.fields):
+            if name not in fields:
+                del self.fields[name]
+        if "service_areas" in self.fields:
+            self.fields["service_areas"].queryset = ServiceArea.objects.filter(active=True)
 
-    @property
-    def editable_fields(self) -> list[str]:
-        return [name for name in self.fields if name != "version"]
+    def _post_clean(self):
+        pass  # campaign_create / campaign_update validate the model, with the rules across rows
 
     def changes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.editable_fields}
-
-    def _post_clean(self):
-        # The service validates the case as a whole; the form must not touch the instance.
-        pass
+        return {name: self.cleaned_data[name] for name in self.fields}
 
 
-class TransitionForm(forms.Form):
-    to_status = forms.ChoiceField(choices=Status.choices)
-    note = forms.CharField(required=False, max_length=2000)
-    version = forms.IntegerField(required=False, min_value=1)
+class TargetValueField(forms.DecimalField):
+    """A target's figure, to the cent as stored: "50" becomes 50.00, so setting a target to the value it
+    has already records no change in the audit trail (which compares the values as text)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(label=_("Target"), min_value=0, max_digits=12, decimal_places=2, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return value.quantize(CENT) if value is not None else None
 
 
-def next_status(case: AssistanceCase) -> str | None:
-    """The one step forward the lifecycle allows from here (closing has its own form)."""
-    steps = sorted(TRANSITIONS.get(Status(case.status), ()))
-    return steps[0] if steps else None
+class TargetForm(BootstrapMixin, forms.Form):
+    """Set one target: a new one, or a new value for one with the same figure, scope and region."""
+
+    metric = forms.ChoiceField(label=_("Figure"), choices=CampaignTarget.Metric.choices)
+    scope = forms.ChoiceField(label=_("Applies to"), choices=CampaignTarget.Scope.choices,
+                              initial=CampaignTarget.Scope.CAMPAIGN)
+    region = RegionCodeField(label=_("Region code"), required=False,
+                             help_text=_("Only for a target of one region, e.g. 130102."))
+    value = TargetValueField()
 
 
-class CaseCloseForm(BootstrapMixin, forms.Form):
-    resolution = forms.ChoiceField(label=_("Resolution"), choices=Resolution.choices, widget=forms.RadioSelect)
-    fulfilled_needs = NeedChoiceField(
-        label=_("Needs fulfilled"), queryset=None, required=False,
-        help_text=_("The needs not ticked are declined with the note as the reason."))
-    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("Required when the case closes unresolved: say why."))
-    certificate_obtained = forms.BooleanField(label=_("Certificate obtained"), required=False)
-    standard_drafted = forms.BooleanField(label=_("Standard drafted"), required=False)
-    excellence_model_adopted = forms.BooleanField(label=_("Excellence-performance model adopted"), required=False)
-    lab_set_up = forms.BooleanField(label=_("Measurement lab set up"), required=False)
-    money_saved = forms.DecimalField(label=_("Money saved (yuan)"), required=False, min_value=0, max_digits=14,
-                                     decimal_places=2,
-                                     widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
-    outcome_notes = forms.CharField(label=_("Outcome notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+class TargetValueForm(BootstrapMixin, forms.Form):
+    """A new value for one of the targets listed."""
 
-    def __init__(self, *args, needs, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["fulfilled_needs"].queryset = needs
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("resolution") == Resolution.UNRESOLVED and not (cleaned.get("note") or "").strip():
-            self.add_error("note", _("Say why the case closes unresolved."))
-        return cleaned
-
-    def outcomes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in OUTCOME_FIELDS}
-
-
-class AssignForm(forms.Form):
-    expert = forms.ModelChoiceField(queryset=None, error_messages={
-        "invalid_choice": _("This expert is not in a pool you can use.")})
-    override_reason = forms.CharField(label=_("Reason for assigning past capacity"), required=False,
-                                      max_length=1000)
-
-    def __init__(self, *args, experts, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["expert"].queryset = experts
-
-
-class RatingForm(forms.Form):
-    score = forms.TypedChoiceField(label=_("Your satisfaction"), coerce=int, widget=forms.RadioSelect,
-                                   choices=[(n, str(n)) for n in range(5, 0, -1)])
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=2000,
-                              widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
-
-
-class AttachmentInput(MultipleFileInput):
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"accept": ATTACHMENT_ACCEPT, **(attrs or {})})
-
-
-class VisitForm(BootstrapMixin, forms.ModelForm):
-    """Logging or editing a visit, on a phone on site as often as at a desk."""
-
-    attachments = MultipleFileField(
-        label=_("Photos and files"), required=False, widget=AttachmentInput,
-        help_text=_("Up to %(count)d files of %(size)d MB each: photos, PDF, Word, Excel or text.")
-        % {"count": ATTACHMENT_MAX_COUNT, "size": ATTACHMENT_MAX_BYTES // (1024 * 1024)},
-    )
-
-    class Meta:
-        model = Visit
-        fields = ["visited_on", "mode", "hours", "people_present", "problems_found", "actions_recommended",
-                  "next_follow_up_on", "internal_remark"]
-        widgets = {
-            "visited_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "next_follow_up_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "mode": forms.RadioSelect,
-            "hours": forms.NumberInput(attrs={"step": "0.5", "min": "0.5", "max": "24", "inputmode": "decimal"}),
-            "people_present": forms.Textarea(attrs={"rows": 2}),
-            "problems_found": forms.Textarea(attrs={"rows": 4}),
-            "actions_recommended": forms.Textarea(attrs={"rows": 4}),
-            "internal_remark": forms.Textarea(attrs={"rows": 2}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            self.initial.setdefault("visited_on", timezone.localdate())
-        else:
-            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, min_value=1,
-                                                        initial=self.instance.version)
-        # The model's range for hours, so that error shows together with the others on the form.
-        self.fields["hours"].validators.extend(Visit._meta.get_field("hours").validators)
-        self.fields["people_present"].help_text = _("Who went and whom you met, e.g. “Wang Jianguo; the firm's "
-                                                    "quality manager”.")
-
-    def visit_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
-
-    def _post_clean(self):
-        # Model validation (future dates, follow-up after the visit) runs in the service.
-        pass
+    value = TargetValueField()

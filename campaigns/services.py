@@ -1,527 +1,160 @@
-"""Every write to assistance cases: opening, editing, the lifecycle, experts, visits, ratings.
-
-Each is one transaction, records its audit entry, and refuses what the user may not do
-(PermissionDenied) or what the rules forbid (ValidationError with a message per field).
-"""
+"""Every write to campaigns and their targets: creating, editing the period and scope, setting
+and removing targets. Each is one transaction and records its audit entry."""
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import PurePath
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import (
-    AssistanceCase,
-    Campaign,
-    CampaignTarget,
-    CaseAssignment,
-    CaseEvent,
-    CaseRating,
-    TrainingAttendance,
-    TrainingSession,
-    Visit,
-    VisitAttachment,
-)
-from campaigns.tasks import kpi_refresh_soon
-from enterprises.models import Enterprise, NeedRequest
-from enterprises.services import need_advance
-from experts.models import Expert
-from experts.selectors import experts_visible_to
+from campaigns.cases.models import AssistanceCase, Visit
+from campaigns.kpis.tasks import kpi_refresh_soon
+from campaigns.models import Campaign, CampaignTarget
+from campaigns.selectors import may_manage_campaign
+from campaigns.training.models import TrainingSession
 from portal import audit
-from portal.models import User
-from portal.selectors import region_is_visible_to
+from portal.models import Region, ServiceArea, User
 
-Status = AssistanceCase.Status
-Resolution = AssistanceCase.Resolution
-NeedStatus = NeedRequest.Status
-
-# The lifecycle, one step at a time. Closing goes through case_close, which settles the needs:
-# resolved only once the plan is being carried out, unresolved from any open state.
-TRANSITIONS = {
-    Status.OPEN: {Status.DIAGNOSING},
-    Status.DIAGNOSING: {Status.PLAN_AGREED},
-    Status.PLAN_AGREED: {Status.IN_PROGRESS},
-    Status.IN_PROGRESS: set(),
-    Status.CLOSED: set(),
-}
-
-MANAGER_FIELDS = (
-    "title", "lead", "diagnosis", "plan", "certificate_obtained", "standard_drafted", "excellence_model_adopted",
-    "lab_set_up", "money_saved", "outcome_notes",
-)
-EXPERT_FIELDS = ("diagnosis", "plan")
-AUDITED_CASE_FIELDS = ("campaign", "enterprise", "needs", "status", "resolution", *MANAGER_FIELDS)
-VISIT_FIELDS = (
-    "visited_on", "mode", "hours", "people_present", "problems_found", "actions_recommended",
-    "next_follow_up_on", "internal_remark",
-)
-
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-ATTACHMENT_MAX_COUNT = 10
-PHOTO_TYPES = {".jpg", ".jpeg", ".png", ".webp", ".heic"}
-DOCUMENT_TYPES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt"}
+AUDITED_CAMPAIGN_FIELDS = ("name", "theme", "organiser", "region", "starts_on", "ends_on", "service_areas")
 
 
-# --- Who may do what ------------------------------------------------------------------------
+# What the regulators running a campaign may change; administrators, who create campaigns, also
+# rename them. The jurisdiction never changes: the campaign's cases and sessions were checked against it.
+MANAGER_FIELDS = ("theme", "starts_on", "ends_on", "service_areas")
 
 
-def may_manage_case(user: User, case: AssistanceCase) -> bool:
-    """Regulators of the firm's region and administrators run a case; supervisors only read."""
-    return user.is_authenticated and (
-        user.is_administrator or (user.is_regulator and region_is_visible_to(user, case.enterprise.region_id))
-    )
+ADMINISTRATOR_FIELDS = ("name", "organiser", *MANAGER_FIELDS)
 
 
-def is_assigned_expert(user: User, case: AssistanceCase) -> bool:
-    return (user.is_authenticated and user.is_expert
-            and case.assignments.filter(active=True, expert__user=user).exists())
-
-
-def may_work_on_case(user: User, case: AssistanceCase) -> bool:
-    """Who logs visits and writes the diagnosis and plan: the bureau and the assigned experts."""
-    return may_manage_case(user, case) or is_assigned_expert(user, case)
-
-
-def may_edit_visit(user: User, visit: Visit) -> bool:
-    return may_manage_case(user, visit.case) or (visit.logged_by_id == user.pk and is_assigned_expert(user, visit.case))
-
-
-def may_rate_case(user: User, case: AssistanceCase) -> bool:
-    return user.is_authenticated and user.is_sme and case.enterprise.users.filter(pk=user.pk).exists()
-
-
-def conflict_error(kind: str) -> ValidationError:
-    return ValidationError(
-        _("Someone else saved this %(kind)s after you opened it. Your changes were not saved: reload "
-          "the page to see theirs, then make your changes again.") % {"kind": kind},
-        code="conflict",
-    )
-
-
-# --- Opening and editing ---------------------------------------------------------------------
-
-
-def check_lead(lead: User, enterprise: Enterprise) -> None:
-    if not (lead.is_regulator and lead.is_active and region_is_visible_to(lead, enterprise.region_id)):
-        raise ValidationError({"lead": _("The lead must be an active regulator whose jurisdiction covers the "
-                                         "enterprise.")})
-
-
-def case_open(
-    *, user: User, campaign: Campaign, title: str, enterprise: Enterprise | None = None,
-    needs: Iterable[NeedRequest] = (), lead: User | None = None, diagnosis: str = "", plan: str = "",
-) -> AssistanceCase:
-    """Open a one-to-one case for a firm, from some of its needs or directly.
-
-    The campaign must cover the firm's region and be running today; the needs must be open,
-    belong to the firm and not be answered by another open case. Submitted needs are accepted.
-    """
-    needs = list(needs)
-    if enterprise is None:
-        if not needs:
-            raise ValidationError({"enterprise": _("Choose the enterprise, or the needs the case answers.")})
-        enterprise = needs[0].enterprise
-    if not (user.is_administrator or (user.is_regulator and region_is_visible_to(user, enterprise.region_id))):
+def campaign_create(
+    *, user: User, name: str, organiser: str, region: Region, starts_on: date, ends_on: date, theme: str = "",
+    service_areas: Iterable[ServiceArea] = (),
+) -> Campaign:
+    """An administrator creates a campaign (the issue: administrators create it, its regulators run it)."""
+    if not (user.is_authenticated and user.is_administrator):
         raise PermissionDenied
-    errors: dict[str, list[str]] = {}
-    if any(need.enterprise_id != enterprise.pk for need in needs):
-        errors.setdefault("needs", []).append(_("Every need must be a need of the same enterprise."))
-    closed = [need for need in needs if not need.is_open]
-    if closed:
-        errors.setdefault("needs", []).append(
-            _("These needs are already settled: %(needs)s.") % {"needs": "、".join(n.title for n in closed)})
-    taken = NeedRequest.objects.filter(pk__in=[n.pk for n in needs], cases__in=AssistanceCase.objects.exclude(
-        status=Status.CLOSED)).distinct()
-    if taken:
-        errors.setdefault("needs", []).append(
-            _("These needs are already answered by an open case: %(needs)s.")
-            % {"needs": "、".join(n.title for n in taken)})
-    today = timezone.localdate()
-    if not campaign.covers(enterprise.region_id):
-        errors.setdefault("campaign", []).append(_("This campaign does not cover the enterprise's region."))
-    elif not campaign.is_running_on(today):
-        errors.setdefault("campaign", []).append(
-            _("This campaign runs from %(start)s to %(end)s; cases open only while it runs.")
-            % {"start": campaign.starts_on, "end": campaign.ends_on})
-    in_scope = set(campaign.service_areas.values_list("code", flat=True))
-    outside = [need for need in needs if in_scope and need.service_area_id not in in_scope]
-    if outside:
-        errors.setdefault("needs", []).append(
-            _("These needs lie outside the campaign's service areas: %(needs)s.")
-            % {"needs": "、".join(n.title for n in outside)})
-    if AssistanceCase.objects.filter(campaign=campaign, enterprise=enterprise).exclude(status=Status.CLOSED).exists():
-        errors.setdefault("enterprise", []).append(_("This enterprise already has an open case in this campaign."))
-    lead = lead or (user if user.is_regulator else None)
-    if lead is None:
-        errors.setdefault("lead", []).append(_("Choose the lead regulator."))
-    else:
-        try:
-            check_lead(lead, enterprise)
-        except ValidationError as error:
-            errors.setdefault("lead", []).extend(error.message_dict["lead"])
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
-        # Locked so a regulator shortening the period at this moment cannot leave the case outside it.
-        campaign = locked_campaign(campaign)
-        if not campaign.is_running_on(today):
-            raise ValidationError({"campaign": _("This campaign runs from %(start)s to %(end)s; cases open only "
-                                                 "while it runs.") % {"start": campaign.starts_on,
-                                                                      "end": campaign.ends_on}})
-        case = AssistanceCase(campaign=campaign, enterprise=enterprise, title=title.strip(), lead=lead,
-                              diagnosis=diagnosis.strip(), plan=plan.strip(), opened_by=user)
-        case.full_clean()
+        campaign = Campaign(name=name.strip(), organiser=organiser.strip(), region=region, starts_on=starts_on,
+                            ends_on=ends_on, theme=theme.strip())
+        campaign.full_clean()
+        campaign.save()
+        campaign.service_areas.set(service_areas)
+        audit.record_create(actor=user, obj=campaign, fields=AUDITED_CAMPAIGN_FIELDS, region_code=region.code)
+    return campaign
+
+
+def recorded_span(campaign: Campaign) -> tuple[date | None, date | None]:
+    """The first day anything happened in the campaign (a case opened, a visit, a training session)
+    and the last day a case was opened or a session held: the period must keep covering them.
+
+    Visits after the end are not counted: a case opened while the campaign ran is seen through.
+    """
+    cases = AssistanceCase.objects.filter(campaign=campaign).aggregate(first=Min("opened_at"), last=Max("opened_at"))
+    visits = Visit.objects.filter(case__campaign=campaign).aggregate(first=Min("visited_on"))
+    sessions = TrainingSession.objects.filter(campaign=campaign).aggregate(first=Min("held_on"), last=Max("held_on"))
+    opened = [timezone.localtime(cases[key]).date() if cases[key] else None for key in ("first", "last")]
+    firsts = [day for day in (opened[0], visits["first"], sessions["first"]) if day is not None]
+    lasts = [day for day in (opened[1], sessions["last"]) if day is not None]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def check_period(campaign: Campaign, starts_on: date, ends_on: date) -> dict[str, list[str]]:
+    """A shortened period must still hold every case and training session already recorded."""
+    errors: dict[str, list[str]] = {}
+    first, last = recorded_span(campaign)
+    if first is not None and starts_on > first:
+        errors["starts_on"] = [_("The campaign cannot start after %(date)s: its first case, visit or training "
+                                 "session dates from that day.") % {"date": first}]
+    if last is not None and ends_on < last:
+        errors["ends_on"] = [_("The campaign cannot end before %(date)s: a case was opened or a training session "
+                               "held on that day.") % {"date": last}]
+    return errors
+
+
+def check_service_areas(campaign: Campaign, service_areas: list[ServiceArea]) -> dict[str, list[str]]:
+    """An area the campaign's cases answer needs in, or its training sessions cover, stays in scope.
+
+    No area at all means every area is in scope (campaigns.services.case_open), so that is allowed.
+    """
+    if not service_areas:
+        return {}
+    kept = {area.pk for area in service_areas}
+    used = set(AssistanceCase.needs.through.objects.filter(assistancecase__campaign=campaign)
+               .values_list("needrequest__service_area_id", flat=True))
+    used |= set(TrainingSession.objects.filter(campaign=campaign, service_area__isnull=False)
+                .values_list("service_area_id", flat=True))
+    dropped = ServiceArea.objects.filter(pk__in=used - kept).order_by("code")
+    if not dropped:
+        return {}
+    return {"service_areas": [_("The campaign's cases or training sessions are about %(areas)s: keep them in "
+                                "scope.") % {"areas": "、".join(str(area) for area in dropped)}]}
+
+
+def campaign_update(*, user: User, campaign: Campaign, **fields) -> Campaign:
+    """Change a campaign's theme, period and service areas (administrators: its name and organiser too).
+
+    A period that would leave out a case or training session already recorded is refused, per field,
+    and so is dropping a service area its cases or sessions are about.
+    """
+    if not may_manage_campaign(user, campaign):
+        raise PermissionDenied
+    allowed = ADMINISTRATOR_FIELDS if user.is_administrator else MANAGER_FIELDS
+    if set(fields) - set(ADMINISTRATOR_FIELDS):
+        raise PermissionDenied
+    # A field this editor may not change is refused only when its value would change (an API
+    # client may send the campaign back whole).
+    if any(getattr(campaign, name) != value for name, value in fields.items() if name not in allowed):
+        raise PermissionDenied
+    fields = {name: value for name, value in fields.items() if name in allowed}
+    service_areas = list(fields.pop("service_areas")) if "service_areas" in fields else None
+    with transaction.atomic():
+        # Locked: two editors saving at once are applied one after the other, each checked.
+        campaign = Campaign.objects.select_for_update().select_related("region").get(pk=campaign.pk)
+        before = audit.snapshot(campaign, AUDITED_CAMPAIGN_FIELDS)
+        for name, value in fields.items():
+            setattr(campaign, name, value.strip() if isinstance(value, str) else value)
+        errors: dict[str, list[str]] = {}
         try:
-            with transaction.atomic():
-                case.save()
-        except IntegrityError:
-            raise ValidationError(
-                {"enterprise": _("This enterprise already has an open case in this campaign.")}) from None
-        case.needs.set(needs)
-        CaseEvent.objects.create(case=case, from_status="", to_status=Status.OPEN, actor=user)
-        for need in needs:
-            if need.status == NeedStatus.SUBMITTED:
-                need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED,
-                             note=_("Answered by case #%(number)d") % {"number": case.pk})
-        audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
-    kpi_refresh_soon(case.campaign_id)
-    return case
+            campaign.full_clean()
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if not {"starts_on", "ends_on", NON_FIELD_ERRORS} & set(errors):
+            for name, messages in check_period(campaign, campaign.starts_on, campaign.ends_on).items():
+                errors.setdefault(name, []).extend(messages)
+        if service_areas is not None:
+            errors.update(check_service_areas(campaign, service_areas))
+        if errors:
+            raise ValidationError(errors)
+        campaign.save()
+        if service_areas is not None:
+            campaign.service_areas.set(service_areas)
+        audit.record_update(actor=user, obj=campaign, before=before, region_code=campaign.region_id)
+    kpi_refresh_soon(campaign.pk)
+    return campaign
+
+
+def campaign_target_remove(*, user: User, target: CampaignTarget) -> None:
+    """Remove one of a campaign's targets; the campaign's audit trail keeps what it was."""
+    campaign = target.campaign
+    if not may_manage_campaign(user, campaign):
+        raise PermissionDenied
+    with transaction.atomic():
+        deleted, _rows = CampaignTarget.objects.filter(pk=target.pk).delete()
+        if not deleted:
+            return  # removed meanwhile by someone else: nothing left to do, nothing to record
+        # Recorded on the campaign, where the trail can still be found once the target is gone.
+        audit.record(actor=user, obj=campaign, action=audit.Action.UPDATE, region_code=campaign.region_id,
+                     changes={"targets": [str(target), None]}, note=_("Target removed"))
+        kpi_refresh_soon(campaign.pk)
 
 
 def locked_campaign(campaign: Campaign) -> Campaign:
     """The campaign's row, locked until the transaction ends, with its current period."""
     return Campaign.objects.select_for_update().select_related("region").get(pk=campaign.pk)
-
-
-def locked_case(case: AssistanceCase, version: int | None) -> AssistanceCase:
-    """The case's row, locked until the transaction ends; refuses a stale `version`."""
-    current = (AssistanceCase.objects.select_for_update(of=("self",)).select_related("enterprise", "campaign")
-               .get(pk=case.pk))
-    if version is not None and current.version != version:
-        raise conflict_error(_("case"))
-    return current
-
-
-def case_update(*, user: User, case: AssistanceCase, version: int | None, **fields) -> AssistanceCase:
-    """Edit a case. `version` is the one the editor started from: if someone saved in between,
-    nothing is saved and the editor is told, so neither change is lost silently."""
-    if may_manage_case(user, case):
-        allowed = MANAGER_FIELDS
-    elif is_assigned_expert(user, case):
-        allowed = EXPERT_FIELDS
-    else:
-        raise PermissionDenied
-    changed = {name for name, value in fields.items() if getattr(case, name, object()) != value}
-    if changed - set(allowed):
-        raise PermissionDenied
-    with transaction.atomic():
-        case = locked_case(case, version)
-        if case.is_closed and changed - {"outcome_notes"}:
-            raise ValidationError(_("A closed case cannot be changed."))
-        if "lead" in fields and fields["lead"] != case.lead:
-            check_lead(fields["lead"], case.enterprise)
-        before = audit.snapshot(case, AUDITED_CASE_FIELDS)
-        for name, value in fields.items():
-            setattr(case, name, value.strip() if isinstance(value, str) else value)
-        case.full_clean()
-        entry = audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id)
-        if entry is not None:
-            case.version += 1
-            case.save()
-    return case
-
-
-# --- The lifecycle ---------------------------------------------------------------------------
-
-
-def case_transition(*, user: User, case: AssistanceCase, to_status: str, note: str = "",
-                    version: int | None = None) -> AssistanceCase:
-    """Move a case one step on. An illegal step is refused with a message and changes nothing."""
-    if not may_manage_case(user, case):
-        raise PermissionDenied
-    with transaction.atomic():
-        case = locked_case(case, version)
-        if to_status == Status.CLOSED:
-            raise ValidationError(_("Close a case with its resolution and outcomes (the Close case form)."))
-        if to_status not in TRANSITIONS[case.status]:
-            raise ValidationError(
-                _("A case that is %(current)s cannot become %(target)s."),
-                params={"current": case.get_status_display(), "target": Status(to_status).label},
-                code="illegal_transition",
-            )
-        if to_status == Status.PLAN_AGREED and not (case.diagnosis.strip() and case.plan.strip()):
-            raise ValidationError(_("Write the diagnosis and the plan before marking the plan agreed."))
-        before = audit.snapshot(case, ("status",))
-        previous = case.status
-        case.status = to_status
-        case.version += 1
-        case.save()
-        CaseEvent.objects.create(case=case, from_status=previous, to_status=to_status, actor=user, note=note.strip())
-        if to_status == Status.IN_PROGRESS:
-            for need in case.needs.filter(status__in=(NeedStatus.TRIAGED, NeedStatus.MATCHED)):
-                need_advance(actor=user, need=need, to_status=NeedStatus.IN_PROGRESS)
-        audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
-                            action=audit.Action.TRANSITION, note=note.strip())
-    return case
-
-
-def case_close(
-    *, user: User, case: AssistanceCase, resolution: str, fulfilled_needs: Iterable[NeedRequest] = (),
-    note: str = "", version: int | None = None, **outcomes,
-) -> AssistanceCase:
-    """Close a case resolved or unresolved, record its outcomes, settle its needs (the ones named
-    fulfilled become fulfilled, the others declined with the reason) and release its experts."""
-    if not may_manage_case(user, case):
-        raise PermissionDenied
-    unknown = set(outcomes) - {"certificate_obtained", "standard_drafted", "excellence_model_adopted",
-                               "lab_set_up", "money_saved", "outcome_notes"}
-    if unknown:
-        raise ValidationError(_("Unknown outcome: %(names)s") % {"names": ", ".join(sorted(unknown))})
-    with transaction.atomic():
-        case = locked_case(case, version)
-        if case.is_closed:
-            raise ValidationError(_("This case is already closed."), code="illegal_transition")
-        if resolution not in Resolution.values:
-            raise ValidationError({"resolution": _("Choose resolved or unresolved.")})
-        if resolution == Resolution.RESOLVED and case.status != Status.IN_PROGRESS:
-            raise ValidationError(
-                _("A case that is %(current)s cannot be closed as resolved: the plan must be in progress first."),
-                params={"current": case.get_status_display()}, code="illegal_transition",
-            )
-        if resolution == Resolution.UNRESOLVED and not note.strip():
-            raise ValidationError({"note": _("Say why the case closes unresolved.")})
-        fulfilled_ids = {need.pk for need in fulfilled_needs}
-        needs = list(case.needs.all())
-        if fulfilled_ids - {need.pk for need in needs}:
-            raise ValidationError({"fulfilled_needs": _("Only needs answered by this case can be settled here.")})
-        before = audit.snapshot(case, AUDITED_CASE_FIELDS)
-        previous = case.status
-        for name, value in outcomes.items():
-            setattr(case, name, value.strip() if isinstance(value, str) else value)
-        case.status = Status.CLOSED
-        case.resolution = resolution
-        case.closed_at = timezone.now()
-        case.next_follow_up_on = None
-        case.full_clean()
-        case.version += 1
-        case.save()
-        CaseEvent.objects.create(case=case, from_status=previous, to_status=Status.CLOSED, actor=user,
-                                 note=note.strip())
-        case.assignments.filter(active=True).update(active=False)
-        reason = _("Case #%(number)d closed without meeting this need: %(note)s") % {
-            "number": case.pk, "note": note.strip() or case.get_resolution_display()}
-        for need in needs:
-            if not need.is_open:
-                continue
-            if need.pk in fulfilled_ids:
-                if need.status == NeedStatus.SUBMITTED:
-                    need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED)
-                need_advance(actor=user, need=need, to_status=NeedStatus.FULFILLED,
-                             note=_("Met by case #%(number)d") % {"number": case.pk})
-            else:
-                need_advance(actor=user, need=need, to_status=NeedStatus.DECLINED, note=reason)
-        audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
-                            action=audit.Action.TRANSITION, note=note.strip())
-    kpi_refresh_soon(case.campaign_id)
-    return case
-
-
-# --- Experts -------------------------------------------------------------------------------
-
-
-def case_assign_expert(
-    *, user: User, case: AssistanceCase, expert: Expert, override_reason: str = "",
-) -> CaseAssignment:
-    """Assign an expert. Past the expert's capacity only with a stated reason, which is kept."""
-    if not may_manage_case(user, case):
-        raise PermissionDenied
-    override_reason = override_reason.strip()
-    with transaction.atomic():
-        case = locked_case(case, None)
-        if case.is_closed:
-            raise ValidationError(_("Experts cannot be assigned to a closed case."))
-        # Locking the expert's row serialises two assignments racing for the last free place.
-        expert = experts_visible_to(user).select_for_update(of=("self",)).filter(pk=expert.pk).first()
-        if expert is None:
-            raise ValidationError({"expert": _("This expert is not in a pool you can use.")})
-        if not expert.is_active:
-            raise ValidationError({"expert": _("%(name)s is not active in the pool.") % {"name": expert.name}})
-        if case.assignments.filter(expert=expert, active=True).exists():
-            raise ValidationError({"expert": _("%(name)s is already assigned to this case.") % {"name": expert.name}})
-        load = CaseAssignment.objects.filter(expert=expert, active=True).count()
-        over = load >= expert.capacity
-        if over and not override_reason:
-            raise ValidationError({"override_reason": _(
-                "%(name)s already carries %(load)d open cases (capacity %(capacity)d). Give a reason to assign "
-                "past capacity.") % {"name": expert.name, "load": load, "capacity": expert.capacity}})
-        assignment = CaseAssignment.objects.create(
-            case=case, expert=expert, assigned_by=user, over_capacity=over,
-            override_reason=override_reason if over else "",
-        )
-        for need in case.needs.filter(status=NeedStatus.TRIAGED):
-            need_advance(actor=user, need=need, to_status=NeedStatus.MATCHED)
-        changes = {"expert": [None, f"{expert.name} ({expert.code})"]}
-        if over:
-            changes["override_reason"] = [None, override_reason]
-        audit.record(actor=user, obj=case, action=audit.Action.ASSIGN, region_code=case.enterprise.region_id,
-                     changes=changes, note=_("Assigned past capacity") if over else "")
-    return assignment
-
-
-def case_release_expert(*, user: User, case: AssistanceCase, expert: Expert, note: str = "") -> CaseAssignment:
-    if not may_manage_case(user, case):
-        raise PermissionDenied
-    with transaction.atomic():
-        assignment = case.assignments.select_for_update().filter(expert=expert, active=True).first()
-        if assignment is None:
-            raise ValidationError({"expert": _("%(name)s is not assigned to this case.") % {"name": expert.name}})
-        assignment.active = False
-        assignment.released_at = timezone.now()
-        assignment.released_by = user
-        assignment.save()
-        audit.record(actor=user, obj=case, action=audit.Action.RELEASE, region_code=case.enterprise.region_id,
-                     changes={"expert": [f"{expert.name} ({expert.code})", None]}, note=note.strip())
-    return assignment
-
-
-# --- Visits --------------------------------------------------------------------------------
-
-
-def check_attachments(uploads: list[UploadedFile], already: int = 0) -> None:
-    if already + len(uploads) > ATTACHMENT_MAX_COUNT:
-        raise ValidationError({"attachments": _("A visit keeps at most %(count)d files.")
-                               % {"count": ATTACHMENT_MAX_COUNT}})
-    errors = []
-    allowed = PHOTO_TYPES | DOCUMENT_TYPES
-    for upload in uploads:
-        suffix = PurePath(upload.name).suffix.lower()
-        if suffix not in allowed:
-            errors.append(_("%(name)s: files of this type cannot be attached (allowed: %(types)s).")
-                          % {"name": upload.name, "types": " ".join(sorted(allowed))})
-        elif upload.size > ATTACHMENT_MAX_BYTES:
-            errors.append(_("%(name)s is larger than %(limit)d MB.")
-                          % {"name": upload.name, "limit": ATTACHMENT_MAX_BYTES // (1024 * 1024)})
-    if errors:
-        raise ValidationError({"attachments": errors})
-
-
-def save_attachments(visit: Visit, uploads: list[UploadedFile], user: User) -> None:
-    for upload in uploads:
-        VisitAttachment.objects.create(
-            visit=visit, file=upload, original_name=upload.name[:255], size=upload.size, uploaded_by=user,
-            is_photo=PurePath(upload.name).suffix.lower() in PHOTO_TYPES,
-        )
-
-
-def refresh_visit_dates(case: AssistanceCase) -> None:
-    """The case's last visit and the follow-up promised by its latest visit."""
-    latest = case.visits.order_by("-visited_on", "-id").values("visited_on", "next_follow_up_on").first()
-    case.last_visit_on = latest["visited_on"] if latest else None
-    case.next_follow_up_on = latest["next_follow_up_on"] if latest and not case.is_closed else None
-    AssistanceCase.objects.filter(pk=case.pk).update(last_visit_on=case.last_visit_on,
-                                                     next_follow_up_on=case.next_follow_up_on)
-
-
-def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[UploadedFile] = (), **fields) -> Visit:
-    """Log a visit on an open case: the bureau or an assigned expert, with photos and files."""
-    if not may_work_on_case(user, case):
-        raise PermissionDenied
-    uploads = list(attachments)
-    check_attachments(uploads)
-    with transaction.atomic():
-        case = locked_case(case, None)
-        if case.is_closed:
-            raise ValidationError(_("Visits cannot be logged on a closed case."))
-        visit = Visit(case=case, logged_by=user, **fields)
-        visit.full_clean()
-        if visit.visited_on < case.campaign.starts_on:
-            raise ValidationError({"visited_on": _("The visit cannot come before the campaign starts (%(date)s).")
-                                   % {"date": case.campaign.starts_on}})
-        visit.save()
-        save_attachments(visit, uploads, user)
-        refresh_visit_dates(case)
-        for need in case.needs.filter(status__in=(NeedStatus.TRIAGED, NeedStatus.MATCHED)):
-            need_advance(actor=user, need=need, to_status=NeedStatus.IN_PROGRESS)
-        audit.record_create(actor=user, obj=visit, fields=VISIT_FIELDS, region_code=case.enterprise.region_id)
-    kpi_refresh_soon(case.campaign_id)
-    return visit
-
-
-def visit_update(*, user: User, visit: Visit, version: int | None, attachments: Iterable[UploadedFile] = (),
-                 **fields) -> Visit:
-    """Edit a visit; its audit entries keep every earlier value."""
-    if not may_edit_visit(user, visit):
-        raise PermissionDenied
-    if set(fields) - set(VISIT_FIELDS):
-        raise PermissionDenied
-    uploads = list(attachments)
-    with transaction.atomic():
-        current = (Visit.objects.select_for_update(of=("self",)).select_related("case__enterprise", "case__campaign")
-                   .get(pk=visit.pk))
-        if version is not None and current.version != version:
-            raise conflict_error(_("visit"))
-        check_attachments(uploads, already=current.attachments.count())
-        before = audit.snapshot(current, VISIT_FIELDS)
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.full_clean()
-        entry = audit.record_update(actor=user, obj=current, before=before,
-                                    region_code=current.case.enterprise.region_id)
-        if entry is not None:
-            current.version += 1
-            current.save()
-        if uploads:
-            save_attachments(current, uploads, user)
-            audit.record(actor=user, obj=current, action=audit.Action.UPDATE,
-                         region_code=current.case.enterprise.region_id,
-                         changes={"attachments": [None, [upload.name for upload in uploads]]})
-        refresh_visit_dates(current.case)
-    kpi_refresh_soon(current.case.campaign_id)
-    return current
-
-
-# --- Satisfaction --------------------------------------------------------------------------
-
-
-def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = "") -> CaseRating:
-    """The firm rates a closed case once, 1 to 5; it then counts in its experts' records."""
-    if not may_rate_case(user, case):
-        raise PermissionDenied
-    if not case.is_closed:
-        raise ValidationError(_("A case can be rated once it is closed."))
-    with transaction.atomic():
-        if CaseRating.objects.filter(case=case).exists():
-            raise ValidationError(_("This case has already been rated."))
-        rating = CaseRating(case=case, score=score, comment=comment.strip(), rated_by=user)
-        rating.full_clean(exclude=["case"])
-        try:
-            with transaction.atomic():
-                rating.save()
-        except IntegrityError:
-            raise ValidationError(_("This case has already been rated.")) from None
-        # The record of every expert who saw the case through (experts.selectors.with_record).
-        Expert.objects.filter(assignments__case=case, assignments__released_at__isnull=True).update(
-            rating_count=F("rating_count") + 1, rating_total=F("rating_total") + rating.score)
-        audit.record(actor=user, obj=case, action=audit.Action.UPDATE, region_code=case.enterprise.region_id,
-                     changes={"rating": [None, score]}, note=comment.strip())
-    kpi_refresh_soon(case.campaign_id)
-    return rating
-
-
-
-# --- Campaign targets and training sessions ---------------------------------------------------
-
-
-def may_manage_campaign(user: User, campaign: Campaign) -> bool:
-    """Regulators of the campaign's whole jurisdiction (or above it) and administrators."""
-    return user.is_authenticated and (
-        user.is_administrator or (user.is_regulator and region_is_visible_to(user, campaign.region_id))
-    )
 
 
 def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, scope: str = "campaign",
@@ -551,53 +184,3 @@ def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, s
             audit.record_update(actor=user, obj=target, before=before, region_code=campaign.region_id)
     kpi_refresh_soon(campaign.pk)
     return target
-
-
-def check_attendance(user: User, attendance: list[tuple[Enterprise, int, str]]) -> None:
-    from enterprises.selectors import enterprises_visible_to
-
-    errors = []
-    seen = set()
-    visible = set(enterprises_visible_to(user).filter(pk__in=[row[0].pk for row in attendance])
-                  .values_list("pk", flat=True))
-    for firm, persons, _names in attendance:
-        if firm.pk in seen:
-            errors.append(_("%(name)s is on the list twice.") % {"name": firm.name})
-        seen.add(firm.pk)
-        if firm.pk not in visible:
-            errors.append(_("%(name)s lies outside your jurisdiction.") % {"name": firm.name})
-        if not isinstance(persons, int) or not 1 <= persons <= 10000:
-            errors.append(_("%(name)s: give the number of persons who came (1 to 10,000).") % {"name": firm.name})
-    if errors:
-        raise ValidationError({"attendances": errors})
-
-
-def training_record(
-    *, user: User, campaign: Campaign, region, topic: str, held_on, organiser: str,
-    attendances: Iterable[tuple[Enterprise, int, str]] = (), place: str = "", mode: str = "in_person",
-    service_area=None,
-) -> TrainingSession:
-    """Record a training session held in the user's jurisdiction, with its attendance, at once."""
-    if not (user.is_administrator or (user.is_regulator and region_is_visible_to(user, region.code))):
-        raise PermissionDenied
-    attendances = list(attendances)
-    check_attendance(user, attendances)
-    with transaction.atomic():
-        campaign = locked_campaign(campaign)  # its period, as campaign_update may be changing it
-        session = TrainingSession(campaign=campaign, region=region, topic=topic.strip(), held_on=held_on,
-                                  organiser=organiser.strip(), place=place.strip(), mode=mode,
-                                  service_area=service_area, recorded_by=user)
-        session.full_clean()
-        session.save()
-        TrainingAttendance.objects.bulk_create([
-            TrainingAttendance(session=session, enterprise=firm, persons=persons, names=names.strip())
-            for firm, persons, names in attendances
-        ])
-        audit.record_create(actor=user, obj=session, fields=TRAINING_FIELDS, region_code=region.code,
-                            note=_("%(firms)d firm-times, %(persons)d person-times") % {
-                                "firms": len(attendances), "persons": sum(row[1] for row in attendances)})
-    kpi_refresh_soon(campaign.pk)
-    return session
-
-
-TRAINING_FIELDS = ("campaign", "region", "topic", "held_on", "place", "mode", "organiser", "service_area")

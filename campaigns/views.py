@@ -1,455 +1,192 @@
-"""Pages of one-to-one assistance cases: the list, opening one, the case page, its lifecycle, its
-experts and the firm's rating. Every read starts from campaigns.selectors, every write is a service."""
+"""Campaign pages: the list with its figures, a campaign's page, creating and editing campaigns,
+and setting their targets."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from campaigns import services
-from campaigns.filters import MAX_ID, CaseFilterSet
-from campaigns.forms import (
-    AssignForm,
-    CaseCloseForm,
-    CaseEditForm,
-    CaseOpenForm,
-    RatingForm,
-    TransitionForm,
-    next_status,
-)
-from campaigns.models import AssistanceCase, CaseAssignment, CaseRating, Visit
-from campaigns.selectors import (
-    campaigns_open_for,
-    campaigns_visible_to,
-    cases_visible_to,
-    shows_internal_remarks,
-    visits_visible_to,
-)
-from enterprises.models import Enterprise, NeedRequest
-from enterprises.selectors import enterprises_visible_to, needs_visible_to
-from experts.models import Expert
-from experts.selectors import experts_visible_to, suggest_experts
-from portal.access import ALL_ROLES, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
+from campaigns import services as campaign_services
+from campaigns.filters import CampaignFilterSet, PeriodStatus, with_figures, with_targets
+from campaigns.forms import CampaignForm, TargetForm, TargetValueForm
+from campaigns.models import Campaign, CampaignTarget
+from campaigns.selectors import campaigns_visible_to, may_manage_campaign
+from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
+from portal.filters import MAX_ID
 from portal.forms import add_service_errors
-from portal.models import ServiceArea, User, enclosing_codes
+from portal.models import User
 
 Role = User.Role
-Status = AssistanceCase.Status
-EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
-LIFECYCLE = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS, Status.CLOSED]
-AUDIT_ROWS = 200
 
 
-def visible_case(user: User, pk: int) -> AssistanceCase:
-    """The case if the user may see it; 404 otherwise, whatever the reason."""
-    return get_object_or_404(cases_visible_to(user), pk=pk)
+ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
 
 
-def positive_ids(values: list[str]) -> list[int]:
-    """Ids from the query string; anything else is a page that does not exist."""
-    try:
-        ids = [int(value) for value in values]
-    except ValueError:
-        raise Http404 from None
-    if any(not 0 < i <= MAX_ID for i in ids):
-        raise Http404
-    return list(dict.fromkeys(ids))
+AUDIT_ROWS = 100
 
 
-def in_open_case() -> Exists:
-    """Whether a need is already answered by a case that is still open."""
-    return Exists(AssistanceCase.needs.through.objects.filter(
-        needrequest=OuterRef("pk")).exclude(assistancecase__status=Status.CLOSED))
+def visible_campaign(user: User, pk: int, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+    """The campaign if the user may see it (staff only: others 403 first); 404 otherwise.
+
+    `campaigns` narrows or annotates campaigns_visible_to(user), never widens it.
+    """
+    require_roles(user, STAFF_ROLES)
+    if campaigns is None:
+        campaigns = campaigns_visible_to(user)
+    return get_object_or_404(campaigns.select_related("region__parent__parent"), pk=pk)
 
 
-def lead_candidates(enterprise: Enterprise, keep: User | None = None):
-    """Active regulators whose jurisdiction covers the firm (the service checks the same rule)."""
-    rule = Q(role=Role.REGULATOR, is_active=True, region_id__in=enclosing_codes(enterprise.region_id))
-    if keep is not None:
-        rule |= Q(pk=keep.pk)
-    return User.objects.filter(rule).select_related("region").order_by("-region_id", "full_name", "username")
+def managed_campaign(user: User, pk: int) -> Campaign:
+    """The campaign if the user may change it: 404 when out of sight, 403 when only readable."""
+    campaign = visible_campaign(user, pk)
+    if not may_manage_campaign(user, campaign):
+        raise PermissionDenied
+    return campaign
 
 
-def lifecycle_steps(case: AssistanceCase) -> list[dict]:
-    current = LIFECYCLE.index(Status(case.status))
-    return [{"value": status, "label": status.label,
-             "state": "done" if i < current else "current" if i == current else "todo"}
-            for i, status in enumerate(LIFECYCLE)]
+class CampaignListView(RoleRequiredMixin, ListView):
+    """Campaigns of the user's jurisdiction and those above it, with their period and figures."""
 
-
-# --- The list ---------------------------------------------------------------------------------
-
-
-def lead_choices(user: User):
-    """Regulators who can lead the cases `user` sees: those of the jurisdiction and above it."""
-    regulators = User.objects.filter(role=User.Role.REGULATOR, is_active=True)
-    if not user.is_administrator:
-        regulators = regulators.filter(Q(region__code__startswith=user.region.prefix)
-                                       | Q(region_id__in=enclosing_codes(user.region_id)))
-    return regulators.order_by("full_name", "username")
-
-
-class CaseListView(RoleRequiredMixin, ListView):
-    """Cases the user may see: an SME its firms', an expert those assigned, staff their jurisdiction's."""
-
-    template_name = "campaigns/case_list.html"
-    read_roles = ALL_ROLES
+    template_name = "campaigns/campaign_list.html"
+    read_roles = STAFF_ROLES
 
     def get_paginate_by(self, queryset):
         return per_page(self.request)
 
     def get_queryset(self):
-        self.filterset = CaseFilterSet(self.request.GET, queryset=cases_visible_to(self.request.user))
-        active = CaseAssignment.objects.filter(active=True).select_related("expert")
-        return self.filterset.qs.prefetch_related(Prefetch("assignments", queryset=active, to_attr="active_experts"))
+        user = self.request.user
+        self.filterset = CampaignFilterSet(self.request.GET, queryset=campaigns_visible_to(user))
+        # region__parent__parent: the jurisdiction's full name without a query per row.
+        return with_figures(self.filterset.qs.select_related("region__parent__parent"), user)
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        staff = has_role(user, STAFF_ROLES)
-        context = {
-            "filterset": self.filterset, "page_sizes": PAGE_SIZES,
-            "staff": staff, "today": timezone.localdate(), "statuses": Status.choices,
-            "can_open": has_role(user, EDITORS),
-        }
-        if staff:
-            visible = cases_visible_to(user)
-            context["campaigns"] = campaigns_visible_to(user).order_by("-starts_on", "name")
-            # Choices from the small tables (regulators, active assignments), not a scan of every case.
-            context["leads"] = lead_choices(user)
-            context["experts"] = Expert.objects.filter(pk__in=CaseAssignment.objects.filter(
-                active=True, case__in=visible.order_by().values("pk")).values("expert_id")).order_by("name", "pk")
-        return super().get_context_data(**context, **kwargs)
-
-
-# --- Opening a case ---------------------------------------------------------------------------
+        return super().get_context_data(
+            filterset=self.filterset, page_sizes=PAGE_SIZES, statuses=PeriodStatus.choices,
+            can_create=self.request.user.is_administrator, **kwargs)
 
 
 @login_required
-def case_new(request):
-    """Open a case from one or more needs of a firm (?need=…), or for the firm directly (?enterprise=…)."""
+def campaign_detail(request, pk: int):
     user = request.user
-    require_roles(user, EDITORS)
-    need_ids = positive_ids(request.GET.getlist("need"))
-    enterprise_ids = positive_ids(request.GET.getlist("enterprise"))
-    if need_ids:
-        given = list(needs_visible_to(user).filter(pk__in=need_ids))
-        if len(given) != len(need_ids):
-            raise Http404
-        if len({need.enterprise_id for need in given}) > 1:
-            messages.error(request, _("A case answers the needs of one enterprise: choose needs of the same firm."))
-            return redirect("needs:list")
-        enterprise = given[0].enterprise
-    elif enterprise_ids:
-        enterprise = get_object_or_404(enterprises_visible_to(user), pk=enterprise_ids[0])
-        given = []
-    else:
-        messages.info(request, _("Open a case from a quality need or from an enterprise's page."))
-        return redirect(reverse("needs:list") + "?open=true")
-
-    available = (needs_visible_to(user).filter(enterprise=enterprise, status__in=NeedRequest.OPEN_STATUSES)
-                 .exclude(in_open_case()).order_by("-submitted_at"))
-    campaigns = (campaigns_open_for(enterprise) & campaigns_visible_to(user)).order_by("-starts_on", "name")
-    form = CaseOpenForm(request.POST or None, campaigns=campaigns, needs=available,
-                        leads=lead_candidates(enterprise))
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                case = services.case_open(
-                    user=user, campaign=data["campaign"], enterprise=enterprise, needs=data["needs"],
-                    title=data["title"], lead=data["lead"], diagnosis=data["diagnosis"], plan=data["plan"])
-            except ValidationError as error:
-                add_service_errors(form, error)
-            else:
-                messages.success(request, _("Case #%(number)d opened.") % {"number": case.pk})
-                return redirect("cases:detail", pk=case.pk)
-    else:
-        available_ids = set(available.filter(pk__in=[n.pk for n in given]).values_list("pk", flat=True))
-        for need in given:
-            if need.pk not in available_ids:
-                messages.warning(request, _("“%(title)s” is settled or already answered by an open case.")
-                                 % {"title": need.title})
-        campaign_list = list(campaigns[:2])
-        form.initial = {
-            "title": given[0].title if given else "",
-            "needs": sorted(available_ids),
-            "lead": user.pk if user.is_regulator else None,
-            "campaign": campaign_list[0].pk if len(campaign_list) == 1 else None,
-        }
-    return render(request, "campaigns/case_new.html", {
-        "form": form, "enterprise": enterprise, "no_campaign": not campaigns.exists(),
+    campaign = visible_campaign(user, pk, with_targets(with_figures(campaigns_visible_to(user), user)))
+    targets = list(campaign.targets.all())
+    # The campaign's trail (its edits, targets removed) and that of each target it has now.
+    target_entries = audit_entries_visible_to(user).filter(
+        content_type=ContentType.objects.get_for_model(CampaignTarget), object_id__in=[str(t.pk) for t in targets])
+    return render(request, "campaigns/campaign_detail.html", {
+        "campaign": campaign,
+        "targets": targets,
+        "service_areas": campaign.service_areas.all(),
+        "can_manage": may_manage_campaign(user, campaign),
+        "audit_entries": with_rows((audit_entries_for(user, campaign) | target_entries)[:AUDIT_ROWS]),
     })
 
 
-# --- The case page ----------------------------------------------------------------------------
-
-
-def detail_context(request, case: AssistanceCase, **extra) -> dict:
-    user = request.user
-    manager = services.may_manage_case(user, case)
-    assigned = not manager and services.is_assigned_expert(user, case)
-    visits = list(visits_visible_to(user).filter(case=case).prefetch_related("attachments"))
-    rating = CaseRating.objects.filter(case=case).select_related("rated_by").first()
-    can_rate = case.is_closed and rating is None and services.may_rate_case(user, case)
-    audit = None
-    if has_role(user, STAFF_ROLES):
-        visit_entries = audit_entries_visible_to(user).filter(
-            content_type=ContentType.objects.get_for_model(Visit), object_id__in=[str(v.pk) for v in visits])
-        audit = with_rows((audit_entries_for(user, case) | visit_entries)[:AUDIT_ROWS])
-    context = {
-        "case": case,
-        "steps": lifecycle_steps(case),
-        "needs": case.needs.select_related("service_area").order_by("pk"),
-        "assignments": case.assignments.select_related("expert", "assigned_by", "released_by")
-        .order_by("-active", "assigned_at", "pk"),
-        "visits": visits,
-        "events": case.events.select_related("actor"),
-        "rating": rating,
-        "show_remarks": shows_internal_remarks(user),
-        # Experts read the case, not the registry: no links to pages that would answer 404.
-        "links_registry": not user.is_expert,
-        "audit_entries": audit,
-        "is_manager": manager,
-        "can_edit": (manager or assigned) and not (case.is_closed and not manager),
-        "can_work": (manager or assigned) and not case.is_closed,
-        "next_step": next_status(case) if manager and not case.is_closed else None,
-        "can_close": manager and not case.is_closed,
-        "rating_form": RatingForm() if can_rate else None,
-    }
-    if context["next_step"]:
-        context["next_step_label"] = Status(context["next_step"]).label
-    context.update(extra)
-    return context
-
-
 @login_required
-def case_detail(request, pk: int):
-    case = visible_case(request.user, pk)
-    return render(request, "campaigns/case_detail.html", detail_context(request, case))
-
-
-@login_required
-def case_edit(request, pk: int):
-    """Managers edit the case; assigned experts its diagnosis and plan. Two editors at once: the
-    second is told and keeps their input, nothing is overwritten silently."""
+def campaign_new(request):
+    """Administrators create campaigns in the portal as well as in the admin site."""
     user = request.user
-    case = visible_case(user, pk)
-    manager = services.may_manage_case(user, case)
-    if not manager and not services.is_assigned_expert(user, case):
-        raise PermissionDenied
-    if case.is_closed and not manager:
-        messages.info(request, _("A closed case cannot be changed."))
-        return redirect("cases:detail", pk=case.pk)
-    form = CaseEditForm(request.POST or None, instance=case, manager=manager,
-                        leads=lead_candidates(case.enterprise, keep=case.lead))
-    saved_meanwhile = []
+    require_roles(user, ADMINISTRATORS)
+    form = CampaignForm(request.POST or None, fields=campaign_services.AUDITED_CAMPAIGN_FIELDS)
     if request.method == "POST" and form.is_valid():
         try:
-            services.case_update(user=user, case=case, version=form.cleaned_data["version"], **form.changes())
+            campaign = campaign_services.campaign_create(user=user, **form.changes())
         except ValidationError as error:
-            if getattr(error, "code", None) == "conflict":
-                saved_meanwhile = differences(form, AssistanceCase.objects.get(pk=case.pk), form.editable_fields)
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Campaign “%(name)s” created: now set its targets.") % {"name": campaign.name})
+            return redirect("campaigns:targets", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "title": _("New campaign")},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def campaign_edit(request, pk: int):
+    """The regulators running the campaign change its theme, period and service areas; administrators
+    its name and organiser too. A period leaving out cases or sessions already recorded is refused."""
+    user = request.user
+    campaign = managed_campaign(user, pk)
+    fields = (campaign_services.ADMINISTRATOR_FIELDS if user.is_administrator
+              else campaign_services.MANAGER_FIELDS)
+    form = CampaignForm(request.POST or None, instance=campaign, fields=fields)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign_services.campaign_update(user=user, campaign=campaign, **form.changes())
+        except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, _("Changes saved."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(request, "campaigns/case_edit.html",
-                  {"form": form, "case": case, "saved_meanwhile": saved_meanwhile})
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html",
+                  {"form": form, "campaign": campaign, "title": _("Edit the campaign")},
+                  status=400 if form.errors else 200)
 
 
-def differences(form, current, names) -> list[dict]:
-    """What the other editor saved, field by field, where it differs from this editor's input."""
-    rows = []
-    for name in names:
-        theirs = getattr(current, name)
-        if name not in form.cleaned_data or form.cleaned_data[name] == theirs:
-            continue
-        choices = dict(current._meta.get_field(name).flatchoices)
-        if isinstance(theirs, bool):
-            theirs = _("Yes") if theirs else _("No")
-        elif choices:
-            theirs = choices.get(theirs, theirs)
-        rows.append({"label": form.fields[name].label, "value": theirs if theirs not in (None, "") else "—"})
-    return rows
+def target_rows(campaign: Campaign, bound: dict[int, TargetValueForm] | None = None) -> list[dict]:
+    """Each target with the form changing its value (the one just submitted, with its errors)."""
+    bound = bound or {}
+    targets = campaign.targets.select_related("region").order_by("metric", "scope", "region_id")
+    return [{"target": target,
+             "form": bound.get(target.pk) or TargetValueForm(prefix=f"target-{target.pk}",
+                                                               initial={"value": target.value})}
+            for target in targets]
 
 
-# --- The lifecycle ----------------------------------------------------------------------------
-
-
-@require_POST
 @login_required
-def case_transition(request, pk: int):
-    """One step forward; an illegal step is refused with a message and nothing changes."""
+def campaign_targets(request, pk: int):
+    """The targets of a campaign: change a value, remove one, or add one (a figure, for the whole
+    campaign, each city, each county or one region). Errors show on the row or field concerned."""
     user = request.user
-    case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
-        raise PermissionDenied
-    form = TransitionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose the status the case moves to."))
-    else:
-        data = form.cleaned_data
-        try:
-            case = services.case_transition(user=user, case=case, to_status=data["to_status"], note=data["note"],
-                                            version=data["version"])
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+    campaign = managed_campaign(user, pk)
+    add_form = TargetForm(request.POST if request.POST.get("action") == "add" else None)
+    bound: dict[int, TargetValueForm] = {}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add":
+            if add_form.is_valid():
+                data = add_form.cleaned_data
+                try:
+                    campaign_services.campaign_target_set(user=user, campaign=campaign, metric=data["metric"],
+                                                 scope=data["scope"], region=data["region"], value=data["value"])
+                except ValidationError as error:
+                    add_service_errors(add_form, error)
+                else:
+                    messages.success(request, _("Target saved."))
+                    return redirect("campaigns:targets", pk=campaign.pk)
+        elif action in ("change", "remove"):
+            target = target_of(campaign, request.POST.get("target", ""))
+            if action == "remove":
+                campaign_services.campaign_target_remove(user=user, target=target)
+                messages.success(request, _("Target removed: %(target)s.") % {"target": target})
+                return redirect("campaigns:targets", pk=campaign.pk)
+            form = TargetValueForm(request.POST, prefix=f"target-{target.pk}")
+            bound[target.pk] = form
+            if form.is_valid():
+                try:
+                    campaign_services.campaign_target_set(user=user, campaign=campaign, metric=target.metric,
+                                                 scope=target.scope, region=target.region,
+                                                 value=form.cleaned_data["value"])
+                except ValidationError as error:
+                    add_service_errors(form, error)
+                else:
+                    messages.success(request, _("Target saved."))
+                    return redirect("campaigns:targets", pk=campaign.pk)
         else:
-            messages.success(request, _("The case is now: %(status)s.") % {"status": case.get_status_display()})
-    return redirect("cases:detail", pk=pk)
+            messages.error(request, _("Choose what to do with the targets."))
+    invalid = add_form.errors or any(form.errors for form in bound.values())
+    return render(request, "campaigns/campaign_targets.html", {
+        "campaign": campaign, "rows": target_rows(campaign, bound), "add_form": add_form,
+    }, status=400 if invalid else 200)
 
 
-@login_required
-def case_close(request, pk: int):
-    user = request.user
-    case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
-        raise PermissionDenied
-    if case.is_closed:
-        messages.info(request, _("This case is already closed."))
-        return redirect("cases:detail", pk=case.pk)
-    form = CaseCloseForm(request.POST or None, initial={"version": case.version, "money_saved": case.money_saved,
-                                                         "outcome_notes": case.outcome_notes,
-                                                         **{name: getattr(case, name) for name in (
-                                                             "certificate_obtained", "standard_drafted",
-                                                             "excellence_model_adopted", "lab_set_up")}},
-                         needs=case.needs.filter(status__in=NeedRequest.OPEN_STATUSES).select_related("service_area"))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.case_close(user=user, case=case, resolution=data["resolution"],
-                                fulfilled_needs=data["fulfilled_needs"], note=data["note"], version=data["version"],
-                                **form.outcomes())
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("The case is closed."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(request, "campaigns/case_close.html", {"form": form, "case": case})
-
-
-# --- Experts ----------------------------------------------------------------------------------
-
-
-def case_service_areas(case: AssistanceCase) -> list[int]:
-    """What the case is about: its needs' service areas, or the campaign's when it answers none."""
-    areas = list(case.needs.values_list("service_area_id", flat=True).distinct())
-    return areas or list(case.campaign.service_areas.values_list("code", flat=True))
-
-
-def experts_context(request, case: AssistanceCase, form: AssignForm | None = None) -> dict:
-    user = request.user
-    area_ids = case_service_areas(case)
-    return {
-        "case": case,
-        "service_areas": ServiceArea.objects.filter(code__in=area_ids),
-        "suggestions": suggest_experts(user=user, enterprise=case.enterprise, service_area_ids=area_ids,
-                                       exclude_case=case),
-        "assignments": case.assignments.filter(active=True).select_related("expert", "assigned_by"),
-        "form": form,
-        "form_expert": form.data.get("expert") if form is not None else None,
-    }
-
-
-@login_required
-def case_experts(request, pk: int):
-    """The ranked suggestions for the case, each with an Assign button, and who is assigned now."""
-    user = request.user
-    case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
-        raise PermissionDenied
-    return render(request, "campaigns/case_experts.html", experts_context(request, case))
-
-
-@require_POST
-@login_required
-def case_assign(request, pk: int):
-    user = request.user
-    case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
-        raise PermissionDenied
-    form = AssignForm(request.POST, experts=experts_visible_to(user))
-    if form.is_valid():
-        expert = form.cleaned_data["expert"]
-        try:
-            assignment = services.case_assign_expert(user=user, case=case, expert=expert,
-                                                     override_reason=form.cleaned_data["override_reason"])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            if assignment.over_capacity:
-                messages.warning(request, _("%(name)s is assigned past capacity; the reason is kept.")
-                                 % {"name": expert.name})
-            else:
-                messages.success(request, _("%(name)s is assigned to the case.") % {"name": expert.name})
-            return redirect("cases:experts", pk=case.pk)
-    return render(request, "campaigns/case_experts.html", experts_context(request, case, form), status=400)
-
-
-@require_POST
-@login_required
-def case_release(request, pk: int, expert_pk: int):
-    user = request.user
-    case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
-        raise PermissionDenied
-    if expert_pk > MAX_ID:  # the database cannot even compare it
+def target_of(campaign: Campaign, value: str) -> CampaignTarget:
+    """One of the campaign's targets, named by id in the form; anything else is a page not found."""
+    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
         raise Http404
-    assignment = get_object_or_404(case.assignments.filter(active=True).select_related("expert"), expert_id=expert_pk)
-    try:
-        services.case_release_expert(user=user, case=case, expert=assignment.expert,
-                                     note=request.POST.get("note", "")[:1000])
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("%(name)s is released from the case.") % {"name": assignment.expert.name})
-    return redirect("cases:experts", pk=case.pk)
-
-
-@login_required
-def need_experts(request, need_pk: int):
-    """The ranked experts for a need that has no case yet: read-only, with the way to open one."""
-    user = request.user
-    require_roles(user, STAFF_ROLES)
-    need = get_object_or_404(needs_visible_to(user), pk=need_pk)
-    suggestions = suggest_experts(user=user, enterprise=need.enterprise, service_area_ids=[need.service_area_id])
-    can_open = (has_role(user, EDITORS) and need.is_open
-                and not NeedRequest.objects.filter(pk=need.pk).filter(in_open_case()).exists())
-    return render(request, "campaigns/need_experts.html",
-                  {"need": need, "suggestions": suggestions, "can_open": can_open})
-
-
-# --- Satisfaction -----------------------------------------------------------------------------
-
-
-@login_required
-def case_rate(request, pk: int):
-    """The firm's contact rates a closed case once."""
-    user = request.user
-    case = visible_case(user, pk)
-    if not services.may_rate_case(user, case):
-        raise PermissionDenied
-    if not case.is_closed or CaseRating.objects.filter(case=case).exists():
-        messages.info(request, _("This case has already been rated.") if case.is_closed
-                      else _("A case can be rated once it is closed."))
-        return redirect("cases:detail", pk=case.pk)
-    form = RatingForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_rate(user=user, case=case, score=form.cleaned_data["score"],
-                               comment=form.cleaned_data["comment"])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Thank you for your rating."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(request, "campaigns/case_rate.html", {"form": form, "case": case})
+    return get_object_or_404(campaign.targets.select_related("region"), pk=int(value))

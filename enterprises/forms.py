@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import AssistanceCase, Campaign
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
+from enterprises.selectors import latest_campaign_of, survey_campaigns
 from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
 from enterprises.uscc import normalise, validate_uscc
 from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, RegionCodeField
@@ -152,7 +152,7 @@ class CampaignChoiceField(forms.ModelChoiceField):
 
 class SurveyForm(BootstrapMixin, forms.ModelForm):
     campaign = CampaignChoiceField(
-        label=_("Campaign"), queryset=Campaign.objects.none(), required=False,
+        label=_("Campaign"), queryset=survey_campaigns().none(), required=False,
         help_text=_("The campaign whose assistance your answers are about."),
     )
     awareness_improved = forms.NullBooleanField(label=_("Has the firm's quality awareness improved?"),
@@ -171,7 +171,7 @@ class SurveyForm(BootstrapMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["services_wanted"].queryset = ServiceArea.objects.filter(active=True)
         # The campaigns covering the firm: its county's, its city's and its province's.
-        campaigns = Campaign.objects.filter(region_id__in=enclosing_codes(enterprise.region_id))
+        campaigns = survey_campaigns().filter(region_id__in=enclosing_codes(enterprise.region_id))
         self.fields["campaign"].queryset = campaigns.order_by("-starts_on", "name")
         if kind == NeedsSurvey.Kind.BASELINE:
             for name in ("awareness_improved", "performance_improved", "revenue_change_pct",
@@ -183,8 +183,7 @@ class SurveyForm(BootstrapMixin, forms.ModelForm):
             self.fields["performance_improved"].required = True
         if not self.is_bound:
             # Most likely the campaign the firm was last assisted in.
-            latest = (AssistanceCase.objects.filter(enterprise=enterprise).order_by("-opened_at", "-pk")
-                      .values_list("campaign_id", flat=True).first())
+            latest = latest_campaign_of(enterprise)
             if latest is None:
                 only = list(campaigns.values_list("pk", flat=True)[:2])
                 latest = only[0] if len(only) == 1 else None

@@ -82,3 +82,15 @@ def enterprise_counts_by_child(region: Region, children: QuerySet[Region]) -> li
     for child in children:
         child.enterprise_count = counts.get(child.prefix, 0)
     return children
+
+
+def survey_campaigns() -> QuerySet:
+    """Every campaign a survey may name: the campaigns app's table, reached through the survey's
+    foreign key (the campaigns app builds on this one, so it is not imported here)."""
+    return NeedsSurvey._meta.get_field("campaign").related_model.objects.all()
+
+
+def latest_campaign_of(enterprise: Enterprise) -> int | None:
+    """The campaign the firm was last assisted in (its newest case), if any."""
+    return (survey_campaigns().filter(cases__enterprise=enterprise)
+            .order_by("-cases__opened_at", "-cases__pk").values_list("pk", flat=True).first())

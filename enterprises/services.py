@@ -2,14 +2,15 @@
 
 from collections.abc import Iterable
 from pathlib import PurePath
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enterprises.hooks import firm_changed
 from enterprises.models import (
     Certification,
     Enterprise,
@@ -23,9 +24,6 @@ from enterprises.uscc import normalise, region_code_of
 from portal import audit
 from portal.models import Region, ServiceArea, User
 from portal.selectors import region_is_visible_to
-
-if TYPE_CHECKING:  # campaigns.models imports enterprises.models
-    from campaigns.models import Campaign
 
 Status = NeedRequest.Status
 
@@ -44,10 +42,8 @@ AUDITED_NEED_FIELDS = ("title", "description", "service_area", "urgency", "statu
 
 
 def refresh_kpis(enterprise: Enterprise) -> None:
-    """The campaigns this firm counts in recompute their figures once the transaction commits."""
-    from campaigns.tasks import kpi_refresh_for_firm  # campaigns builds on enterprises
-
-    kpi_refresh_for_firm(enterprise)
+    """Figures that count this firm are out of date: whoever keeps them (campaigns) is told."""
+    firm_changed.send(sender=Enterprise, enterprise=enterprise)
 
 
 def suggested_region(uscc: str) -> Region | None:
@@ -281,7 +277,7 @@ def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certif
 
 
 def survey_answer(
-    *, user: User, enterprise: Enterprise, kind: str, campaign: "Campaign | None" = None,
+    *, user: User, enterprise: Enterprise, kind: str, campaign: Model | None = None,
     services_wanted: Iterable[ServiceArea] = (), **answers
 ) -> NeedsSurvey:
     """Record a firm's answers to the baseline or follow-up needs survey.

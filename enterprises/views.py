@@ -11,8 +11,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from campaigns.models import AssistanceCase
-from campaigns.selectors import cases_visible_to
 from enterprises import services
 from enterprises.filters import EnterpriseFilterSet, NeedFilterSet
 from enterprises.forms import (
@@ -25,6 +23,7 @@ from enterprises.forms import (
     SurveyForm,
     TriageForm,
 )
+from enterprises.hooks import need_page
 from enterprises.models import EnterpriseClaim, NeedAttachment, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.selectors import (
     claims_visible_to,
@@ -288,12 +287,9 @@ def need_detail(request, pk: int):
     )
     can_triage = has_role(request.user, EDITORS) and need.status == NeedRequest.Status.SUBMITTED
     triage_form = TriageForm() if can_triage else None
-    cases = list(cases_visible_to(request.user).filter(needs=need).order_by("-opened_at"))
     return render(request, "enterprises/need_detail.html", {
-        "need": need, "triage_form": triage_form, "cases": cases,
-        # A need answered by an open case cannot join another one (campaigns.services.case_open).
-        "can_open_case": has_role(request.user, EDITORS) and need.is_open
-        and not any(case.status != AssistanceCase.Status.CLOSED for case in cases),
+        "need": need, "triage_form": triage_form,
+        **need_page(request.user, need),  # the cases answering it (campaigns/cases/hooks.py)
         "can_suggest_experts": has_role(request.user, STAFF_ROLES) and need.is_open,
         "audit_entries": audit_trail(request.user, need),
     })

@@ -4,8 +4,6 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from experts.models import Expert
@@ -91,17 +89,3 @@ def expert_update(
         audit.record_update(actor=user, obj=expert, before=before, region_code=expert.region_id)
     return expert
 
-
-def expert_rating_records_rebuild(experts: QuerySet[Expert] | None = None) -> int:
-    """Recompute the stored satisfaction record (rating_count, rating_total) from the ratings of
-    the cases each expert saw through to the end. case_rate keeps it up to date one rating at a
-    time; this is for data written in bulk (benchmarks) or a repair."""
-    from campaigns.models import CaseRating
-
-    rated = CaseRating.objects.filter(case__assignments__expert=OuterRef("pk"),
-                                      case__assignments__released_at__isnull=True).order_by()
-    count = rated.annotate(n=Func(F("score"), function="COUNT")).values("n")[:1]
-    total = rated.annotate(t=Func(F("score"), function="SUM")).values("t")[:1]
-    experts = Expert.objects.all() if experts is None else experts
-    return experts.update(rating_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
-                          rating_total=Coalesce(Subquery(total, output_field=IntegerField()), 0))

@@ -10,11 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import ListView
 
-from campaigns.models import CaseAssignment, CaseRating
-from campaigns.selectors import cases_visible_to
 from experts import importing, services
 from experts.filters import ExpertFilterSet
 from experts.forms import ExpertForm, ExpertImportForm
+from experts.hooks import expert_page
 from experts.selectors import experts_visible_to, with_record
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
@@ -25,7 +24,6 @@ from portal.models import User
 Role = User.Role
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 DETAIL_READERS = frozenset({*STAFF_ROLES, Role.EXPERT})
-RECENT_RATINGS = 10
 PROBLEMS_SHOWN = 500
 
 
@@ -63,26 +61,12 @@ def expert_detail(request, pk: int):
                                                                                        "regions_served"),
         pk=pk,
     )
-    visible_cases = cases_visible_to(user)
-    assignments = (
-        CaseAssignment.objects.filter(expert=expert, case__in=visible_cases)
-        .select_related("case", "case__enterprise", "case__campaign")
-        .order_by("-assigned_at", "-pk")
-    )
-    # The same cases as the satisfaction record (experts.selectors.rating_mean), as far as the
-    # reader may see them: a comment names the firm's experience of a case in its region.
-    ratings = (
-        CaseRating.objects.filter(case__assignments__expert=expert, case__assignments__released_at__isnull=True,
-                                  case__in=visible_cases)
-        .select_related("case").order_by("-rated_at", "-pk")[:RECENT_RATINGS]
-    )
     entries = []
     if has_role(user, STAFF_ROLES):
         entries = with_rows(audit_entries_for(user, expert)[:50])
     return render(request, "experts/expert_detail.html", {
         "expert": expert,
-        "assignments": assignments,
-        "ratings": ratings,
+        **expert_page(user, expert),  # the cases they carry and their ratings (campaigns/cases/hooks.py)
         "entries": entries,
         "show_audit": has_role(user, STAFF_ROLES),
         "can_edit": services.may_keep_pool(user, expert.region),

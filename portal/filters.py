@@ -1,6 +1,7 @@
 """Filters shared by every app's lists, and the region browser's FilterSet."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -33,3 +34,16 @@ class RegionFilterSet(django_filters.FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(name__contains=value) | Q(code__startswith=value)) if value else queryset
+
+
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: whole and in range, or a form error (400 in the API), never a crash in the database."""
+
+    field_class = forms.IntegerField
+
+
+def id_filter(label, field_name: str, **kwargs) -> IdFilter:
+    return IdFilter(label=label, field_name=field_name, min_value=1, max_value=MAX_ID, **kwargs)

@@ -138,7 +138,7 @@ def test_the_trail_shows_on_the_objects_page_to_staff_only(client_for, alice, bo
 
 
 def test_an_assignment_recorded_on_its_case_reads_with_proper_labels(bob, firm):
-    from campaigns.services import case_assign_expert, case_open
+    from campaigns.cases.services import case_assign_expert, case_open
     from tests.factories import CampaignFactory
 
     case = case_open(user=bob, campaign=CampaignFactory(), enterprise=firm, title="计量帮扶")

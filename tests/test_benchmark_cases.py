@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from campaigns.models import AssistanceCase, Campaign
+from campaigns.cases.models import AssistanceCase
+from campaigns.models import Campaign
 from enterprises.models import Enterprise
 from experts.models import Expert
 from portal.models import User

@@ -11,8 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from campaigns import tasks
-from campaigns.models import AssistanceCase, Campaign, KpiSnapshot, TrainingSession, Visit
+from campaigns.cases.models import AssistanceCase, Visit
+from campaigns.kpis import tasks
+from campaigns.kpis.models import KpiSnapshot
+from campaigns.models import Campaign
+from campaigns.training.models import TrainingSession
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
 from portal import refdata
 from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User

@@ -12,8 +12,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import campaign_services, services
+from campaigns import services as campaign_services
+from campaigns.cases import services
 from campaigns.models import Campaign, CampaignTarget
+from campaigns.services import campaign_target_set
+from campaigns.training import services as training_services
 from enterprises.services import need_submit
 from portal.models import AuditEntry, Region, ServiceArea
 from tests.factories import CampaignFactory, EnterpriseFactory
@@ -77,7 +80,7 @@ def firm_in(code: str, name: str = ""):
 
 
 def session_for(user, campaign, code: str, held_on=None, service_area=None):
-    return services.training_record(
+    return training_services.training_record(
         user=user, campaign=campaign, region=region(code), topic="ISO 9001 内审员培训",
         held_on=held_on or TODAY() - DAY, organiser="市场监管局", service_area=service_area,
         attendances=[(firm_in(code), 3, "")])
@@ -220,9 +223,9 @@ def test_nonsense_filter_values_do_not_fail(client_for, bob, shijiazhuang, param
 
 
 def test_a_campaign_page_shows_its_facts_targets_and_links(client_for, bob, shijiazhuang):
-    services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.KEY_FIRMS_ASSISTED, value=50,
+    campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.KEY_FIRMS_ASSISTED, value=50,
                                  scope=Scope.EACH_COUNTY)
-    services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.CERTIFIED_SHARE, value=20)
+    campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.CERTIFIED_SHARE, value=20)
     response = client_for(bob).get(url("detail", shijiazhuang))
     html = response.content.decode()
     for text in ("石家庄市一对一帮扶", "石家庄市市场监督管理局", "河北省石家庄市", "130100",
@@ -367,7 +370,7 @@ def test_a_bad_target_is_refused_on_its_field(client_in_english, bob, shijiazhua
 
 
 def test_a_target_value_is_changed_on_its_row(client_for, bob, shijiazhuang):
-    target = services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
+    target = campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
     response = client_for(bob).post(url("targets", shijiazhuang),
                                     {"action": "change", "target": target.pk, f"target-{target.pk}-value": "80"})
     assert response.status_code == 302
@@ -381,7 +384,7 @@ def test_a_target_value_is_changed_on_its_row(client_for, bob, shijiazhuang):
 
 
 def test_a_bad_value_on_a_row_is_shown_on_that_row(client_in_english, bob, shijiazhuang):
-    target = services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.CERTIFIED_SHARE, value=20)
+    target = campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.CERTIFIED_SHARE, value=20)
     response = client_in_english(bob).post(url("targets", shijiazhuang), {
         "action": "change", "target": target.pk, f"target-{target.pk}-value": "150"})
     assert response.status_code == 400
@@ -391,7 +394,7 @@ def test_a_bad_value_on_a_row_is_shown_on_that_row(client_in_english, bob, shiji
 
 
 def test_removing_a_target_is_recorded_on_the_campaign(client_for, bob, shijiazhuang):
-    target = services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
+    target = campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
     response = client_for(bob).post(url("targets", shijiazhuang), {"action": "remove", "target": target.pk})
     assert response.status_code == 302
     assert not CampaignTarget.objects.exists()
@@ -404,7 +407,7 @@ def test_removing_a_target_is_recorded_on_the_campaign(client_for, bob, shijiazh
 @pytest.mark.parametrize("target", ["abc", "0", "99999999999999999999", "other"])
 def test_a_target_of_another_campaign_or_a_malformed_id_is_404(client_for, bob, shijiazhuang, tangshan, charlie,
                                                                target):
-    other = services.campaign_target_set(user=charlie, campaign=tangshan, metric=Metric.FIRMS_ASSISTED, value=5)
+    other = campaign_target_set(user=charlie, campaign=tangshan, metric=Metric.FIRMS_ASSISTED, value=5)
     value = str(other.pk) if target == "other" else target
     for action in ("change", "remove"):
         response = client_for(bob).post(url("targets", shijiazhuang), {"action": action, "target": value})
@@ -469,7 +472,7 @@ def test_the_campaign_services_refuse_the_wrong_people(bob, bianca, charlie, dia
             campaign_services.campaign_update(user=user, campaign=campaign, theme="x")
     with pytest.raises(PermissionDenied):  # renaming is the administrators'
         campaign_services.campaign_update(user=bianca, campaign=shijiazhuang, name="x")
-    target = services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=1)
+    target = campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=1)
     with pytest.raises(PermissionDenied):
         campaign_services.campaign_target_remove(user=charlie, target=target)
     assert CampaignTarget.objects.filter(pk=target.pk).exists()

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
+from campaigns.cases import services
 from campaigns.models import Campaign, CampaignTarget
+from campaigns.services import campaign_target_set
+from campaigns.training import services as training_services
 from enterprises.services import need_submit
 from portal.models import AuditEntry, Region, ServiceArea
 from tests.factories import CampaignFactory, EnterpriseFactory
@@ -87,7 +89,7 @@ def ids(response) -> set[int]:
 
 
 def session_for(user, campaign, code: str, held_on=None):
-    return services.training_record(
+    return training_services.training_record(
         user=user, campaign=campaign, region=region(code), topic="计量培训", held_on=held_on or TODAY() - DAY,
         organiser="市场监管局", attendances=[(EnterpriseFactory(region=region(code)), 2, "")])
 
@@ -96,9 +98,9 @@ def session_for(user, campaign, code: str, held_on=None):
 
 
 def test_a_campaign_shows_its_status_figures_and_targets(api, bob, shijiazhuang):
-    services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.KEY_FIRMS_ASSISTED, value=50,
+    campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.KEY_FIRMS_ASSISTED, value=50,
                                  scope=Scope.EACH_COUNTY)
-    services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.PERSON_TIMES, value=300,
+    campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.PERSON_TIMES, value=300,
                                  scope=Scope.REGION, region=region("130102"))
     services.case_open(user=bob, campaign=shijiazhuang, enterprise=EnterpriseFactory(), title="计量帮扶")
     session_for(bob, shijiazhuang, "130104")
@@ -195,8 +197,8 @@ def test_the_list_runs_a_constant_number_of_queries(api, bob, django_assert_num_
     for n in range(25):
         campaign = CampaignFactory(name=f"县级行动{n:02d}", region=region("130102" if n % 2 else "130104"))
         campaign.service_areas.set([1, 2])
-        services.campaign_target_set(user=bob, campaign=campaign, metric=Metric.FIRMS_ASSISTED, value=10)
-        services.campaign_target_set(user=bob, campaign=campaign, metric=Metric.PERSON_TIMES, value=100,
+        campaign_target_set(user=bob, campaign=campaign, metric=Metric.FIRMS_ASSISTED, value=10)
+        campaign_target_set(user=bob, campaign=campaign, metric=Metric.PERSON_TIMES, value=100,
                                      scope=Scope.REGION, region=campaign.region)
     client = api(bob)
     # 1 COUNT; 1 page of campaigns joined to region, with status, case and session counts as
@@ -388,7 +390,7 @@ def test_who_may_set_a_target(api, persona, hebei, shijiazhuang, who, campaign, 
 
 
 def test_a_manager_removes_a_target_and_the_campaigns_trail_keeps_it(api, bob, shijiazhuang):
-    target = services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
+    target = campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
     response = api(bob).delete(target_url(shijiazhuang, target.pk))
     assert response.status_code == 204
     assert not CampaignTarget.objects.exists()
@@ -398,13 +400,13 @@ def test_a_manager_removes_a_target_and_the_campaigns_trail_keeps_it(api, bob, s
 
 @pytest.mark.parametrize(("who", "code"), [("diana", FORBIDDEN), ("charlie", HIDDEN), ("anonymous", ANONYMOUS)])
 def test_who_may_not_remove_a_target(api, persona, bob, shijiazhuang, who, code):
-    target = services.campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
+    target = campaign_target_set(user=bob, campaign=shijiazhuang, metric=Metric.FIRMS_ASSISTED, value=50)
     assert api(persona(who)).delete(target_url(shijiazhuang, target.pk)).status_code == code
     assert CampaignTarget.objects.filter(pk=target.pk).exists()
 
 
 def test_a_target_of_another_campaign_or_an_unknown_one_is_404(api, bob, charlie, shijiazhuang, tangshan):
-    other = services.campaign_target_set(user=charlie, campaign=tangshan, metric=Metric.FIRMS_ASSISTED, value=5)
+    other = campaign_target_set(user=charlie, campaign=tangshan, metric=Metric.FIRMS_ASSISTED, value=5)
     for target_id in (other.pk, 99999, 99999999999999999999):
         assert api(bob).delete(target_url(shijiazhuang, target_id)).status_code == HIDDEN
     assert CampaignTarget.objects.filter(pk=other.pk).exists()

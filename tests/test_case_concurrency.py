@@ -1,7 +1,7 @@
 """Two people acting on one case at the same moment, on real PostgreSQL connections.
 
 Each thread has its own database connection, so the row locks and version checks in
-campaigns/services.py are what decide, not the test's ordering.
+campaigns/cases/services.py are what decide, not the test's ordering.
 """
 
 import threading
@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from campaigns import services
-from campaigns.models import AssistanceCase, CaseAssignment
+from campaigns.cases import services
+from campaigns.cases.models import AssistanceCase, CaseAssignment
 from portal import refdata
 from portal.models import Industry, Region, ServiceArea, Specialty
 from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory, RegulatorFactory
@@ -81,8 +81,8 @@ def test_two_assignments_racing_for_an_experts_last_place_need_an_override_for_t
 
 
 def test_two_kpi_runs_at_once_leave_one_complete_snapshot(people):
-    from campaigns import kpis
-    from campaigns.models import KpiSnapshot
+    from campaigns.kpis import engine as kpis
+    from campaigns.kpis.models import KpiSnapshot
 
     bob, bianca, case = people
     services.visit_log(user=bob, case=case, visited_on=case.opened_at.date(), mode="on_site", hours=2,
@@ -100,7 +100,7 @@ def test_two_kpi_runs_at_once_leave_one_complete_snapshot(people):
 def test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it(people):
     import datetime
 
-    from campaigns.campaign_services import campaign_update
+    from campaigns.services import campaign_update
     from tests.factories import UserFactory
 
     bob, _bianca, _case = people

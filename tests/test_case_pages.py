@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.filters import CaseFilterSet, VisitFilterSet
-from campaigns.models import AssistanceCase, CaseAssignment, CaseRating, Visit, VisitAttachment
+from campaigns.cases import services
+from campaigns.cases.filters import CaseFilterSet, VisitFilterSet
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating, Visit, VisitAttachment
 from enterprises.models import NeedRequest
 from enterprises.services import need_submit
 from portal.models import Region, ServiceArea

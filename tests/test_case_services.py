@@ -1,4 +1,4 @@
-"""The rules of assistance cases, enforced by campaigns/services.py whatever page or endpoint calls them."""
+"""The rules of assistance cases, enforced by campaigns/cases/services.py whatever page or endpoint calls them."""
 
 import datetime
 
@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.models import AssistanceCase, CaseAssignment, CaseEvent, Visit
+from campaigns.cases import services
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, Visit
 from enterprises.models import NeedRequest
 from enterprises.services import need_submit
 from portal.models import AuditEntry, ServiceArea
@@ -144,7 +144,7 @@ def test_an_assigned_expert_logs_visits_and_writes_the_diagnosis_but_not_the_out
     services.case_release_expert(user=bob, case=case, expert=expert)
     with pytest.raises(PermissionDenied):
         services.visit_log(user=erin, case=case, **visit_fields())
-    from campaigns.selectors import cases_visible_to
+    from campaigns.cases.selectors import cases_visible_to
 
     assert not cases_visible_to(erin).exists()
 
@@ -280,7 +280,7 @@ def test_only_the_firms_contact_rates_and_only_once_closed(bob, alice, case):
 
 
 def test_follow_ups_and_stale_cases_show_for_the_jurisdiction(bob, charlie, case):
-    from campaigns.selectors import overdue_follow_ups, stale_cases
+    from campaigns.cases.selectors import overdue_follow_ups, stale_cases
 
     today = timezone.localdate()
     services.visit_log(user=bob, case=case, **visit_fields(
@@ -293,7 +293,7 @@ def test_follow_ups_and_stale_cases_show_for_the_jurisdiction(bob, charlie, case
 
 
 def test_what_each_role_sees_of_cases_and_visits(alice, bob, charlie, diana, erin, case, expert):
-    from campaigns.selectors import cases_visible_to, visits_visible_to
+    from campaigns.cases.selectors import cases_visible_to, visits_visible_to
 
     services.visit_log(user=bob, case=case, **visit_fields(internal_remark="内部意见"))
     assert list(cases_visible_to(bob)) == [case] == list(cases_visible_to(diana)) == list(cases_visible_to(alice))

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.models import AssistanceCase, CaseAssignment, CaseRating, Visit, VisitAttachment
+from campaigns.cases import services
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating, Visit, VisitAttachment
 from enterprises.models import NeedRequest
 from enterprises.services import need_submit
 from portal.models import Region, ServiceArea, User

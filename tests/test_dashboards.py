@@ -13,8 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from campaigns import kpis, services
-from campaigns.models import AssistanceCase, KpiSnapshot
+from campaigns.cases import services
+from campaigns.cases.models import AssistanceCase
+from campaigns.kpis import engine as kpis
+from campaigns.kpis.models import KpiSnapshot
+from campaigns.services import campaign_target_set
+from campaigns.training import services as training_services
 from enterprises import services as registry
 from portal.models import Region, ServiceArea
 from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory
@@ -58,15 +62,15 @@ def build_hebei_campaign(bob, charlie, admin_user, **campaign_fields):
                         money_saved=450000)
     case_a.refresh_from_db()
     services.case_rate(user=owner, case=case_a, score=5)
-    services.training_record(user=bob, campaign=campaign, region=region("130102"), topic="计量培训",
+    training_services.training_record(user=bob, campaign=campaign, region=region("130102"), topic="计量培训",
                              held_on=days_ago(3), organiser="石家庄市局", attendances=[(a, 2, ""), (b, 5, "")])
-    services.training_record(user=charlie, campaign=campaign, region=region("130200"), topic="质量管理培训",
+    training_services.training_record(user=charlie, campaign=campaign, region=region("130200"), topic="质量管理培训",
                              held_on=days_ago(3), organiser="唐山市局", attendances=[(c, 4, "")])
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric="key_firms_assisted",
+    campaign_target_set(user=admin_user, campaign=campaign, metric="key_firms_assisted",
                                  scope="each_city", value=50)
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric="firms_assisted",
+    campaign_target_set(user=admin_user, campaign=campaign, metric="firms_assisted",
                                  scope="each_county", value=1)
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric="person_times", value=100)
+    campaign_target_set(user=admin_user, campaign=campaign, metric="person_times", value=100)
     kpis.compute_campaign(campaign.pk)
     return campaign
 
@@ -308,7 +312,7 @@ class TestContent:
         months = 1 if size == "few" else 12
         firm = EnterpriseFactory(region=region("130102"), industry_id="13")
         for n, code in enumerate(counties):
-            services.training_record(user=admin_user, campaign=campaign, region=region(code), topic=f"培训{n}",
+            training_services.training_record(user=admin_user, campaign=campaign, region=region(code), topic=f"培训{n}",
                                      held_on=days_ago(31 * (n % months)), organiser="省局",
                                      attendances=[(firm, 3, "")])
         kpis.compute_campaign(campaign.pk)

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from campaigns.models import AssistanceCase, Campaign, Visit
+from campaigns.cases.models import AssistanceCase, Visit
+from campaigns.models import Campaign
 from enterprises.demo import FIRMS_PER_CITY
 from enterprises.models import Enterprise
 from enterprises.uscc import region_code_of, validate_uscc
@@ -131,7 +132,7 @@ def test_the_pools_hold_about_sixty_experts_of_every_employer_kind(demo):
 
 
 def test_every_demo_expert_account_signs_in_as_an_expert_record_with_cases(demo):
-    from campaigns.selectors import cases_visible_to
+    from campaigns.cases.selectors import cases_visible_to
 
     for account in [a for a in ACCOUNTS if a.role == User.Role.EXPERT]:
         user = User.objects.get(username=account.username)
@@ -160,7 +161,7 @@ def test_closed_cases_report_outcomes_among_them_a_lab_saving_450000_yuan(demo):
 
 
 def test_most_closed_cases_are_rated_and_the_demo_sme_account_has_one_awaiting_its_rating(demo):
-    from campaigns.selectors import cases_awaiting_rating
+    from campaigns.cases.selectors import cases_awaiting_rating
 
     closed = AssistanceCase.objects.filter(status="closed")
     assert closed.filter(rating__isnull=False).count() >= 0.75 * closed.count()
@@ -170,7 +171,7 @@ def test_most_closed_cases_are_rated_and_the_demo_sme_account_has_one_awaiting_i
 
 
 def test_some_follow_ups_are_overdue_and_some_cases_stale_for_the_city_regulator(demo):
-    from campaigns.selectors import overdue_follow_ups, stale_cases
+    from campaigns.cases.selectors import overdue_follow_ups, stale_cases
 
     regulator = User.objects.get(username="sjz_regulator")
     assert overdue_follow_ups(regulator).count() >= 2
@@ -181,7 +182,7 @@ def test_some_follow_ups_are_overdue_and_some_cases_stale_for_the_city_regulator
 
 
 def test_one_expert_carries_a_case_past_capacity_with_the_reason(demo):
-    from campaigns.models import CaseAssignment
+    from campaigns.cases.models import CaseAssignment
     from experts.selectors import with_record
 
     [assignment] = CaseAssignment.objects.filter(over_capacity=True)
@@ -207,7 +208,7 @@ def test_visits_lie_in_the_past_inside_their_campaign_and_after_the_case_opened(
 def test_case_history_runs_in_order_from_opening_to_closing(demo):
     from django.utils import timezone
 
-    from campaigns.models import CaseRating
+    from campaigns.cases.models import CaseRating
 
     ratings = {rating.case_id: rating for rating in CaseRating.objects.all()}
     for case in AssistanceCase.objects.prefetch_related("events", "assignments"):

@@ -312,7 +312,7 @@ class TestSurveys:
 
     def test_the_campaign_of_the_firms_latest_case_is_proposed(self, client_for, alice, bob, firm, hebei_campaign,
                                                                shijiazhuang_campaign):
-        from campaigns.services import case_open
+        from campaigns.cases.services import case_open
 
         case_open(user=bob, campaign=shijiazhuang_campaign, enterprise=firm, title="计量帮扶")
         response = client_for(alice).get(reverse("enterprises:survey", args=[firm.pk, "follow_up"]))
@@ -332,8 +332,8 @@ class TestSurveys:
 
 
 def test_the_demo_ties_each_follow_up_survey_to_the_firms_case_or_the_narrowest_campaign(alice, bob):
-    from campaigns.demo import link_follow_up_surveys
-    from campaigns.services import case_open
+    from campaigns.cases.demo import link_follow_up_surveys
+    from campaigns.cases.services import case_open
 
     hebei = CampaignFactory(name="河北省质量提升行动")
     shijiazhuang = CampaignFactory(name="石家庄市一对一帮扶", region=Region.objects.get(code="130100"))

@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import QueryDict
 from django.urls import reverse
 
-from campaigns import services as case_services
+from campaigns.cases import services as case_services
 from experts.filters import ExpertFilterSet
 from experts.models import Expert
 from experts.selectors import with_record

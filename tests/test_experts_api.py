@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from campaigns import services as case_services
+from campaigns.cases import services as case_services
 from experts.models import Expert
 from portal.models import AuditEntry, Region, Specialty
 from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory

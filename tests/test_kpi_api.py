@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import kpis
-from campaigns.models import KpiSnapshot
+from campaigns.kpis import engine as kpis
+from campaigns.kpis.models import KpiSnapshot
 from portal.models import Region
 from tests.factories import CampaignFactory
 from tests.test_dashboards import build_hebei_campaign

@@ -8,8 +8,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns import kpis, services
-from campaigns.models import AssistanceCase, CampaignTarget, KpiSnapshot
+from campaigns.cases import services
+from campaigns.cases.models import AssistanceCase
+from campaigns.kpis import engine as kpis
+from campaigns.kpis.models import KpiSnapshot
+from campaigns.models import CampaignTarget
+from campaigns.services import campaign_target_set
+from campaigns.training import services as training_services
 from enterprises import services as registry
 from enterprises.models import Certification, NeedRequest
 from portal.models import Region, ServiceArea
@@ -80,13 +85,13 @@ def hebei(bob, charlie, admin_user):
     for firm, awareness, revenue in ((a, True, 12), (b, False, 8)):
         registry.survey_answer(user=owner, enterprise=firm, kind="follow_up", campaign=campaign,
                                awareness_improved=awareness, performance_improved=True, revenue_change_pct=revenue)
-    services.training_record(user=bob, campaign=campaign, region=region("130102"), topic="计量培训",
+    training_services.training_record(user=bob, campaign=campaign, region=region("130102"), topic="计量培训",
                              held_on=days_ago(7), organiser="石家庄市局", attendances=[(a, 2, ""), (d, 3, "")])
-    services.training_record(user=charlie, campaign=campaign, region=region("130200"), topic="质量管理培训",
+    training_services.training_record(user=charlie, campaign=campaign, region=region("130200"), topic="质量管理培训",
                              held_on=days_ago(6), organiser="唐山市局", attendances=[(c, 4, "")])
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric="key_firms_assisted",
+    campaign_target_set(user=admin_user, campaign=campaign, metric="key_firms_assisted",
                                  scope="each_city", value=50)
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric="person_times", value=100)
+    campaign_target_set(user=admin_user, campaign=campaign, metric="person_times", value=100)
     return campaign
 
 
@@ -158,7 +163,7 @@ def test_running_twice_writes_the_same_figures_once(hebei):
 def test_a_run_that_fails_half_way_leaves_the_previous_snapshot(hebei, monkeypatch):
     kpis.compute_campaign(hebei.pk)
     before = snapshot(hebei, "130000")
-    services.training_record(user=RegulatorFactory(), campaign=hebei, region=region("130102"), topic="再培训",
+    training_services.training_record(user=RegulatorFactory(), campaign=hebei, region=region("130102"), topic="再培训",
                              held_on=days_ago(1), organiser="石家庄市局",
                              attendances=[(EnterpriseFactory(), 10, "")])
     real_bulk_create = KpiSnapshot.objects.bulk_create
@@ -177,9 +182,9 @@ def test_a_run_that_fails_half_way_leaves_the_previous_snapshot(hebei, monkeypat
 
 
 def test_targets_are_attached_where_they_apply(hebei, admin_user):
-    services.campaign_target_set(user=admin_user, campaign=hebei, metric="firms_assisted", scope="region",
+    campaign_target_set(user=admin_user, campaign=hebei, metric="firms_assisted", scope="region",
                                  region=region("130104"), value=5)
-    services.campaign_target_set(user=admin_user, campaign=hebei, metric="training_sessions", scope="each_county",
+    campaign_target_set(user=admin_user, campaign=hebei, metric="training_sessions", scope="each_county",
                                  value=2)
     kpis.compute_campaign(hebei.pk)
     assert snapshot(hebei, "130104")["targets"] == {"firms_assisted": 5.0, "training_sessions": 2.0}
@@ -229,7 +234,7 @@ def test_a_city_campaign_has_no_province_row(bob):
 
 def test_changes_in_one_transaction_ask_for_one_run_after_it_commits(bob, monkeypatch,
                                                                     django_capture_on_commit_callbacks):
-    from campaigns import tasks
+    from campaigns.kpis import tasks
 
     runs = []
     monkeypatch.setattr(tasks.kpi_compute, "delay", runs.append)
@@ -243,7 +248,7 @@ def test_changes_in_one_transaction_ask_for_one_run_after_it_commits(bob, monkey
 
 
 def test_a_change_shows_in_the_snapshot_once_its_run_has_happened(bob):
-    from campaigns import tasks
+    from campaigns.kpis import tasks
 
     campaign = CampaignFactory()
     firm = EnterpriseFactory()
@@ -258,7 +263,7 @@ def test_a_change_shows_in_the_snapshot_once_its_run_has_happened(bob):
 def test_the_task_retries_a_lost_database_connection_but_not_a_bug(monkeypatch):
     from django.db import OperationalError
 
-    from campaigns import tasks
+    from campaigns.kpis import tasks
 
     campaign = CampaignFactory()
     calls = []
@@ -287,7 +292,7 @@ def test_the_task_retries_a_lost_database_connection_but_not_a_bug(monkeypatch):
 def test_a_session_held_by_the_province_itself_counts_for_the_province_only(hebei, admin_user):
     kpis.compute_campaign(hebei.pk)
     before = snapshot(hebei, "130000")
-    services.training_record(user=admin_user, campaign=hebei, region=region("130000"), topic="全省培训",
+    training_services.training_record(user=admin_user, campaign=hebei, region=region("130000"), topic="全省培训",
                              held_on=days_ago(2), organiser="河北省局", attendances=[(EnterpriseFactory(), 6, "")])
     kpis.compute_campaign(hebei.pk)
     after = snapshot(hebei, "130000")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from campaigns import services
-from experts.selectors import suggest_experts
+from campaigns.cases import services
+from campaigns.cases.matching import suggest_experts
 from portal.models import Region, Specialty
 from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory
 
@@ -65,10 +65,10 @@ def test_an_expert_at_capacity_is_flagged_and_ranked_lower(bob, firm):
 
 
 def test_a_rating_counts_in_the_record_of_the_experts_who_saw_the_case_through(bob, alice):
-    from campaigns.models import AssistanceCase
+    from campaigns.cases.models import AssistanceCase
+    from campaigns.cases.services import expert_rating_records_rebuild
     from experts.models import Expert
     from experts.selectors import with_record
-    from experts.services import expert_rating_records_rebuild
 
     firm = alice.enterprises.get()
     stayed, released = ExpertFactory(name="到底"), ExpertFactory(name="中途")

@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.models import CampaignTarget, TrainingAttendance, TrainingSession
+from campaigns.models import CampaignTarget
+from campaigns.services import campaign_target_set
+from campaigns.training import services as training_services
+from campaigns.training.models import TrainingAttendance, TrainingSession
 from portal.models import AuditEntry, Region
 from tests.factories import CampaignFactory, EnterpriseFactory
 
@@ -26,7 +28,7 @@ def record(user, campaign, attendances, **overrides):
     fields = {"region": Region.objects.get(code="130102"), "topic": "ISO 9001 内审员培训",
               "held_on": timezone.localdate() - datetime.timedelta(days=2), "organiser": "石家庄市市场监管局"}
     fields.update(overrides)
-    return services.training_record(user=user, campaign=campaign, attendances=attendances, **fields)
+    return training_services.training_record(user=user, campaign=campaign, attendances=attendances, **fields)
 
 
 def test_a_session_counts_firm_times_and_person_times(bob, campaign):
@@ -66,14 +68,14 @@ def test_a_session_must_be_held_inside_the_campaign_and_not_in_the_future(bob, c
 
 
 def test_targets_are_set_once_per_scope_and_changed_in_place(bob, admin_user, campaign):
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric=Metric.KEY_FIRMS_ASSISTED,
+    campaign_target_set(user=admin_user, campaign=campaign, metric=Metric.KEY_FIRMS_ASSISTED,
                                  scope=Scope.EACH_CITY, value=50)
-    services.campaign_target_set(user=admin_user, campaign=campaign, metric=Metric.KEY_FIRMS_ASSISTED,
+    campaign_target_set(user=admin_user, campaign=campaign, metric=Metric.KEY_FIRMS_ASSISTED,
                                  scope=Scope.EACH_CITY, value=60)
     assert CampaignTarget.objects.get().value == 60
     assert AuditEntry.objects.filter(content_type__model="campaigntarget").count() == 2
     with pytest.raises(PermissionDenied):  # a city regulator does not manage a province campaign
-        services.campaign_target_set(user=bob, campaign=campaign, metric=Metric.PERSON_TIMES, value=3000)
+        campaign_target_set(user=bob, campaign=campaign, metric=Metric.PERSON_TIMES, value=3000)
 
 
 def test_a_target_is_checked_for_its_kind(admin_user, campaign):
@@ -86,6 +88,6 @@ def test_a_target_is_checked_for_its_kind(admin_user, campaign):
     ]
     for fields, field in cases:
         with pytest.raises(ValidationError) as error:
-            services.campaign_target_set(user=admin_user, campaign=campaign, **fields)
+            campaign_target_set(user=admin_user, campaign=campaign, **fields)
         assert field in error.value.message_dict
     assert not CampaignTarget.objects.exists()

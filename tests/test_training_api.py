@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.models import TrainingAttendance, TrainingSession
+from campaigns.training import services
+from campaigns.training.models import TrainingAttendance, TrainingSession
 from portal.models import AuditEntry, Region, ServiceArea
 from tests.factories import CampaignFactory, EnterpriseFactory
 

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import training_import
-from campaigns.models import TrainingAttendance, TrainingSession
+from campaigns.training import importing as training_import
+from campaigns.training.models import TrainingAttendance, TrainingSession
 from portal.models import AuditEntry, Region
 from tests.factories import CampaignFactory, EnterpriseFactory
 

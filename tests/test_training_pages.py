@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.models import TrainingAttendance, TrainingSession
+from campaigns.training import services
+from campaigns.training.models import TrainingAttendance, TrainingSession
 from portal.models import AuditEntry, Region, ServiceArea
 from tests.factories import CampaignFactory, EnterpriseFactory
 

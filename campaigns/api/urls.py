@@ -1,19 +1,10 @@
-"""Routes of the campaign, case and visit API, included inside the "api" namespace by portal/api/urls.py."""
+"""Routes of the campaign API, included inside the "api" namespace by portal/api/urls.py."""
 
-from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api import campaigns, kpis, training, views
+from campaigns.api import views
 
 router = SimpleRouter()
-router.register("campaigns", campaigns.CampaignViewSet, basename="campaign")
-router.register("cases", views.CaseViewSet, basename="case")
-router.register("visits", views.VisitViewSet, basename="visit")
-router.register("training-sessions", training.TrainingSessionViewSet, basename="training-session")
-router.register("kpi-snapshots", kpis.KpiSnapshotViewSet, basename="kpi-snapshot")
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
 
-urlpatterns = [
-    # Matching for a need lives here, beside the cases it leads to, not in the registry's NeedViewSet.
-    path("needs/<int:pk>/suggestions/", views.NeedSuggestionsView.as_view(), name="need-suggestions"),
-    *router.urls,
-]
+urlpatterns = router.urls

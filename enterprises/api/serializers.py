@@ -6,7 +6,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import Campaign
 from enterprises.models import (
     Certification,
     Enterprise,
@@ -16,6 +15,7 @@ from enterprises.models import (
     NeedRequest,
     NeedsSurvey,
 )
+from enterprises.selectors import survey_campaigns
 from enterprises.services import REGISTRY_FIELDS
 from portal.api.serializers import NamedChoiceField
 from portal.models import Industry, Region, ServiceArea
@@ -267,7 +267,7 @@ class SurveyAnswerSerializer(serializers.ModelSerializer):
     enterprise = serializers.PrimaryKeyRelatedField(queryset=Enterprise.objects.none())
     # Any campaign by id: the service refuses one that does not cover the firm, per field.
     campaign = serializers.PrimaryKeyRelatedField(
-        queryset=Campaign.objects.all(), required=False, allow_null=True, default=None,
+        queryset=survey_campaigns(), required=False, allow_null=True, default=None,
         help_text=_("The campaign whose assistance the answers report on: required for a follow-up, optional for "
                     "a baseline; it must cover the firm's region."),
     )

@@ -1,10 +1,15 @@
-"""Serializer plumbing shared by every app's API, and the reference data and /api/me/ shapes."""
+"""Serializer plumbing shared by every app's API (named enums, audit entries), and the reference
+data and /api/me/ shapes."""
 
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_description_list
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.models import Industry, Region, ServiceArea, Specialty, User
+from portal.audit import change_rows
+from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -69,3 +74,28 @@ class MeSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["username", "full_name", "role", "region", "organisation"]
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.CharField()
+    new = serializers.CharField()
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    action = NamedChoiceField(enum_name="AuditActionEnum", choices=AuditEntry.Action.choices, read_only=True)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    actor = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField(help_text=_("Each field changed, old and new, as displayed."))
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "action", "action_label", "actor", "note", "changes"]
+        read_only_fields = fields
+
+    def get_actor(self, entry: AuditEntry) -> str | None:
+        return str(entry.actor) if entry.actor else None
+
+    @extend_schema_field(ChangeSerializer(many=True))
+    def get_changes(self, entry: AuditEntry):
+        return ChangeSerializer(change_rows(entry), many=True).data

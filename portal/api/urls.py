@@ -21,5 +21,8 @@ urlpatterns = [
     path("", include("enterprises.api.urls")),
     path("", include("experts.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("campaigns.cases.api.urls")),
+    path("", include("campaigns.training.api.urls")),
+    path("", include("campaigns.kpis.api.urls")),
     path("", include(router.urls)),
 ]

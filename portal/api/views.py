@@ -1,22 +1,25 @@
-"""API plumbing shared by every app (the base viewset, service errors as 400) and the reference
-data and /api/me/ endpoints."""
+"""API plumbing shared by every app (the base viewset, service errors as 400, an object's audit
+trail) and the reference data and /api/me/ endpoints."""
 
 from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import generics, viewsets
+from rest_framework.response import Response
 from rest_framework.serializers import ValidationError, as_serializer_error
 from rest_framework.settings import api_settings
 
 from portal.access import ALL_ROLES, READERS, STAFF_ROLES, RolePermission
 from portal.api.serializers import (
+    AuditEntrySerializer,
     IndustrySerializer,
     MeSerializer,
     RegionSerializer,
     ServiceAreaSerializer,
     SpecialtySerializer,
 )
+from portal.audit import audit_entries_for
 from portal.filters import RegionFilterSet
 from portal.models import Industry, ServiceArea, Specialty
 from portal.selectors import regions_visible_to
@@ -95,3 +98,8 @@ class MeView(generics.RetrieveAPIView):
 
     def get_object(self):
         return self.request.user
+
+
+def audit_output(request, obj) -> Response:
+    entries = audit_entries_for(request.user, obj)
+    return Response(AuditEntrySerializer(entries, many=True).data)

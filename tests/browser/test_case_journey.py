@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from campaigns.models import AssistanceCase, CaseRating, Visit
+from campaigns.cases.models import AssistanceCase, CaseRating, Visit
 from enterprises.models import NeedRequest
 from enterprises.services import need_submit
 from portal.models import ServiceArea

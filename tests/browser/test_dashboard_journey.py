@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
-from campaigns import kpis, services
-from campaigns.models import KpiSnapshot
+from campaigns.kpis import engine as kpis
+from campaigns.kpis.models import KpiSnapshot
+from campaigns.training import services
 from portal.models import Region
 from tests.browser.test_role_home_pages import PHONE, sign_in
 from tests.factories import CampaignFactory, EnterpriseFactory

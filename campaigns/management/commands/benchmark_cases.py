@@ -36,22 +36,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 
-from campaigns.models import (
-    AssistanceCase,
-    Campaign,
-    CaseAssignment,
-    CaseEvent,
-    CaseRating,
-    Visit,
-    VisitAttachment,
-)
-from campaigns.selectors import cases_visible_to, visits_visible_to
+from campaigns.cases.matching import suggest_experts
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
+from campaigns.cases.selectors import cases_visible_to, visits_visible_to
+from campaigns.cases.services import expert_rating_records_rebuild
+from campaigns.models import Campaign
 from enterprises.demo import GIVEN, NAME_STEMS, SURNAMES, TRADE_WORDS
 from enterprises.models import Enterprise, NeedEvent, NeedRequest
 from enterprises.uscc import generate_uscc
 from experts.models import Expert
-from experts.selectors import experts_visible_to, suggest_experts
-from experts.services import expert_rating_records_rebuild
+from experts.selectors import experts_visible_to
 from portal.benchmarking import BenchmarkCommand, remove_accounts
 from portal.models import Region, ServiceArea, Specialty, User, enclosing_codes
 

@@ -56,20 +56,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 
-from campaigns import kpis, services, tasks
-from campaigns.models import (
-    AssistanceCase,
-    Campaign,
-    CampaignTarget,
-    CaseAssignment,
-    CaseEvent,
-    CaseRating,
-    KpiSnapshot,
-    TrainingAttendance,
-    TrainingSession,
-    Visit,
-    VisitAttachment,
-)
+from campaigns.cases import services
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
+from campaigns.kpis import engine as kpis
+from campaigns.kpis import tasks
+from campaigns.kpis.models import KpiSnapshot
+from campaigns.models import Campaign, CampaignTarget
+from campaigns.training.models import TrainingAttendance, TrainingSession
 from enterprises.demo import GIVEN, NAME_STEMS, SIZES, SURNAMES, TRADE_WORDS
 from enterprises.models import Certification, Enterprise, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.uscc import generate_uscc

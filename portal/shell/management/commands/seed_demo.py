@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from campaigns.cases.demo import seed_cases
+from campaigns.demo import seed_campaigns
+from campaigns.training.demo import seed_training
+from enterprises.demo import seed_enterprises, seed_needs_and_surveys
+from experts.demo import seed_experts
+from portal.demo import DEMO_PASSWORD, seed_accounts
+
+
+class Command(BaseCommand):
+    help = "Fill the portal with demo accounts and data (safe to run again: adds nothing twice)."
+
+    def handle(self, *args, **options):
+        # One transaction: all or nothing, and each campaign's KPIs are computed once, when it
+        # commits, instead of after every case and visit the story writes.
+        with transaction.atomic():
+            users = seed_accounts()
+            firms = seed_enterprises()
+            needs = seed_needs_and_surveys()
+            experts = seed_experts()
+            cases = seed_cases()
+            sessions = seed_training(seed_campaigns())
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo data ready: {firms} new enterprises, {needs} new quality needs, {experts} new experts, "
+            f"{cases} new assistance cases, {sessions} new training sessions."))
+        self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD})")
+        for user in users:
+            where = user.region.full_name() if user.region else ""
+            self.stdout.write(f"  {user.username:<20} {user.get_role_display():<12} {user.full_name} {where}")
