@@ -10,8 +10,6 @@ from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, Region
 from portal.models import ServiceArea
 
 CENT = Decimal("0.01")
-
-
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 

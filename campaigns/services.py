@@ -20,13 +20,9 @@ from portal import audit
 from portal.models import Region, ServiceArea, User
 
 AUDITED_CAMPAIGN_FIELDS = ("name", "theme", "organiser", "region", "starts_on", "ends_on", "service_areas")
-
-
 # What the regulators running a campaign may change; administrators, who create campaigns, also
 # rename them. The jurisdiction never changes: the campaign's cases and sessions were checked against it.
 MANAGER_FIELDS = ("theme", "starts_on", "ends_on", "service_areas")
-
-
 ADMINISTRATOR_FIELDS = ("name", "organiser", *MANAGER_FIELDS)
 
 
@@ -78,7 +74,7 @@ def check_period(campaign: Campaign, starts_on: date, ends_on: date) -> dict[str
 def check_service_areas(campaign: Campaign, service_areas: list[ServiceArea]) -> dict[str, list[str]]:
     """An area the campaign's cases answer needs in, or its training sessions cover, stays in scope.
 
-    No area at all means every area is in scope (campaigns.services.case_open), so that is allowed.
+    No area at all means every area is in scope (campaigns.cases.services.case_open), so that is allowed.
     """
     if not service_areas:
         return {}

@@ -23,11 +23,7 @@ from portal.forms import add_service_errors
 from portal.models import User
 
 Role = User.Role
-
-
 ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
-
-
 AUDIT_ROWS = 100
 
 

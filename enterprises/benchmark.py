@@ -27,18 +27,10 @@ from portal.imports.reading import MAX_BYTES
 from portal.models import Region, ServiceArea, User
 
 USER_PREFIX = "benchmark_registry_"
-
-
 PROVINCES = ("13", "44", "34")  # Hebei, Guangdong, Anhui
 CITY, PROVINCE = "130100", "130000"  # Shijiazhuang and Hebei: the two signed-in personas
-
-
 SIZES = [("micro", "微型", 0.45), ("small", "小型", 0.35), ("medium", "中型", 0.17), ("large", "大型", 0.03)]
-
-
 SCHEMES = [scheme for scheme, _label in Certification.Scheme.choices]
-
-
 INDEX_PATTERN = re.compile(r"(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\S+)")
 
 

@@ -18,7 +18,6 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,8 +30,9 @@ from portal import audit
 from portal.access import has_role
 from portal.background import enqueue_after_commit
 from portal.imports import jobs, report
+from portal.imports.cells import email_cell, within, yes_no_cell
 from portal.imports.headers import Column, HeaderMap
-from portal.imports.reading import FALSE_WORDS, TRUE_WORDS, CellProblem, FileProblem, cell_text
+from portal.imports.reading import CellProblem, FileProblem, cell_text
 from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES
 from portal.models import AuditEntry, Industry, Region, User
 
@@ -112,11 +112,7 @@ def max_length(key: str) -> int:
 
 
 def clean_text(raw: Any, key: str) -> str:
-    text = cell_text(raw)
-    limit = max_length(key)
-    if len(text) > limit:
-        raise CellProblem("too_long", limit=limit, count=len(text))
-    return text
+    return within(cell_text(raw), max_length(key))
 
 
 def clean_uscc(raw: Any) -> str:
@@ -148,13 +144,7 @@ def clean_size(raw: Any) -> str:
 
 
 def clean_email(raw: Any) -> str:
-    email = clean_text(raw, "contact_email")
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError as error:
-            raise CellProblem("email_invalid", value=email) from error
-    return email
+    return email_cell(cell_text(raw), max_length("contact_email"))
 
 
 def clean_employees(raw: Any) -> int | None:
@@ -194,14 +184,7 @@ def clean_revenue(raw: Any) -> Decimal | None:
 
 
 def clean_boolean(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = cell_text(raw).lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise CellProblem("boolean_invalid", value=cell_text(raw))
+    return yes_no_cell(raw)
 
 
 def clean_industry_code(raw: Any) -> str:

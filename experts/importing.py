@@ -19,9 +19,8 @@ from pathlib import PurePath
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -31,8 +30,9 @@ from experts.services import AUDITED_FIELDS
 from portal import audit
 from portal.access import has_role
 from portal.imports import report as shared_report
+from portal.imports.cells import email_cell, within, yes_no_cell
 from portal.imports.headers import Column, HeaderMap, header_token
-from portal.imports.reading import FALSE_WORDS, TRUE_WORDS, CellProblem, FileProblem, cell_text
+from portal.imports.reading import CellProblem, FileProblem, cell_text
 from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, file_error, read_small_table
 from portal.models import AuditEntry, Region, Specialty, User, enclosing_codes
 from portal.selectors import EVERYWHERE, jurisdiction_prefix
@@ -64,8 +64,8 @@ FIELD_KEYS = tuple(column.key for column in COLUMNS if column.key != "code")
 CLEARABLE_KEYS = (*TEXT_KEYS, "email")
 # A list in one cell: 计量、质量管理 / metrology, quality-management / 130102;130104
 LIST_SEPARATORS = re.compile(r"[、,，;；\s]+")
-ACTIVE_WORDS = {"在库", "有效", "启用"}
-INACTIVE_WORDS = {"不在库", "出库", "停用", "无效"}
+ACTIVE_WORDS = frozenset({"在库", "有效", "启用"})
+INACTIVE_WORDS = frozenset({"不在库", "出库", "停用", "无效"})
 
 Kind = Expert.EmployerKind
 # Beside the codes and the labels in both languages, the words people write in Chinese lists.
@@ -137,10 +137,7 @@ def tokens(raw: Any) -> list[str]:
 
 
 def limited(text: str, key: str) -> str:
-    limit = Expert._meta.get_field(key).max_length
-    if len(text) > limit:
-        raise CellProblem("too_long", limit=limit, count=len(text))
-    return text
+    return within(text, Expert._meta.get_field(key).max_length)
 
 
 def clean_capacity(raw: Any) -> int | None:
@@ -158,16 +155,8 @@ def clean_capacity(raw: Any) -> int | None:
 
 
 def clean_active(raw: Any) -> bool | None:
-    if isinstance(raw, bool):
-        return raw
-    text = plain(raw).lower()
-    if not text:
-        return None
-    if text in TRUE_WORDS or text in ACTIVE_WORDS:
-        return True
-    if text in FALSE_WORDS or text in INACTIVE_WORDS:
-        return False
-    raise CellProblem("boolean_invalid", value=cell_text(raw))
+    return yes_no_cell(plain(raw) if not isinstance(raw, bool) else raw, yes=ACTIVE_WORDS, no=INACTIVE_WORDS,
+                       blank=None)
 
 
 def employer_kind_words() -> dict[str, str]:
@@ -275,13 +264,7 @@ class RowChecker:
         return text
 
     def clean_email(self, raw: Any) -> str:
-        email = limited(plain(raw), "email")
-        if email:
-            try:
-                validate_email(email)
-            except ValidationError as error:
-                raise CellProblem("email_invalid", value=email) from error
-        return email
+        return email_cell(plain(raw), Expert._meta.get_field("email").max_length)
 
     def clean_employer_kind(self, raw: Any) -> str | None:
         text = plain(raw)

@@ -47,7 +47,7 @@ class Expert(models.Model):
                                 on_delete=models.SET_NULL, related_name="expert_profile",
                                 limit_choices_to={"role": "expert"})
     notes = models.TextField(_("notes"), blank=True)
-    # The expert's record, kept by campaigns.services.case_rate: the ratings of the cases they saw
+    # The expert's record, kept by campaigns.cases.services.case_rate: the ratings of the cases they saw
     # through to the end. Stored, so that matching thousands of candidates reads two columns.
     rating_count = models.PositiveIntegerField(_("ratings"), default=0, editable=False)
     rating_total = models.PositiveIntegerField(_("sum of ratings"), default=0, editable=False)

@@ -67,7 +67,7 @@ def open_load() -> Subquery:
 
 def rating_mean() -> Case:
     """Mean satisfaction over the cases the expert saw through to the end, from the stored record
-    (`rating_total` / `rating_count`, kept by campaigns.services.case_rate); NULL when unrated."""
+    (`rating_total` / `rating_count`, kept by campaigns.cases.services.case_rate); NULL when unrated."""
     return Case(
         When(rating_count__gt=0, then=Cast(F("rating_total"), FloatField()) / Cast(F("rating_count"), FloatField())),
         default=None, output_field=FloatField(),

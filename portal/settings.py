@@ -191,7 +191,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_TIMEZONE = TIME_ZONE
 # With Redis as the broker, the cache lives there too, so every web process shares the KPI
-# refresh debounce (campaigns.tasks.kpi_refresh_soon); otherwise each process keeps its own.
+# refresh debounce (campaigns.kpis.tasks.kpi_refresh_soon); otherwise each process keeps its own.
 if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}}
 CELERY_BEAT_SCHEDULE = {

@@ -21,7 +21,7 @@ from enterprises import importing
 from enterprises.importing import COLUMNS, problem_message
 from enterprises.models import Enterprise, ImportJob
 from enterprises.uscc import generate_uscc, validate_uscc
-from portal.imports import jobs, reading
+from portal.imports import reading
 from portal.models import AuditEntry, Region
 from tests.factories import EnterpriseFactory
 
@@ -317,10 +317,10 @@ class TestImport:
         monkeypatch.setattr(importing, "MAX_ROWS", 2)
         response = upload(bob, "long.csv", csv_bytes([firm_row(), firm_row(), firm_row()]))
         assert "The file has more than 2 rows" in response.content.decode()
-        monkeypatch.setattr(jobs, "MAX_BYTES", 100)
+        monkeypatch.setattr(reading, "MAX_BYTES", 100)
         response = upload(bob, "big.csv", csv_bytes([firm_row()]))
         assert "The file is larger than 0 MB" in response.content.decode()
-        monkeypatch.setattr(jobs, "MAX_BYTES", 20 * 2**20)
+        monkeypatch.setattr(reading, "MAX_BYTES", 20 * 2**20)
         monkeypatch.setattr(reading, "MAX_XLSX_INFLATED_BYTES", 1000)  # a zip bomb, in miniature
         row = firm_row()
         response = upload(bob, "bomb.xlsx", xlsx_bytes([CHINESE, [row[key] for key in KEYS]]))

@@ -23,8 +23,6 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 METRIC = {"enum_name": "CampaignTargetMetricEnum", "choices": CampaignTarget.Metric.choices}
-
-
 SCOPE = {"enum_name": "CampaignTargetScopeEnum", "choices": CampaignTarget.Scope.choices}
 
 

@@ -2,8 +2,8 @@
 (the regulators running a campaign) and setting or removing targets.
 
 Reads start from campaigns.selectors.campaigns_visible_to (a campaign out of reach answers 404);
-the role check answers 403; writes go through campaigns.campaign_services and
-campaigns.campaign_services.campaign_target_set, whose ValidationError answers 400 per field.
+the role check answers 403; writes go through campaigns.services, whose ValidationError answers 400
+per field.
 """
 
 from django.core.exceptions import PermissionDenied

@@ -27,29 +27,13 @@ from portal.benchmarking import remove_accounts
 from portal.models import Region, ServiceArea, Specialty, User, enclosing_codes
 
 USER_PREFIX = "benchmark_cases_"
-
-
 CAMPAIGN_NAME = "benchmark_cases 河北省质量提升行动（合成数据）"
-
-
 EXPERT_CODE_PREFIX = "BENCH-"
-
-
 FIRM_MARK = "benchmark_cases synthetic firm"  # in the address: how the clean-up finds them
-
-
 CITY, PROVINCE = "130100", "130000"
-
-
 CHUNK = 5_000
-
-
 Status = AssistanceCase.Status
-
-
 OPEN_STATUSES = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS]
-
-
 EMPLOYER_KINDS = [kind for kind, _label in Expert.EmployerKind.choices]
 
 

@@ -22,14 +22,8 @@ from experts.models import Expert
 from portal.models import ServiceArea, User
 
 Status = AssistanceCase.Status
-
-
 Resolution = AssistanceCase.Resolution
-
-
 STEPS = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS]
-
-
 # What a case in a service area is about: its title, the diagnosis and plan written after the
 # first visit, and what visits find and recommend.
 AREA_TEXT = {
@@ -78,14 +72,10 @@ AREA_TEXT = {
          "一、一站式梳理计量、标准、认证需求；二、制定企业标准；三、统筹安排检定和认证时间。",
          ("企业标准未公开自我声明", "计量与认证资料分散管理"), ("起草企业标准并公开声明", "建立一站式联络人")),
 }
-
-
 INTERNAL_REMARKS = ("企业负责人对整改投入有顾虑，建议下次由局领导一同走访。",
                     "企业存在未取证生产的可能，已提醒执法科室关注。",
                     "车间现场管理较好，可作为下一批示范企业的候选。",
                     "专家建议的设备投资较大，需帮助企业对接技改补贴。")
-
-
 COMMENTS = {
     5: ("专家很专业，解决了我们多年的老问题，非常满意！", "一对一上门服务，效率高，感谢市场监管局。"),
     4: ("帮扶效果明显，希望后续能继续跟踪指导。", "总体满意，个别整改建议落实成本偏高。"),
@@ -121,8 +111,6 @@ class Plan:
 
 
 P, R, U = Plan, Resolution.RESOLVED, Resolution.UNRESOLVED
-
-
 PLANS = [
     # Shijiazhuang's one-to-one assistance
     P("sjz", "1301", "sjz_regulator", Status.CLOSED, area=1, firm_of="sme_hengtai", resolution=R,
@@ -189,16 +177,10 @@ PLANS = [
     P("ah", "3401", "hf_regulator", Status.DIAGNOSING, clinic=True),
     P("ah", "3401", "hf_regulator", Status.OPEN),
 ]
-
-
 # Days between opening and today, by how far a case got.
 OPENED_AGE = {Status.OPEN: (2, 14), Status.DIAGNOSING: (15, 45), Status.PLAN_AGREED: (35, 90),
               Status.IN_PROGRESS: (60, 150), Status.CLOSED: (90, 170)}
-
-
 VISIT_COUNT = {Status.OPEN: 0, Status.DIAGNOSING: 1, Status.PLAN_AGREED: 2, Status.IN_PROGRESS: 3, Status.CLOSED: 4}
-
-
 # What an SME account asks for, when its own firm gets a case.
 SME_NEEDS = {
     1: ("食品安全与质量管理体系诊断", "希望专家上门诊断食品生产过程中的质量和安全管理问题，准备申请体系认证。"),

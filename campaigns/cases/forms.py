@@ -18,15 +18,9 @@ from campaigns.cases.services import (
 from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, MultipleFileInput
 
 Status = AssistanceCase.Status
-
-
 Resolution = AssistanceCase.Resolution
-
-
 OUTCOME_FIELDS = ("certificate_obtained", "standard_drafted", "excellence_model_adopted", "lab_set_up",
                   "money_saved", "outcome_notes")
-
-
 # Phones offer the camera for image/*; the suffixes keep the file picker to what the service accepts.
 ATTACHMENT_ACCEPT = ",".join(["image/*", *sorted(PHOTO_TYPES | DOCUMENT_TYPES)])
 

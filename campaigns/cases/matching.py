@@ -25,14 +25,8 @@ from portal.models import Region, User, code_prefix, enclosing_codes
 
 # The weights of a suggestion's score (0-100): what the regulator is told, in this order.
 SPECIALTY_POINTS = 40
-
-
 REGION_POINTS = {6: 20, 4: 15, 2: 10}  # serving the county itself, its city, its province
-
-
 LOAD_POINTS = 25
-
-
 SATISFACTION_POINTS = 15
 
 

@@ -10,8 +10,6 @@ from portal.models import User
 from portal.selectors import region_code_q
 
 Status = AssistanceCase.Status
-
-
 STALE_AFTER_DAYS = 30
 
 

@@ -27,14 +27,8 @@ from portal.models import User
 from portal.selectors import region_is_visible_to
 
 Status = AssistanceCase.Status
-
-
 Resolution = AssistanceCase.Resolution
-
-
 NeedStatus = NeedRequest.Status
-
-
 # The lifecycle, one step at a time. Closing goes through case_close, which settles the needs:
 # resolved only once the plan is being carried out, unresolved from any open state.
 TRANSITIONS = {
@@ -44,35 +38,19 @@ TRANSITIONS = {
     Status.IN_PROGRESS: set(),
     Status.CLOSED: set(),
 }
-
-
 MANAGER_FIELDS = (
     "title", "lead", "diagnosis", "plan", "certificate_obtained", "standard_drafted", "excellence_model_adopted",
     "lab_set_up", "money_saved", "outcome_notes",
 )
-
-
 EXPERT_FIELDS = ("diagnosis", "plan")
-
-
 AUDITED_CASE_FIELDS = ("campaign", "enterprise", "needs", "status", "resolution", *MANAGER_FIELDS)
-
-
 VISIT_FIELDS = (
     "visited_on", "mode", "hours", "people_present", "problems_found", "actions_recommended",
     "next_follow_up_on", "internal_remark",
 )
-
-
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-
-
 ATTACHMENT_MAX_COUNT = 10
-
-
 PHOTO_TYPES = {".jpg", ".jpeg", ".png", ".webp", ".heic"}
-
-
 DOCUMENT_TYPES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt"}
 
 

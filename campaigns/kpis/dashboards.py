@@ -1,11 +1,11 @@
-"""What a campaign dashboard shows, read from the KPI snapshots (campaigns/kpis.py) and nothing else.
+"""What a campaign dashboard shows, read from the KPI snapshots (campaigns/kpis/engine.py) and nothing else.
 
 `dashboard_for` settles which region the user looks at (404 outside the campaign's jurisdiction or
 the user's), then reads in one query that region's snapshot rows (to date and per month, totals and
 breakdowns) with the to-date totals of the regions one level below it. Two more queries name the
 industry sections and the service areas. Nothing here recomputes a figure: rates and means come
 as the engine stored them; only the attainment of targets (actual ÷ target) is worked out here.
-The page (campaigns/views_dashboard.py) and its CSV / XLSX export read the same Dashboard.
+The page (campaigns/kpis/views.py) and its CSV / XLSX export read the same Dashboard.
 """
 
 from dataclasses import dataclass, field
@@ -26,14 +26,8 @@ from portal.models import Industry, Region, ServiceArea, User, code_prefix, encl
 from portal.selectors import region_is_visible_to
 
 Breakdown = KpiSnapshot.Breakdown
-
-
 Metric = CampaignTarget.Metric
-
-
 CHILD_LEVEL = {Region.Level.PROVINCE: Region.Level.CITY, Region.Level.CITY: Region.Level.COUNTY}
-
-
 METRIC_LABELS = dict(Metric.choices)  # lazy: each label follows the language of the request
 
 
@@ -48,8 +42,6 @@ class Figure:
 
 
 F = Figure
-
-
 HEADLINE_GROUPS: list[tuple[str | Promise, list[Figure]]] = [
     (gettext_lazy("Assistance"), [
         F("firms_assisted", gettext_lazy("Firms assisted")),
@@ -87,11 +79,7 @@ HEADLINE_GROUPS: list[tuple[str | Promise, list[Figure]]] = [
         F("money_saved", gettext_lazy("Money saved (yuan)"), "yuan"),
     ]),
 ]
-
-
 HEADLINE = [figure for _group, figures in HEADLINE_GROUPS for figure in figures]
-
-
 # The ranking table's columns and the monthly series, besides the targets.
 RANKED = [F("firms_assisted", gettext_lazy("Firms assisted")),
           F("key_firms_assisted", gettext_lazy("Key enterprises")),
@@ -100,16 +88,10 @@ RANKED = [F("firms_assisted", gettext_lazy("Firms assisted")),
           F("needs_fulfilled", gettext_lazy("Needs fulfilled")),
           F("certified_share", gettext_lazy("Certified share"), "%"),
           F("satisfaction_mean", gettext_lazy("Satisfaction"), "score")]
-
-
 # The ranking's columns a phone shows; the others appear from a tablet's width up.
 PHONE_COLUMNS = {"firms_assisted", "person_times"}
-
-
 TREND = [F("firms_assisted", gettext_lazy("Firms assisted")), F("visits", gettext_lazy("Visits")),
          F("person_times", gettext_lazy("Person-times"))]
-
-
 MONTHLY = [*TREND,
            F("key_firms_assisted", gettext_lazy("Key enterprises assisted")),
            F("consultations", gettext_lazy("Consultations")),
@@ -118,8 +100,6 @@ MONTHLY = [*TREND,
            F("needs_received", gettext_lazy("Needs received")),
            F("needs_fulfilled", gettext_lazy("Needs fulfilled")),
            F("cases_closed", gettext_lazy("Cases closed"))]
-
-
 # Which figures each breakdown carries (the engine's sources that have that breakdown).
 BREAKDOWN_FIGURES = {
     Breakdown.INDUSTRY: [F("firms_assisted", gettext_lazy("Firms assisted")), F("visits", gettext_lazy("Visits")),
@@ -134,8 +114,6 @@ BREAKDOWN_FIGURES = {
                              F("needs_fulfilled", gettext_lazy("Needs fulfilled")),
                              F("training_sessions", gettext_lazy("Training sessions"))],
 }
-
-
 TARGET_UNITS = {Metric.CERTIFIED_SHARE: "%", Metric.SATISFIED_SHARE: "%", Metric.SATISFACTION_MEAN: "score"}
 
 

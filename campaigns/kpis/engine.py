@@ -65,14 +65,8 @@ from enterprises.models import Certification, NeedRequest, NeedsSurvey
 from portal.models import Region
 
 LEVELS = {"province": 2, "city": 4, "county": 6}
-
-
 Breakdown = KpiSnapshot.Breakdown
-
-
 Metric = CampaignTarget.Metric
-
-
 # Counts and sums that appear (as 0) on every region's to-date row, active or not.
 COUNTED = (
     "cases", "firms_assisted", "key_firms_assisted", "key_industries", "cases_closed", "cases_resolved",

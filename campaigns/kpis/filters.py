@@ -8,11 +8,7 @@ from portal.filters import MAX_ID, RegionPrefixFilter
 from portal.models import Region
 
 Breakdown = KpiSnapshot.Breakdown
-
-
 TO_DATE = "to_date"
-
-
 # "" (the totals) cannot be asked for in a query string: the filter names it "total".
 BREAKDOWN_CHOICES = [("total", _("Total")), *[(value, label) for value, label in Breakdown.choices if value]]
 

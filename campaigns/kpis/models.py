@@ -8,7 +8,7 @@ from portal.models import Region
 
 class KpiSnapshot(models.Model):
     """A campaign's figures for one region and one period (活动指标快照), as the KPI engine last
-    computed them (campaigns/kpis.py). Dashboards read these and nothing else.
+    computed them (campaigns/kpis/engine.py). Dashboards read these and nothing else.
 
     `period` is "" for to date or "YYYY-MM" for one month; `breakdown` is "" for the region's
     totals or industry / size / service_area with `key` the section letter, size class or

@@ -20,8 +20,6 @@ from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, 
 from portal.models import User
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 FILENAME_FORBIDDEN = str.maketrans({c: "_" for c in '\\/:*?"<>|'})
 
 

@@ -35,8 +35,6 @@ TARGETS = {
     "ah": [("key_firms_assisted", "each_city", None, 5), ("key_industries", "each_city", None, 2),
            ("training_sessions", "each_city", None, 8), ("satisfied_share", "campaign", None, 90)],
 }
-
-
 # campaign key → [(city code, regulator username or "" for the administrator, sessions, firms per session)]
 SESSIONS = {
     "sjz": [("130100", "sjz_regulator", 14, 8)],
@@ -44,19 +42,13 @@ SESSIONS = {
     "dg": [("441900", "dg_regulator", 36, 12)],
     "ah": [("340100", "hf_regulator", 7, 9), ("340200", "", 4, 6)],
 }
-
-
 TOPICS = [
     ("ISO 9001 质量管理体系内审员培训", 8), ("计量器具管理与送检实务", 2), ("《产品质量法》与企业主体责任", 7),
     ("卓越绩效评价准则解读", 1), ("标准化良好行为企业创建", 10), ("出口产品技术性贸易措施应对", 5),
     ("服务业质量管理与顾客满意", 6), ("品牌培育管理体系", 4), ("质量成本统计与改进", 8),
     ("特种设备使用单位安全管理", 9), ("食品生产企业质量安全管理", 2), ("QC 小组活动与质量改进工具", 8),
 ]
-
-
 PLACES = ["市民服务中心报告厅", "工业园区管委会", "企业会议室", "线上直播"]
-
-
 MODES = ["in_person", "in_person", "on_site", "online", "mobile_clinic"]
 
 

@@ -8,10 +8,10 @@ Rows of the same firm are grouped: their persons are summed and their names join
 a firm counts once as a firm-time however many of its people came. A sheet is small, so this
 runs while the uploader waits: every row is checked first and if any is bad the report lists
 each problem with its line, column and reason, and nothing is written. Otherwise the session
-and its attendance are recorded by one call of campaigns.services.training_record.
+and its attendance are recorded by one call of campaigns.training.services.training_record.
 
-Reading files (encodings, XLSX limits, formula-safe cells, how people spell headers) is the
-registry import's, imported from enterprises.importing rather than copied. Problems are kept
+Reading files (encodings, XLSX limits, formula-safe cells, how people spell headers) and the
+report are the shared import package's (portal/imports/). Problems are kept
 as codes with parameters and rendered in the reader's language (`problem_message`).
 """
 
@@ -38,29 +38,17 @@ from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, fi
 from portal.models import User
 
 RECORDERS = frozenset({User.Role.REGULATOR, User.Role.ADMINISTRATOR})
-
-
 MAX_ROWS = 10_000
-
-
 # The service's bound on one firm's persons at one session (TrainingAttendance.persons).
 MAX_PERSONS = 10_000
-
-
 COLUMNS = (
     Column("uscc", "统一社会信用代码", True, ("信用代码", "社会信用代码", "credit_code")),
     Column("enterprise", "企业名称", aliases=("单位名称", "名称", "单位", "enterprise_name")),
     Column("person", "姓名", aliases=("参训人员", "人员姓名", "参训人", "person_name")),
     Column("persons", "人数", aliases=("参训人数", "人次", "count")),
 )
-
-
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
-
-
 COLUMN_ORDER = {column.key: position for position, column in enumerate(COLUMNS)}
-
-
 MESSAGES = {
     **FILE_MESSAGES,
     **{code: CELL_MESSAGES[code] for code in ("uscc_required", "uscc_length", "uscc_character", "uscc_check")},

@@ -37,17 +37,9 @@ from portal.imports.reading import MAX_BYTES
 from portal.models import ServiceArea, User
 
 Role = User.Role
-
-
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
-
-
 AUDIT_ROWS = 50
-
-
 PROBLEMS_SHOWN = 500
-
-
 FIRM_MATCHES = 5
 
 

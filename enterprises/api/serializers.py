@@ -23,8 +23,6 @@ from portal.models import Industry, Region, ServiceArea
 # A credit code as typed: blanks and lower case are allowed, the service normalises and validates
 # it, so the serializer only bounds its length.
 TYPED_USCC_MAX_LENGTH = 64
-
-
 NEED_STATUS = {"enum_name": "NeedStatusEnum", "choices": NeedRequest.Status.choices, "read_only": True}
 
 

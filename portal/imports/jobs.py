@@ -17,7 +17,6 @@ so far):
 
 import logging
 from collections.abc import Sequence
-from pathlib import PurePath
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
@@ -29,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.imports.headers import Column, HeaderMap, map_header
-from portal.imports.reading import CSV, EXTENSIONS, MAX_BYTES, FileProblem, Table, chunked, open_table
+from portal.imports.reading import CSV, FileProblem, Table, chunked, open_table, upload_format
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +63,7 @@ def inspect_upload(upload: UploadedFile, *, columns: Sequence[Column], max_rows:
 
     Raises FileProblem. Rows are not checked here; that is the task's work.
     """
-    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
-    if fmt is None:
-        raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
-    if not upload.size:
-        raise FileProblem("file_empty")
-    upload.seek(0)
+    fmt = upload_format(upload)
     try:
         with open_table(upload, fmt) as table:
             header = map_header(table.header, columns)

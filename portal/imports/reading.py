@@ -7,7 +7,10 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from pathlib import PurePath
 from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
 
 from portal.exports import FORMULA_TRIGGERS
 
@@ -178,6 +181,20 @@ def open_xlsx(fileobj) -> Table:
             raise FileProblem("file_unreadable") from error
 
     return Table(header, rows(), estimated_rows=estimated, close=workbook.close)
+
+
+def upload_format(upload: UploadedFile) -> str:
+    """The format of an uploaded file, by its name, once its size is within bounds; the upload is
+    rewound for reading. Raises FileProblem."""
+    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
+    if fmt is None:
+        raise FileProblem("file_type")
+    if upload.size is not None and upload.size > MAX_BYTES:
+        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
+    if not upload.size:
+        raise FileProblem("file_empty")
+    upload.seek(0)
+    return fmt
 
 
 def open_table(fileobj, fmt: str) -> Table:

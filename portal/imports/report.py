@@ -11,7 +11,6 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from portal.imports.headers import Column, HeaderMap, map_header
-from portal.imports.reading import EXTENSIONS, MAX_BYTES, XLSX, FileProblem, open_table
+from portal.imports.reading import XLSX, FileProblem, open_table, upload_format
 
 # The whole file
 FILE_MESSAGES = {
@@ -88,14 +87,7 @@ def read_small_table(upload: UploadedFile, columns: Sequence[Column],
                      max_rows: int) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
     """For imports checked while the uploader waits (expert pools, sign-in sheets): the header and
     every non-blank row with its file line number, read at once; FileProblem for the whole file."""
-    fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
-    if fmt is None:
-        raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
-    if not upload.size:
-        raise FileProblem("file_empty")
-    upload.seek(0)
+    fmt = upload_format(upload)
     with open_table(upload, fmt) as table:
         # A sheet's recorded dimension also counts formatted empty rows: only a far larger one is
         # refused before reading it; otherwise counting the non-blank rows decides.

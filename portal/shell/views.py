@@ -14,8 +14,6 @@ from portal.models import Industry, Region, ServiceArea, Specialty, User, Worker
 from portal.selectors import region_code_q, regions_visible_to
 
 Role = User.Role
-
-
 HOME_ROWS = 10
 
 

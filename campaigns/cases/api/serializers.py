@@ -18,11 +18,7 @@ from portal.api.serializers import NamedChoiceField
 from portal.models import ServiceArea, User
 
 Status = AssistanceCase.Status
-
-
 CASE_STATUS = {"enum_name": "CaseStatusEnum", "choices": Status.choices}
-
-
 # The outcomes a case records when it closes, and that its managers may correct afterwards.
 OUTCOME_FIELDS = ["certificate_obtained", "standard_drafted", "excellence_model_adopted", "lab_set_up",
                   "money_saved", "outcome_notes"]

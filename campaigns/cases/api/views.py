@@ -55,16 +55,10 @@ from portal.api.views import ID_PATTERN, RegistryViewSet, audit_output, service_
 from portal.models import User
 
 Role = User.Role
-
-
 # Who works on a case: the bureau, and the experts assigned to it (the services check which case).
 CASE_WORKERS = frozenset({*EDITORS, Role.EXPERT})
-
-
 # A transition's refusals (an illegal step, a plan not yet written) are about the step asked for.
 ABOUT_THE_STEP = {NON_FIELD_ERRORS: "to_status", api_settings.NON_FIELD_ERRORS_KEY: "to_status"}
-
-
 CONFLICT = OpenApiResponse(ConflictSerializer, description=_("The version sent is stale: nothing was saved."))
 
 

@@ -37,17 +37,9 @@ from portal.forms import add_service_errors
 from portal.models import User, enclosing_codes
 
 Role = User.Role
-
-
 Status = AssistanceCase.Status
-
-
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
-
-
 LIFECYCLE = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS, Status.CLOSED]
-
-
 AUDIT_ROWS = 200
 
 

@@ -24,8 +24,6 @@ from portal.forms import add_service_errors
 from portal.models import ServiceArea, User
 
 Role = User.Role
-
-
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 
 

@@ -20,7 +20,7 @@ class KpiSnapshotSerializer(serializers.ModelSerializer):
         read_only=True, help_text=_("The breakdown's key: a GB/T 4754 section letter, a size class or a "
                                     "service-area number; \"\" for the totals."))
     figures = serializers.DictField(
-        read_only=True, help_text=_("The figures by name (campaigns/kpis.py); the to-date totals also carry "
+        read_only=True, help_text=_("The figures by name (campaigns/kpis/engine.py); the to-date totals also carry "
                                     "\"targets\": {figure: target}."))
 
     class Meta:

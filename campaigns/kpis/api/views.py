@@ -1,4 +1,4 @@
-"""/api/kpi-snapshots/: the campaign figures the KPI engine stored (campaigns/kpis.py), read-only.
+"""/api/kpi-snapshots/: the campaign figures the KPI engine stored (campaigns/kpis/engine.py), read-only.
 
 Staff only (SME users and experts 403). A caller reads the snapshots of the campaigns it may see
 (campaigns.selectors.campaigns_visible_to) and, of those, only the rows of regions inside its own

@@ -21,38 +21,20 @@ from portal.benchmarking import Copier, Ids, remove_accounts
 from portal.models import Industry, Region, User
 
 USER_PREFIX = "benchmark_kpis_"
-
-
 CAMPAIGN_NAME = "benchmark_kpis 河北省中小企业质量提升行动（合成数据）"
-
-
 FIRM_MARK = "benchmark_kpis synthetic firm"  # in the address: how the clean-up finds the firms
-
-
 CERTIFICATE_PREFIX = "BENCH-KPI-"
 PROVINCE, CITY = "130000", "130100"
-
-
 CHUNK = 10_000
-
-
 CAMPAIGN_DAYS = 420  # the campaign started this long ago: about 14 months of monthly rows
-
-
 CLOSED_SHARE, RATED_SHARE, REOPENED_SHARE, KEY_SHARE = 0.40, 0.80, 0.08, 0.10
 Status = AssistanceCase.Status
 NeedStatus = NeedRequest.Status
 IN_SCOPE = list(range(1, 10))  # service area 10 is outside the campaign, so its needs must not count
-
-
 OPEN_STATUSES = ([Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS], [10, 20, 25, 45])
-
-
 TOPICS = ["ISO 9001质量管理体系宣贯", "计量器具管理与校准", "企业标准自我声明公开", "食品生产许可与HACCP",
           "卓越绩效模式导入", "产品质量安全主体责任", "出口产品技术性贸易措施", "质量成本与精益生产",
           "小微企业认证提升", "特种设备安全管理"]
-
-
 PROBLEMS = ["检验记录不全", "计量器具未按期校准", "无企业标准", "来料检验缺失", "质量目标未分解", "不合格品处置不规范"]
 
 

@@ -18,9 +18,7 @@ from portal.models import Region
 
 # The table a statement reads or writes; Django aliases the tables of a subquery U0, U1 ...
 TABLE_PATTERN = re.compile(r'(?:FROM|INTO) "(\w+)"(?! U\d)')
-
-
-# The floor: every to-date and monthly total of the engine (campaigns/kpis.py) in one statement.
+# The floor: every to-date and monthly total of the engine (campaigns/kpis/engine.py) in one statement.
 # Decomposable figures are summed per region code and month first; the distinct ones (firms,
 # key industries, certified firms) go through row by row. GROUPING SETS then place every row under
 # its province, its city (unless the code is the province's own) and its county (unless the code
@@ -151,8 +149,6 @@ GROUP BY GROUPING SETS ((province, measure), (province, month, measure), (city, 
                         (county, measure), (county, month, measure))
 HAVING coalesce(province, city, county) IS NOT NULL
 """
-
-
 DISTINCT_MEASURES = {"firms_assisted", "key_firms_assisted", "key_industries", "firms_certified"}
 
 

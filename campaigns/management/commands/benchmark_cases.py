@@ -12,7 +12,7 @@ supervisor (河北):
 1. the case and visit lists, page and API (cases:list, visits:list, api:case-list,
    api:visit-list) at page sizes 25 and 100: median wall time of --runs requests and the query
    count. The URLs are resolved when it runs; a list that does not exist yet is skipped with a note;
-2. matching for one need as the city regulator: experts.selectors.suggest_experts (ms, queries,
+2. matching for one need as the city regulator: campaigns.cases.matching.suggest_experts (ms, queries,
    the candidates it scores), the cases:need-experts page and the api:need-suggestions endpoint;
 3. with --explain, EXPLAIN (ANALYZE, BUFFERS) of the matching query.
 

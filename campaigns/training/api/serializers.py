@@ -15,11 +15,7 @@ from portal.models import Region, ServiceArea, User
 from portal.selectors import regions_visible_to
 
 MODE = {"enum_name": "TrainingModeEnum", "choices": TrainingSession.Mode.choices}
-
-
 MAX_PERSONS = 10_000
-
-
 MAX_ATTENDANCE_ROWS = 10_000
 
 

@@ -1,8 +1,8 @@
 """/api/training-sessions/: training sessions with their firm-times and person-times.
 
-Staff of the jurisdiction read (campaigns.training.training_sessions_visible_to: a session
+Staff of the jurisdiction read (campaigns.training.selectors.training_sessions_visible_to: a session
 elsewhere answers 404); regulators and administrators record a session with its attendance
-through campaigns.services.training_record, all at once or nothing. Each attending firm is named
+through campaigns.training.services.training_record, all at once or nothing. Each attending firm is named
 by its registry id or its credit code.
 """
 
