@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.cases.models import AssistanceCase, Visit
-from campaigns.kpis.tasks import kpi_refresh_soon
+from campaigns.figures import all_figures_changed, targets_changed
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.selectors import may_manage_campaign
 from campaigns.training.models import TrainingSession
@@ -128,8 +128,9 @@ def campaign_update(*, user: User, campaign: Campaign, **fields) -> Campaign:
         campaign.save()
         if service_areas is not None:
             campaign.service_areas.set(service_areas)
-        audit.record_update(actor=user, obj=campaign, before=before, region_code=campaign.region_id)
-    kpi_refresh_soon(campaign.pk)
+        entry = audit.record_update(actor=user, obj=campaign, before=before, region_code=campaign.region_id)
+        if entry is not None and {"starts_on", "ends_on", "service_areas"} & set(entry.changes):
+            all_figures_changed(campaign.pk)  # which needs, certificates and visits count: all of them
     return campaign
 
 
@@ -145,7 +146,7 @@ def campaign_target_remove(*, user: User, target: CampaignTarget) -> None:
         # Recorded on the campaign, where the trail can still be found once the target is gone.
         audit.record(actor=user, obj=campaign, action=audit.Action.UPDATE, region_code=campaign.region_id,
                      changes={"targets": [str(target), None]}, note=_("Target removed"))
-        kpi_refresh_soon(campaign.pk)
+        targets_changed(campaign.pk)
 
 
 def locked_campaign(campaign: Campaign) -> Campaign:
@@ -178,5 +179,5 @@ def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, s
                                 region_code=campaign.region_id)
         else:
             audit.record_update(actor=user, obj=target, before=before, region_code=campaign.region_id)
-    kpi_refresh_soon(campaign.pk)
+        targets_changed(campaign.pk)
     return target

@@ -10,7 +10,6 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enterprises.hooks import firm_changed
 from enterprises.models import (
     Certification,
     Enterprise,
@@ -21,7 +20,9 @@ from enterprises.models import (
     NeedsSurvey,
 )
 from enterprises.uscc import normalise, region_code_of
-from portal import audit
+from portal import audit, outbox
+from portal.kpi_notes import TOPIC as KPI_TOPIC
+from portal.kpi_notes import month_of
 from portal.models import Region, ServiceArea, User
 from portal.selectors import region_is_visible_to
 
@@ -37,13 +38,19 @@ REGISTRY_FIELDS = (
     "is_key", "is_specialized", "is_exporter", "in_industrial_park", *CONTACT_FIELDS,
 )
 AUDITED_ENTERPRISE_FIELDS = ("uscc", *REGISTRY_FIELDS)
+# The fields a campaign's figures file a firm's rows by: its region, industry, size and key status.
+FIGURE_FIELDS = {"region", "industry", "size", "is_key"}
 AUDITED_NEED_FIELDS = ("title", "description", "service_area", "urgency", "status", "decline_reason",
                        "duplicate_of")
 
 
-def refresh_kpis(enterprise: Enterprise) -> None:
-    """Figures that count this firm are out of date: whoever keeps them (campaigns) is told."""
-    firm_changed.send(sender=Enterprise, enterprise=enterprise)
+def figures_changed(enterprise: Enterprise, *, sources: list[str], when=None, codes=None, campaign=None) -> None:
+    """Note in the current transaction that figures counting this firm changed: rows of `sources`
+    (see portal/kpi_notes.py) filed under its region (or `codes`) in the month of `when` (None:
+    every month). The KPI engine works out which campaigns count the firm; `campaign` names one
+    it must include (a follow-up survey's)."""
+    outbox.record(KPI_TOPIC, firm=enterprise.pk, sources=sources, codes=sorted(codes or {enterprise.region_id}),
+                  month=month_of(when), campaign=campaign.pk if campaign is not None else None)
 
 
 def suggested_region(uscc: str) -> Region | None:
@@ -102,7 +109,9 @@ def enterprise_update(*, user: User, enterprise: Enterprise, **fields) -> Enterp
         audit.record_update(actor=user, obj=enterprise, before=before, region_code=enterprise.region_id)
         if old_region != enterprise.region_id:
             audit.record_update(actor=user, obj=enterprise, before=before, region_code=old_region)
-    refresh_kpis(enterprise)
+        if changed & FIGURE_FIELDS:
+            # Where and under which industry, size and key status the firm counts: every figure of it.
+            figures_changed(enterprise, sources=["*"], codes={old_region, enterprise.region_id})
     return enterprise
 
 
@@ -191,7 +200,7 @@ def need_submit(
         for upload in attachments:
             NeedAttachment.objects.create(need=need, file=upload, original_name=upload.name[:255],
                                           size=upload.size)
-    refresh_kpis(enterprise)
+        figures_changed(enterprise, sources=["needs"], when=need.submitted_at)
     return need
 
 
@@ -236,7 +245,7 @@ def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = 
         NeedEvent.objects.create(need=need, from_status=previous, to_status=to_status, actor=actor, note=note.strip())
         audit.record_update(actor=actor, obj=need, before=before, region_code=region_code,
                             action=audit.Action.TRANSITION, note=note.strip())
-    refresh_kpis(need.enterprise)
+        figures_changed(need.enterprise, sources=["needs"], when=need.submitted_at)
     return need
 
 
@@ -272,7 +281,7 @@ def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certif
         certification.save()
         audit.record(actor=user, obj=enterprise, action=audit.Action.UPDATE, region_code=enterprise.region_id,
                      changes={"certifications": [None, str(certification)]})
-    refresh_kpis(enterprise)
+        figures_changed(enterprise, sources=["certified"], when=certification.issued_on)
     return certification
 
 
@@ -301,6 +310,6 @@ def survey_answer(
     with transaction.atomic():
         survey.save()
         survey.services_wanted.set(services_wanted)
-    refresh_kpis(enterprise)
+        figures_changed(enterprise, sources=["surveys"], when=survey.answered_at, campaign=campaign)
     return survey
 

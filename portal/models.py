@@ -240,6 +240,30 @@ class WorkerHeartbeat(models.Model):
         return f"{self.name}@{self.hostname}"
 
 
+class OutboxEntry(models.Model):
+    """A committed change that other parts must react to (the transactional outbox).
+
+    A service writes one in the same transaction as its change, so the change and the note that
+    others must react to it commit or roll back together. A worker drains the entries of a topic
+    (portal/outbox.py): it handles them and deletes them in one transaction, so a worker, broker
+    or database that dies half-way leaves them for the next drain; nothing is lost and, since
+    handlers recompute from the data rather than count the entries, nothing is counted twice.
+    """
+
+    topic = models.CharField(_("topic"), max_length=32)
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outbox entry")
+        verbose_name_plural = _("outbox entries")
+        indexes = [models.Index(fields=["topic", "id"], name="outbox_topic_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"
+
+
 class AuditQuerySet(models.QuerySet):
     """Audit entries are written once and never changed: bulk updates and deletes are refused."""
 

@@ -14,3 +14,12 @@ def heartbeat() -> str:
         name="worker", defaults={"hostname": socket.gethostname(), "seen_at": now}
     )
     return now.isoformat()
+
+
+@shared_task(name="portal.tasks.outbox_drain", ignore_result=True, soft_time_limit=240, time_limit=270)
+def outbox_drain() -> int:
+    """The schedule's pass over the outbox, in case a worker's listener missed a commit; safe to
+    run at the same time as the listeners (they skip what another holds)."""
+    from portal import outbox
+
+    return outbox.drain_all(seconds=200)

@@ -168,8 +168,8 @@ def test_a_run_that_fails_half_way_leaves_the_previous_snapshot(hebei, monkeypat
                              attendances=[(EnterpriseFactory(), 10, "")])
     real_bulk_create = KpiSnapshot.objects.bulk_create
 
-    def crash_after_some(objs, batch_size=None):
-        real_bulk_create(objs[:5])
+    def crash_after_some(objs, **options):
+        real_bulk_create(objs[:5], **options)
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(KpiSnapshot.objects, "bulk_create", crash_after_some)
@@ -232,19 +232,34 @@ def test_a_city_campaign_has_no_province_row(bob):
     assert CampaignTarget.objects.count() == 0
 
 
-def test_changes_in_one_transaction_ask_for_one_run_after_it_commits(bob, monkeypatch,
-                                                                    django_capture_on_commit_callbacks):
-    from campaigns.kpis import tasks
+def test_a_write_notes_its_figures_in_its_own_transaction_and_they_are_counted_once_it_commits(
+        bob, django_capture_on_commit_callbacks):
+    from portal.models import OutboxEntry
 
-    runs = []
-    monkeypatch.setattr(tasks.kpi_compute, "delay", runs.append)
     campaign = CampaignFactory()
+    kpis.compute_campaign(campaign.pk)
     firm = EnterpriseFactory()
     with django_capture_on_commit_callbacks(execute=True):
         case = services.case_open(user=bob, campaign=campaign, enterprise=firm, title="甲")
         visit(bob, case, days_ago(1), "on_site", 2)
-        assert runs == []  # nothing before the commit
-    assert runs == [campaign.pk]
+        # Noted in the writes' transaction, counted only after it commits.
+        assert OutboxEntry.objects.filter(topic="figures", payload__campaign=campaign.pk).count() >= 2
+        assert snapshot(campaign, "130100")["visits"] == 0
+    assert snapshot(campaign, "130100")["visits"] == 1
+    assert snapshot(campaign, firm.region_id)["cases"] == 1
+    assert not OutboxEntry.objects.exists()
+
+
+def test_a_write_that_rolls_back_leaves_no_note(bob):
+    from django.db import transaction
+
+    from portal.models import OutboxEntry
+
+    campaign = CampaignFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.case_open(user=bob, campaign=campaign, enterprise=EnterpriseFactory(), title="甲")
+        raise RuntimeError("the request failed after the case was written")
+    assert not OutboxEntry.objects.exists()
 
 
 def test_a_change_shows_in_the_snapshot_once_its_run_has_happened(bob):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
-from campaigns.kpis.tasks import kpi_refresh_soon
+from campaigns.figures import figures_changed
 from campaigns.models import Campaign
 from campaigns.services import locked_campaign
 from enterprises.models import Enterprise, NeedRequest
@@ -170,7 +170,9 @@ def case_open(
                 need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED,
                              note=_("Answered by case #%(number)d") % {"number": case.pk})
         audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
-    kpi_refresh_soon(case.campaign_id)
+        figures_changed(campaign.pk, ["cases"], [(enterprise.region_id, case.opened_at)])
+        # The firm's certificates now count as an assisted firm's, whenever they were issued.
+        figures_changed(campaign.pk, ["certified"], [(enterprise.region_id, None)])
     return case
 
 
@@ -300,7 +302,7 @@ def case_close(
                 need_advance(actor=user, need=need, to_status=NeedStatus.DECLINED, note=reason)
         audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
                             action=audit.Action.TRANSITION, note=note.strip())
-    kpi_refresh_soon(case.campaign_id)
+        figures_changed(case.campaign_id, ["closed"], [(case.enterprise.region_id, case.closed_at)])
     return case
 
 
@@ -394,6 +396,16 @@ def refresh_visit_dates(case: AssistanceCase) -> None:
                                                      next_follow_up_on=case.next_follow_up_on)
 
 
+def visit_figures_changed(case: AssistanceCase, days) -> None:
+    """A visit on these days changed: the visit figures of those months, and the wait of the needs
+    the case answers (from each need's submission to its first visit) in the months they came in."""
+    code = case.enterprise.region_id
+    figures_changed(case.campaign_id, ["visits"], [(code, day) for day in days])
+    submitted = list(case.needs.values_list("submitted_at", flat=True))
+    if submitted:
+        figures_changed(case.campaign_id, ["answered"], [(code, when) for when in submitted])
+
+
 def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[UploadedFile] = (), **fields) -> Visit:
     """Log a visit on an open case: the bureau or an assigned expert, with photos and files."""
     if not may_work_on_case(user, case):
@@ -415,7 +427,7 @@ def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[Uploade
         for need in case.needs.filter(status__in=(NeedStatus.TRIAGED, NeedStatus.MATCHED)):
             need_advance(actor=user, need=need, to_status=NeedStatus.IN_PROGRESS)
         audit.record_create(actor=user, obj=visit, fields=VISIT_FIELDS, region_code=case.enterprise.region_id)
-    kpi_refresh_soon(case.campaign_id)
+        visit_figures_changed(case, [visit.visited_on])
     return visit
 
 
@@ -434,6 +446,7 @@ def visit_update(*, user: User, visit: Visit, version: int | None, attachments: 
             raise conflict_error(_("visit"))
         check_attachments(uploads, already=current.attachments.count())
         before = audit.snapshot(current, VISIT_FIELDS)
+        visited_before = current.visited_on
         for name, value in fields.items():
             setattr(current, name, value)
         current.full_clean()
@@ -448,7 +461,8 @@ def visit_update(*, user: User, visit: Visit, version: int | None, attachments: 
                          region_code=current.case.enterprise.region_id,
                          changes={"attachments": [None, [upload.name for upload in uploads]]})
         refresh_visit_dates(current.case)
-    kpi_refresh_soon(current.case.campaign_id)
+        if entry is not None:
+            visit_figures_changed(current.case, [visited_before, current.visited_on])
     return current
 
 
@@ -473,7 +487,7 @@ def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = ""
             rating_count=F("rating_count") + 1, rating_total=F("rating_total") + rating.score)
         audit.record(actor=user, obj=case, action=audit.Action.UPDATE, region_code=case.enterprise.region_id,
                      changes={"rating": [None, score]}, note=comment.strip())
-    kpi_refresh_soon(case.campaign_id)
+        figures_changed(case.campaign_id, ["ratings"], [(case.enterprise.region_id, rating.rated_at)])
     return rating
 
 

@@ -1,12 +1,19 @@
 """The KPI engine: a campaign's figures (DESIGN.md section 4) per region and period.
 
-Every figure is an aggregate computed by the database, grouped by region code at each level
-(province, city, county: a prefix of the firm's or session's region code) and by month. Python
-only merges the aggregated rows (a few per region) into one dictionary per region and period,
-derives the rates from them and attaches the targets. `compute_campaign` replaces the campaign's
-snapshots in one transaction under a lock on the campaign row, so two runs at once queue behind
-each other, a run that fails half-way leaves the previous snapshots untouched, and running twice
-writes the same figures.
+Every figure is an aggregate computed by the database (campaigns/kpis/sources.py), stored per
+region at province, city and county level, per month and to date, with breakdowns, as KpiSnapshot
+rows that dashboards read. `recount` keeps them right in two ways:
+
+- an update (`Touched` says which sources, region codes and months a write changed, from the
+  outbox): the touched cells of the additive sources are recounted and added up again for the
+  regions above them; the distinct counts are recounted for those regions only;
+- a full count (`compute_campaign`, on the beat schedule and after a campaign's period or scope
+  changes): everything is recounted, compared with what is stored, and every figure that had to
+  be corrected is counted and logged; in a campaign kept by updates that count is 0.
+
+Both write only the rows whose figures changed (an upsert), under a lock per campaign so two
+recounts of one campaign queue behind each other, in one transaction so a reader never sees half
+of one and one that dies half-way leaves the previous figures.
 
 Definitions (a firm belongs to the region of its registry record; a session to where it was held):
 - firms_assisted: firms with a case in the campaign (monthly: by the month the case opened);
@@ -33,38 +40,29 @@ events, is given to date only. The industry and size breakdowns of firm-times an
 follow the attending firm, in the region where the session was held.
 """
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import (
-    CharField,
-    Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Concat, Substr, TruncDate, TruncMonth
 from django.utils import timezone
 
-from campaigns.cases.models import AssistanceCase, CaseRating, Visit
-from campaigns.kpis.models import KpiSnapshot
+from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
+from campaigns.kpis.sources import (
+    LEVELS,
+    Scope,
+    Source,
+    additive_cells,
+    distinct_figures,
+    places,
+    sources,
+)
 from campaigns.models import Campaign, CampaignTarget
-from campaigns.training.models import TrainingAttendance, TrainingSession
-from enterprises.models import Certification, NeedRequest, NeedsSurvey
 from portal.models import Region
 
-LEVELS = {"province": 2, "city": 4, "county": 6}
+logger = logging.getLogger(__name__)
+
 Breakdown = KpiSnapshot.Breakdown
 Metric = CampaignTarget.Metric
 # Counts and sums that appear (as 0) on every region's to-date row, active or not.
@@ -74,125 +72,56 @@ COUNTED = (
     "consultations", "needs_received", "needs_fulfilled", "needs_declined", "firms_certified", "ratings",
     "satisfied", "surveys", "training_sessions", "firm_times", "person_times",
 )
-
-
-def code_at(path: str, width: int):
-    """The region code of `path` cut to a level: 130102 → 130100 (city) → 130000 (province)."""
-    if width == 6:
-        return F(path)
-    return Concat(Substr(path, 1, width), Value("0" * (6 - width)), output_field=CharField())
+SOURCES = ("cases", "closed", "visits", "needs", "answered", "certified", "ratings", "surveys", "sessions",
+           "attendance")
 
 
 @dataclass
-class Source:
-    """One table's aggregates: which rows, where they count, when, and what is measured."""
+class Touched:
+    """What changed in one campaign: per source, the (region code, month) pairs whose rows a write
+    changed (month None: every month of that code); `everything` for a full count; `targets` when
+    only the targets changed."""
 
-    rows: QuerySet
-    region: str  # path to the region code
-    when: str | None  # path to the date (or datetime) that places a row in a month
-    measures: dict
-    breakdowns: dict[str, str] = field(default_factory=dict)  # breakdown → path of its key
-    # Counts of distinct firms or industries cannot be added up from counties to a city, nor from
-    # months to date: such a source is grouped at every level. The others are grouped once, by the
-    # region code as filed and the month, and added up in Python (see `compute`).
-    distinct: bool = False
+    cells: dict[str, set[tuple[str, str | None]]] = field(default_factory=lambda: defaultdict(set))
+    everything: bool = False
+    targets: bool = False
 
-
-def sources(campaign: Campaign) -> list[Source]:
-    start, end = campaign.starts_on, campaign.ends_on
-    cases = AssistanceCase.objects.filter(campaign=campaign)
-    firm_breakdowns = {Breakdown.INDUSTRY: "enterprise__industry__parent", Breakdown.SIZE: "enterprise__size"}
-    needs = NeedRequest.objects.filter(enterprise__region__code__startswith=campaign.region.prefix,
-                                       submitted_at__date__gte=start, submitted_at__date__lte=end)
-    scope = list(campaign.service_areas.values_list("code", flat=True))
-    if scope:
-        needs = needs.filter(service_area__in=scope)
-    first_visit = Subquery(
-        Visit.objects.filter(case__campaign=campaign, case__needs=OuterRef("pk"))
-        .order_by("visited_on").values("visited_on")[:1]
-    )
-    # Exists, not a join: a need answered by two of the campaign's cases is one need, and the
-    # first-visit subquery runs once per answered need rather than for every need in the table.
-    answered = (NeedRequest.objects.filter(Exists(Visit.objects.filter(case__campaign=campaign,
-                                                                       case__needs=OuterRef("pk"))))
-                .annotate(first_visit=first_visit))
-    wait = ExpressionWrapper(F("first_visit") - TruncDate("submitted_at"), output_field=DurationField())
-    key = Q(enterprise__is_key=True)
-    closed = Q(status=AssistanceCase.Status.CLOSED)
-    return [
-        Source(cases, "enterprise__region", "opened_at", {
-            "cases": Count("pk"),
-            "firms_assisted": Count("enterprise", distinct=True),
-            "key_firms_assisted": Count("enterprise", distinct=True, filter=key),
-            "key_industries": Count("enterprise__industry", distinct=True, filter=key),
-        }, firm_breakdowns, distinct=True),
-        Source(cases.filter(closed), "enterprise__region", "closed_at", {
-            "cases_closed": Count("pk"),
-            "cases_resolved": Count("pk", filter=Q(resolution=AssistanceCase.Resolution.RESOLVED)),
-            "certificates_obtained": Count("pk", filter=Q(certificate_obtained=True)),
-            "standards_drafted": Count("pk", filter=Q(standard_drafted=True)),
-            "excellence_models": Count("pk", filter=Q(excellence_model_adopted=True)),
-            "labs_set_up": Count("pk", filter=Q(lab_set_up=True)),
-            "money_saved": Sum("money_saved"),
-        }),
-        Source(Visit.objects.filter(case__campaign=campaign), "case__enterprise__region", "visited_on", {
-            "visits": Count("pk"),
-            "on_site_visits": Count("pk", filter=Q(mode=Visit.Mode.ON_SITE)),
-            "consultations": Count("pk", filter=Q(mode__in=[Visit.Mode.REMOTE, Visit.Mode.MOBILE_CLINIC])),
-            "visit_hours": Sum("hours"),
-        }, {Breakdown.INDUSTRY: "case__enterprise__industry__parent", Breakdown.SIZE: "case__enterprise__size"}),
-        Source(needs, "enterprise__region", "submitted_at", {
-            "needs_received": Count("pk"),
-            "needs_fulfilled": Count("pk", filter=Q(status=NeedRequest.Status.FULFILLED)),
-            "needs_declined": Count("pk", filter=Q(status=NeedRequest.Status.DECLINED)),
-        }, {**firm_breakdowns, Breakdown.SERVICE_AREA: "service_area"}),
-        Source(answered, "enterprise__region", "submitted_at", {
-            "needs_visited": Count("pk"),
-            "wait": Sum(wait),
-        }),
-        Source(Certification.objects.filter(enterprise__in=cases.values("enterprise"), issued_on__gte=start,
-                                            issued_on__lte=end),
-               "enterprise__region", "issued_on", {"firms_certified": Count("enterprise", distinct=True)},
-               firm_breakdowns, distinct=True),
-        Source(CaseRating.objects.filter(case__campaign=campaign), "case__enterprise__region", "rated_at", {
-            "ratings": Count("pk"),
-            "rating_sum": Sum("score"),
-            "satisfied": Count("pk", filter=Q(score__gte=4)),
-        }),
-        Source(NeedsSurvey.objects.filter(campaign=campaign, kind=NeedsSurvey.Kind.FOLLOW_UP),
-               "enterprise__region", "answered_at", {
-                   "surveys": Count("pk"),
-                   "awareness_up": Count("pk", filter=Q(awareness_improved=True)),
-                   "performance_up": Count("pk", filter=Q(performance_improved=True)),
-                   "revenue_answers": Count("revenue_change_pct"),
-                   "revenue_sum": Sum("revenue_change_pct"),
-                   "output_answers": Count("output_change_pct"),
-                   "output_sum": Sum("output_change_pct"),
-                   "margin_answers": Count("profit_margin_change_pct"),
-                   "margin_sum": Sum("profit_margin_change_pct"),
-               }),
-        Source(TrainingSession.objects.filter(campaign=campaign), "region", "held_on",
-               {"training_sessions": Count("pk")}, {Breakdown.SERVICE_AREA: "service_area"}),
-        Source(TrainingAttendance.objects.filter(session__campaign=campaign), "session__region", "session__held_on",
-               {"firm_times": Count("pk"), "person_times": Sum("persons")}, firm_breakdowns),
-    ]
+    def add(self, sources_: list[str], code: str, month: str | None) -> None:
+        for name in SOURCES if "*" in sources_ else sources_:
+            self.cells[name].add((code, month))
 
 
-def month_key(value) -> str:
-    if isinstance(value, datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-    return f"{value:%Y-%m}" if isinstance(value, (date, datetime)) else str(value)[:7]
+@dataclass
+class Result:
+    written: int = 0
+    deleted: int = 0
+    corrections: int = 0  # figures a full count found wrong and put right
 
 
-def plain(value):
-    """A JSON-friendly figure: Decimal and float to float, a duration to days."""
-    if value is None:
-        return None
+# --- Values: exact sums, then figures ----------------------------------------------------------------
+
+
+def stored(value):
+    """A count or sum as JSON keeps it exactly: a Decimal as its text, a duration in days."""
+    if isinstance(value, Decimal):
+        return str(value)
     if hasattr(value, "total_seconds"):
-        return value.total_seconds() / 86400
-    if isinstance(value, (Decimal, float)):
-        return float(value)
+        return str(Decimal(value.total_seconds()) / 86400)
     return value
+
+
+def added(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, str) or isinstance(b, str):
+        return str(Decimal(str(a)) + Decimal(str(b)))
+    return a + b
+
+
+def number(value) -> float | None:
+    return None if value is None else float(Decimal(str(value))) if isinstance(value, str) else value
 
 
 def share(part, whole) -> float | None:
@@ -203,8 +132,10 @@ def mean(total, count) -> float | None:
     return round(total / count, 2) if count and total is not None else None
 
 
-def derive(figures: dict) -> dict:
-    """The rates and means, from the counts and sums; the helper sums are dropped."""
+def derive(measures: dict) -> dict:
+    """The figures of a row: its counts and sums as numbers, the rates and means derived from them;
+    the helper sums are left out."""
+    figures = {name: number(value) for name, value in measures.items()}
     get = figures.get
     figures["fulfilment_rate"] = share(get("needs_fulfilled", 0), get("needs_received", 0))
     figures["certified_share"] = share(get("firms_certified", 0), get("firms_assisted", 0))
@@ -223,77 +154,14 @@ def derive(figures: dict) -> dict:
     return figures
 
 
-def aggregate(source: Source, width: int, *, by_month: bool = False, breakdown_path: str | None = None,
-              as_filed: bool = False):
-    """One grouped query: (region code, month or "", breakdown key or "") → the measures.
-
-    `as_filed` groups by the region code as the rows carry it, whatever its level, for `places`
-    to add up; the values are then left as the database returns them (Decimal, not float)."""
-    group = {"code": F(source.region) if as_filed else code_at(source.region, width)}
-    if by_month:
-        group["month"] = TruncMonth(source.when)
-    if breakdown_path:
-        group["bkey"] = F(breakdown_path)
-    rows = source.rows.order_by()
-    # A firm filed under a city or province code itself counts in that city's and province's
-    # totals but is no county's (and one filed under the province's code is no city's): its code
-    # would collide with the city's (the province's) own row.
-    if width == 6 and not as_filed:
-        rows = rows.exclude(**{f"{source.region}__code__endswith": "00"})
-    elif width == 4 and not as_filed:
-        rows = rows.exclude(**{f"{source.region}__code__endswith": "0000"})
-    rows = rows.annotate(**group).values(*group).annotate(**source.measures)
-    for row in rows:
-        yield (row["code"], month_key(row["month"]) if by_month else "",
-               "" if row.get("bkey") is None else str(row.get("bkey", "")),
-               {name: row[name] if as_filed else plain(row[name]) for name in source.measures})
+def has_data(measures: dict) -> bool:
+    return any(value not in (None, 0, "0") for value in measures.values())
 
 
-def places(code: str, widths: Iterable[int]) -> list[str]:
-    """The regions a row filed under `code` counts in: its province, its city unless the code is
-    the province's own, its county unless the code is a city's or the province's own."""
-    return [code[:width] + "0" * (6 - width) for width in widths
-            if not (width == 4 and code.endswith("0000")) and not (width == 6 and code.endswith("00"))]
+# --- Targets ---------------------------------------------------------------------------------------
 
 
-def add_up(into: dict, values: dict) -> None:
-    """Add the counts and sums of one grouped row into a region's figures (None adds nothing)."""
-    for name, value in values.items():
-        if value is None:
-            into.setdefault(name, None)
-        else:
-            into[name] = value if into.get(name) is None else into[name] + value
-
-
-def compute(campaign: Campaign) -> dict[tuple[str, str, str, str], dict]:
-    """All figures of a campaign: (region code, period, breakdown, key) → figures."""
-    figures: dict[tuple[str, str, str, str], dict] = defaultdict(dict)
-    # A city campaign has no province row of its own.
-    widths = [width for width in LEVELS.values() if width >= len(campaign.region.prefix)]
-    for source in sources(campaign):
-        if not source.distinct:
-            # One query at the finest grain; a city's, the province's and the to-date figures are sums
-            # of a few thousand grouped rows, not of the table's rows.
-            for code, period, _key, values in aggregate(source, 6, by_month=True, as_filed=True):
-                for place in places(code, widths):
-                    add_up(figures[(place, period, Breakdown.TOTAL, "")], values)
-                    add_up(figures[(place, "", Breakdown.TOTAL, "")], values)
-            for breakdown, path in source.breakdowns.items():
-                for code, _period, key, values in aggregate(source, 6, breakdown_path=path, as_filed=True):
-                    for place in places(code, widths):
-                        add_up(figures[(place, "", breakdown, key)], values)
-            continue
-        for width in widths:
-            for by_month in (False, True):
-                for code, period, _key, values in aggregate(source, width, by_month=by_month):
-                    figures[(code, period, Breakdown.TOTAL, "")].update(values)
-            for breakdown, path in source.breakdowns.items():
-                for code, period, key, values in aggregate(source, width, breakdown_path=path):
-                    figures[(code, period, breakdown, key)].update(values)
-    return figures
-
-
-def targets_by_region(campaign: Campaign, regions: Iterable[Region]) -> dict[str, dict[str, float]]:
+def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]]:
     """Which targets apply to which region: campaign-wide to the campaign's own region, "each
     city/county" to every city/county inside it, a one-region target to that region."""
     applies: dict[str, dict[str, float]] = defaultdict(dict)
@@ -311,14 +179,16 @@ def targets_by_region(campaign: Campaign, regions: Iterable[Region]) -> dict[str
     return applies
 
 
-# The first key of the PostgreSQL advisory locks taken by KPI runs (the second is the campaign).
+# --- Locking ---------------------------------------------------------------------------------------
+
+# The first key of the PostgreSQL advisory locks taken by KPI recounts (the second is the campaign).
 KPI_LOCK = 4_754_2017
 
 
 def lock_runs_of(campaign_id: int) -> None:
-    """Make a second run of the same campaign wait for the first, then recompute from committed
-    data. An advisory lock rather than the campaign's row, which the case and training services
-    lock briefly to keep their writes inside the campaign's period: they need not wait for a run."""
+    """Make a second recount of the same campaign wait for the first, then work from committed data.
+    An advisory lock rather than the campaign's row, which the case and training services lock
+    briefly to keep their writes inside the campaign's period: they need not wait for a recount."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [KPI_LOCK, campaign_id])
@@ -326,35 +196,230 @@ def lock_runs_of(campaign_id: int) -> None:
         list(Campaign.objects.select_for_update().filter(pk=campaign_id).values_list("pk"))
 
 
+def width_of(code: str) -> int:
+    """The level of a region code as a prefix width: 130000 → 2, 130100 → 4, 130102 → 6."""
+    return 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
+
+
+# --- Recounting ------------------------------------------------------------------------------------
+
+
 def compute_campaign(campaign_id: int) -> int:
-    """Recompute and replace a campaign's snapshots; returns how many were written."""
+    """The full count of a campaign; returns how many snapshot rows it has."""
+    recount(campaign_id, Touched(everything=True))
+    return KpiSnapshot.objects.filter(campaign_id=campaign_id).count()
+
+
+def recount(campaign_id: int, touched: Touched) -> Result:
+    """Bring a campaign's stored figures up to date with its data, for what `touched` names."""
     with transaction.atomic():
         lock_runs_of(campaign_id)
-        campaign = Campaign.objects.select_related("region").get(pk=campaign_id)
-        regions = list(Region.objects.filter(code__startswith=campaign.region.prefix))
-        known = {region.code: region for region in regions}
-        figures = compute(campaign)
-        for region in regions:  # every region has a to-date row, even one with nothing yet
-            figures.setdefault((region.code, "", Breakdown.TOTAL, ""), {})
-        targets = targets_by_region(campaign, regions)
+        campaign = Campaign.objects.select_related("region").filter(pk=campaign_id).first()
+        if campaign is None:
+            return Result()
+        first = not KpiState.objects.filter(campaign=campaign, verified_at__isnull=False).exists()
+        if first:  # never counted in full: there are no cells to add up yet
+            touched = Touched(everything=True, targets=touched.targets)
+        return Recount(campaign, touched, first=first).run()
+
+
+class Recount:
+    """One recount of one campaign; see `recount`."""
+
+    def __init__(self, campaign: Campaign, touched: Touched, *, first: bool = False):
+        self.campaign = campaign
+        self.first = first  # a first count corrects nothing: there was nothing to correct
+        self.touched = touched
+        self.full = touched.everything
+        self.widths = [width for width in LEVELS.values() if width >= len(campaign.region.prefix)]
+        self.sources = sources(campaign)
+        within = Region.objects.filter(code__startswith=campaign.region.prefix)
+        self.regions = {region.code: region for region in within}
+        # What each source says about each snapshot key it recounted, and the keys it may speak of.
+        self.recounted: dict[str, dict[tuple, dict]] = {}
+        self.domains: dict[str, callable] = {}
+        self.affected_places: set[str] = set()
+
+    def run(self) -> Result:
+        names = list(self.sources) if self.full else [name for name in self.touched.cells if name in self.sources]
+        for name in names:
+            source = self.sources[name]
+            if source.distinct:
+                self.recount_distinct(source)
+            else:
+                self.recount_additive(source)
+        if self.full or self.touched.targets:
+            self.affected_places |= set(self.regions)
+        return self.write()
+
+    def pairs(self, name: str) -> tuple[set[str], set[str], set[str]]:
+        """The touched codes with some months, those months, and the codes touched in every month."""
+        pairs = self.touched.cells.get(name, set())
+        some = {code for code, month in pairs if month is not None}
+        months = {month for _code, month in pairs if month is not None}
+        every = {code for code, month in pairs if month is None}
+        return some, months, every
+
+    def recount_additive(self, source: Source) -> None:
+        cells = KpiCell.objects.filter(campaign=self.campaign, source=source.name)
+        existing = {(cell.code, cell.period, cell.breakdown, cell.key): cell for cell in cells}
+        if self.full:
+            fresh = additive_cells(source, Scope(), breakdown_codes=None)
+            in_scope = set(existing)
+            codes = None
+        else:
+            some, months, every = self.pairs(source.name)
+            fresh = {}
+            if some:
+                fresh.update(additive_cells(source, Scope(codes=some, months=months), breakdown_codes=some))
+            if every:
+                fresh.update(additive_cells(source, Scope(codes=every), breakdown_codes=every))
+            codes = some | every
+            in_scope = {key for key in existing
+                        if key[0] in every or (key[0] in some and (key[1] in months or key[2]))}
+        self.write_cells(source, existing, in_scope, fresh)
+        # Add the cells up again for every region above a recounted code, every period.
+        all_cells = {key: cell.values for key, cell in existing.items() if key not in in_scope}
+        all_cells.update({key: {n: stored(v) for n, v in values.items()} for key, values in fresh.items()})
+        targets = None if codes is None else {place for code in codes for place in places(code, self.widths)}
+        rolled: dict[tuple, dict] = defaultdict(dict)
+        for (code, period, breakdown, key), values in all_cells.items():
+            for place in places(code, self.widths):
+                if targets is not None and place not in targets:
+                    continue
+                for row_key in ((place, period, breakdown, key), (place, "", breakdown, key)) if period else (
+                        (place, "", breakdown, key),):
+                    row = rolled[row_key]
+                    for name, value in values.items():
+                        row[name] = added(row.get(name), value)
+        self.recounted[source.name] = rolled
+        affected = set(self.regions) if targets is None else targets
+        self.affected_places |= affected
+        self.domains[source.name] = lambda key, affected=affected: key[0] in affected
+
+    def write_cells(self, source: Source, existing: dict, in_scope: set, fresh: dict) -> None:
+        changed, gone = [], []
+        for key in in_scope - set(fresh):
+            gone.append(existing[key].pk)
+        for key, values in fresh.items():
+            values = {name: stored(value) for name, value in values.items()}
+            cell = existing.get(key)
+            if cell is None or cell.values != values:
+                code, period, breakdown, bkey = key
+                changed.append(KpiCell(campaign=self.campaign, source=source.name, code=code, period=period,
+                                       breakdown=breakdown, key=bkey, values=values))
+        if gone:
+            KpiCell.objects.filter(pk__in=gone).delete()
+        if changed:
+            KpiCell.objects.bulk_create(changed, batch_size=1000, update_conflicts=True,
+                                        unique_fields=["campaign", "source", "code", "period", "breakdown", "key"],
+                                        update_fields=["values"])
+
+    def recount_distinct(self, source: Source) -> None:
+        found: dict[tuple, dict] = {}
+        if self.full:
+            for width in self.widths:
+                found.update(distinct_figures(source, width, prefixes=None, months=None, to_date=True))
+            affected = set(self.regions)
+            self.domains[source.name] = lambda key: True
+        else:
+            some, months, every = self.pairs(source.name)
+            affected = {place for code in some | every for place in places(code, self.widths)}
+            all_months = bool(every)
+            for width in self.widths:
+                prefixes = {place[:width] for place in affected if width_of(place) == width}
+                if not prefixes:
+                    continue
+                found.update(distinct_figures(source, width, prefixes=prefixes, months=None if all_months else months,
+                                              to_date=True))
+
+            def in_domain(key, affected=affected, months=months, all_months=all_months):
+                place, period, breakdown, _key = key
+                return place in affected and (all_months or breakdown or period in months or period == "")
+
+            self.domains[source.name] = in_domain
+        self.recounted[source.name] = {key: {n: stored(v) for n, v in values.items()}
+                                       for key, values in found.items() if key[0] in affected}
+        self.affected_places |= affected
+
+    def write(self) -> Result:
+        result = Result()
+        rows = KpiSnapshot.objects.filter(campaign=self.campaign)
+        if not self.full:
+            rows = rows.filter(region_id__in=sorted(self.affected_places))
+        existing = {(row.region_id, row.period, row.breakdown, row.key): row for row in rows}
+        keys = set(existing)
+        for recounted in self.recounted.values():
+            keys |= set(recounted)
+        keys |= {(code, "", "", "") for code in self.affected_places}
+        targets = targets_by_region(self.campaign, self.regions.values())
         now = timezone.now()
-        snapshots = []
-        for (code, period, breakdown, key), values in figures.items():
-            region = known.get(code)
+        changed, gone = [], []
+        for key in keys:
+            code, period, breakdown, bkey = key
+            region = self.regions.get(code)
             if region is None:  # a firm filed under a code no longer in the division list
                 continue
-            values = derive({name: plain(value) for name, value in values.items()})
-            if period:
-                # Firms certified in a month over firms whose case opened that month is no share.
-                values.pop("certified_share", None)
-            if breakdown == Breakdown.TOTAL and period == "":
-                for name in COUNTED:
-                    values.setdefault(name, 0)
-                for name in ("money_saved", "visit_hours"):
-                    values[name] = values.get(name) or 0.0
-                values["targets"] = targets.get(code, {})
-            snapshots.append(KpiSnapshot(campaign=campaign, region=region, level=region.level, period=period,
-                                         breakdown=breakdown, key=key, figures=values, computed_at=now))
-        KpiSnapshot.objects.filter(campaign=campaign).delete()
-        KpiSnapshot.objects.bulk_create(snapshots, batch_size=1000)
-    return len(snapshots)
+            row = existing.get(key)
+            measures = dict(row.measures) if row is not None else {}
+            for name, recounted in self.recounted.items():
+                if not self.domains[name](key):
+                    continue
+                for measure in self.sources[name].measures:
+                    measures.pop(measure, None)
+                measures.update(recounted.get(key, {}))
+            total = period == "" and breakdown == ""
+            if not total and not has_data(measures):
+                if row is not None:
+                    gone.append(row.pk)
+                continue
+            figures = self.figures(measures, key, targets.get(code, {}))
+            if row is not None and row.figures == figures and row.measures == measures:
+                continue
+            if row is None:
+                result.corrections += 1
+            else:
+                result.corrections += sum(1 for name in figures.keys() | row.figures.keys()
+                                          if figures.get(name) != row.figures.get(name))
+            changed.append(KpiSnapshot(campaign=self.campaign, region=region, level=region.level, period=period,
+                                       breakdown=breakdown, key=bkey, figures=figures, measures=measures,
+                                       computed_at=now))
+        result.corrections += len(gone)
+        if gone:
+            KpiSnapshot.objects.filter(pk__in=gone).delete()
+        if changed:
+            KpiSnapshot.objects.bulk_create(
+                changed, batch_size=1000, update_conflicts=True,
+                unique_fields=["campaign", "region", "period", "breakdown", "key"],
+                update_fields=["level", "figures", "measures", "computed_at"])
+        result.written, result.deleted = len(changed), len(gone)
+        if not self.full or self.first:
+            result.corrections = 0
+        self.note(result, now)
+        return result
+
+    def figures(self, measures: dict, key: tuple, targets: dict) -> dict:
+        code, period, breakdown, _key = key
+        figures = derive(measures)
+        if period:
+            # Firms certified in a month over firms whose case opened that month is no share.
+            figures.pop("certified_share", None)
+        if period == "" and breakdown == "":
+            for name in COUNTED:
+                if figures.get(name) is None:
+                    figures[name] = 0
+            for name in ("money_saved", "visit_hours"):
+                figures[name] = figures.get(name) or 0.0
+            figures["targets"] = targets
+        return figures
+
+    def note(self, result: Result, now) -> None:
+        state, _ = KpiState.objects.get_or_create(campaign=self.campaign)
+        if self.full:
+            state.verified_at, state.corrections = now, result.corrections
+            if result.corrections:
+                logger.warning("KPI full count of campaign %s corrected %d figures", self.campaign.pk,
+                               result.corrections)
+        if result.written or result.deleted:
+            state.updated_at = now
+        state.save()

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from campaigns.kpis.tasks import kpi_refresh_soon
+from campaigns.figures import figures_changed
 from campaigns.models import Campaign
 from campaigns.services import locked_campaign
 from campaigns.training.models import TrainingAttendance, TrainingSession
@@ -59,7 +59,7 @@ def training_record(
         audit.record_create(actor=user, obj=session, fields=TRAINING_FIELDS, region_code=region.code,
                             note=_("%(firms)d firm-times, %(persons)d person-times") % {
                                 "firms": len(attendances), "persons": sum(row[1] for row in attendances)})
-    kpi_refresh_soon(campaign.pk)
+        figures_changed(campaign.pk, ["sessions", "attendance"], [(region.code, session.held_on)])
     return session
 
 
