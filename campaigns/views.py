@@ -20,6 +20,7 @@ from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, 
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
 from portal.filters import MAX_ID
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.models import User
 
 Role = User.Role
@@ -85,6 +86,7 @@ def campaign_detail(request, pk: int):
 
 
 @login_required
+@idempotent_post
 def campaign_new(request):
     """Administrators create campaigns in the portal as well as in the admin site."""
     user = request.user

@@ -35,6 +35,7 @@ from enterprises.uscc import normalise, validate_uscc
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.models import User
 
 Role = User.Role
@@ -95,6 +96,7 @@ def audit_trail(user: User, obj) -> list | None:
 
 
 @login_required
+@idempotent_post
 def enterprise_register(request):
     """An SME registers its firm (and becomes its contact); a regulator adds one to the registry."""
     user = request.user
@@ -130,6 +132,7 @@ def uscc_check(request):
 
 
 @login_required
+@idempotent_post
 def enterprise_claim(request):
     require_roles(request.user, {Role.SME})
     form = ClaimForm(request.POST or None, initial={"uscc": request.GET.get("uscc", "")})
@@ -170,6 +173,7 @@ def enterprise_edit(request, pk: int):
 
 
 @login_required
+@idempotent_post
 def certification_add(request, pk: int):
     require_roles(request.user, EDITORS)
     enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=pk)
@@ -217,6 +221,7 @@ def claim_decide(request, pk: int):
 
 
 @login_required
+@idempotent_post
 def survey_answer(request, pk: int, kind: str):
     require_roles(request.user, {Role.SME})
     enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=pk)
@@ -260,6 +265,7 @@ class NeedListView(RoleRequiredMixin, ListView):
 
 
 @login_required
+@idempotent_post
 def need_new(request):
     require_roles(request.user, {Role.SME})
     enterprises = enterprises_visible_to(request.user)

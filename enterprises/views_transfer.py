@@ -22,6 +22,7 @@ from enterprises.models import ImportJob
 from enterprises.selectors import enterprises_visible_to, import_jobs_visible_to
 from portal.access import STAFF_ROLES, require_roles
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.imports.reading import MAX_BYTES
 from portal.models import User
 
@@ -57,6 +58,7 @@ def progress_context(job: ImportJob) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@idempotent_post
 def import_upload(request):
     """Upload a list; GET ?template=csv downloads an empty list with the headers."""
     require_roles(request.user, IMPORTERS)

@@ -18,6 +18,7 @@ from experts.selectors import experts_visible_to, with_record
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.imports.reading import MAX_BYTES
 from portal.models import User
 
@@ -75,6 +76,7 @@ def expert_detail(request, pk: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@idempotent_post
 def expert_new(request):
     require_roles(request.user, EDITORS)
     form = ExpertForm(request.POST or None, user=request.user)
@@ -115,6 +117,7 @@ def expert_edit(request, pk: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@idempotent_post
 def expert_import(request):
     """Upload a pool list and get, at once, the report or the counts; GET ?template=csv downloads
     an empty list with the headers."""

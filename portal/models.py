@@ -264,6 +264,29 @@ class OutboxEntry(models.Model):
         return f"{self.topic} #{self.pk}"
 
 
+class IdempotencyKey(models.Model):
+    """A request that creates something, remembered by the key its client sent (Idempotency-Key
+    header, or a page form's one-time token), so a repeat of it (a double tap, a retry after a
+    time-out) gets the first answer and creates nothing more."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    fingerprint = models.CharField(max_length=64, help_text=_("The method, path and body the key was first sent with."))
+    status_code = models.PositiveSmallIntegerField(default=0)
+    body = models.TextField(blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class AuditQuerySet(models.QuerySet):
     """Audit entries are written once and never changed: bulk updates and deletes are refused."""
 

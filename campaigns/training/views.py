@@ -33,6 +33,7 @@ from enterprises.uscc import normalise, validate_uscc
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.imports.reading import MAX_BYTES
 from portal.models import ServiceArea, User
 
@@ -71,6 +72,7 @@ class TrainingListView(RoleRequiredMixin, ListView):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@idempotent_post
 def training_new(request):
     """Record a session with its attendance list: all of it at once, or nothing."""
     user = request.user
@@ -129,6 +131,7 @@ def firm_check(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@idempotent_post
 def training_import_sheet(request):
     """Record a session from its sign-in sheet: the session's fields, then the file. Every row
     is checked first; a bad one gets the report and nothing is recorded. GET ?template=csv

@@ -21,6 +21,7 @@ from portal.api.serializers import (
 )
 from portal.audit import audit_entries_for
 from portal.filters import RegionFilterSet
+from portal.idempotency import IdempotentAPIMixin
 from portal.models import Industry, ServiceArea, Specialty
 from portal.selectors import regions_visible_to
 
@@ -42,8 +43,9 @@ def service_errors(**renames: str):
         raise ValidationError({renames.get(field, field): messages for field, messages in detail.items()}) from None
 
 
-class RegistryViewSet(viewsets.GenericViewSet):
-    """Shared by the viewsets below: role checks, numeric ids, output through a fresh read."""
+class RegistryViewSet(IdempotentAPIMixin, viewsets.GenericViewSet):
+    """Shared by every app's viewsets: role checks, numeric ids, output through a fresh read, and a
+    POST with an Idempotency-Key header done once (portal/idempotency.py)."""
 
     permission_classes = [RolePermission]
     read_roles = READERS

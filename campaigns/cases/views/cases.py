@@ -34,6 +34,7 @@ from portal.access import ALL_ROLES, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin,
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
 from portal.filters import MAX_ID
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.models import User, enclosing_codes
 
 Role = User.Role
@@ -122,6 +123,7 @@ class CaseListView(RoleRequiredMixin, ListView):
 
 
 @login_required
+@idempotent_post
 def case_new(request):
     """Open a case from one or more needs of a firm (?need=…), or for the firm directly (?enterprise=…)."""
     user = request.user
@@ -291,6 +293,7 @@ def case_transition(request, pk: int):
 
 
 @login_required
+@idempotent_post
 def case_close(request, pk: int):
     user = request.user
     case = visible_case(user, pk)
@@ -320,6 +323,7 @@ def case_close(request, pk: int):
 
 
 @login_required
+@idempotent_post
 def case_rate(request, pk: int):
     """The firm's contact rates a closed case once."""
     user = request.user

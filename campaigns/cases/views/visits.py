@@ -20,10 +20,12 @@ from campaigns.selectors import campaigns_visible_to
 from portal.access import ALL_ROLES, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page
 from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
+from portal.idempotency import idempotent_post
 from portal.models import User
 
 
 @login_required
+@idempotent_post
 def visit_new(request, pk: int):
     """Log a visit on a case: the bureau of the firm's region or an expert assigned to the case."""
     user = request.user
