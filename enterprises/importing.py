@@ -11,10 +11,12 @@ transaction, so a resumed import never records a batch twice.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -39,7 +41,7 @@ from portal.models import AuditEntry, Industry, Region, User
 IMPORT_TASK = "enterprises.tasks.import_job_run"
 
 MAX_ROWS = 200_000
-BATCH_SIZE = jobs.BATCH_SIZE
+BATCH_SIZE = settings.IMPORT_BATCH_SIZE
 COLUMNS = (
     Column("uscc", "统一社会信用代码", True, ("信用代码", "社会信用代码", "credit_code")),
     Column("name", "企业名称", True, ("名称", "单位名称")),
@@ -353,6 +355,14 @@ def import_job_create(*, user: User, upload: UploadedFile, enqueue: bool = True)
         if enqueue:
             enqueue_after_commit(IMPORT_TASK, job.pk)
     return job
+
+
+def stale_jobs() -> list[int]:
+    """Jobs checking or importing without progress for settings.IMPORT_STALE_SECONDS (their worker
+    died, or the message was lost with a restarted broker)."""
+    since = timezone.now() - timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+    return list(ImportJob.objects.filter(status__in=ImportJob.RUNNING_STATUSES, updated_at__lt=since)
+                .values_list("pk", flat=True))
 
 
 def check_job_access(user: User, job: ImportJob) -> None:

@@ -14,12 +14,23 @@ from enterprises import importing
     # committed batch. Anything else marks the job failed inside the service.
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=30,
+    retry_backoff_max=60,
     max_retries=3,
-    # 200,000 rows take a few minutes at most; both limits stay below the broker's visibility
-    # timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS), so a running import is never redelivered.
-    soft_time_limit=1500,
-    time_limit=1800,
+    # 200,000 rows take a few minutes at most; the hard limit is settings.TASK_TIME_LIMIT_MAX, below
+    # the broker's visibility timeout, so a running import is not redelivered while it runs.
+    soft_time_limit=540,
+    time_limit=600,
 )
 def import_job_run(self, job_id: int) -> None:
     """Check an uploaded enterprise list and import it when no row is bad. Safe to run twice."""
     importing.import_job_process(job_id=job_id)
+
+
+@shared_task(name="enterprises.tasks.import_jobs_sweep", ignore_result=True, soft_time_limit=60, time_limit=90)
+def import_jobs_sweep() -> int:
+    """The schedule's pass: an import still checking or importing that has made no progress for
+    IMPORT_STALE_SECONDS lost its worker (or its message): run it again; it resumes from its row."""
+    stale = importing.stale_jobs()
+    for job_id in stale:
+        import_job_run.delay(job_id)
+    return len(stale)

@@ -184,17 +184,28 @@ CELERY_RESULT_BACKEND = env_broker_url("CELERY_RESULT_BACKEND") or CELERY_BROKER
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Time limits stay well below the Redis visibility timeout, so an unacknowledged task is only
-# redelivered once its first run can no longer be going on.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_TASK_SOFT_TIME_LIMIT = 600
-CELERY_TASK_TIME_LIMIT = 900
+# Every task's hard time limit is at most TASK_TIME_LIMIT_MAX (the import's; the others are
+# shorter), and the Redis visibility timeout is a minute more: a message held by a worker that died
+# is handed to another once its first run can no longer be going on, and not an hour later. Work
+# kept in rows comes back sooner: the outbox is drained by every worker's listener, and the sweeper
+# re-enqueues an import whose worker stopped making progress (IMPORT_STALE_SECONDS).
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 270
+TASK_TIME_LIMIT_MAX = 600
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TASK_TIME_LIMIT_MAX + 60}
+IMPORT_STALE_SECONDS = env_int("PORTAL_IMPORT_STALE_SECONDS", 90)
+# Rows of an import checked between two progress saves, and written per transaction.
+IMPORT_BATCH_SIZE = env_int("PORTAL_IMPORT_BATCH_SIZE", 2000)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Lets the home page of administrators say whether a worker is alive.
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": crontab(minute="*")},
     # The outbox, in case a worker's listener missed a commit (the listeners drain within a second).
     "outbox-drain": {"task": "portal.tasks.outbox_drain", "schedule": 60.0},
+    # Imports whose worker died or whose message was lost: re-enqueued, they resume from their job row.
+    "import-jobs-sweep": {"task": "enterprises.tasks.import_jobs_sweep", "schedule": 60.0},
+    # Idempotency keys are remembered for a day.
+    "idempotency-keys-forget": {"task": "portal.tasks.idempotency_keys_forget", "schedule": crontab(minute=17)},
     # A full count of running (and just ended) campaigns' KPIs: it puts right, counts and logs any
     # figure the updates got wrong, and writes only the rows that change.
     "kpi-refresh-all": {"task": "campaigns.tasks.kpi_refresh_all", "schedule": crontab(minute="*/15")},

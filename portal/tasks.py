@@ -16,10 +16,17 @@ def heartbeat() -> str:
     return now.isoformat()
 
 
-@shared_task(name="portal.tasks.outbox_drain", ignore_result=True, soft_time_limit=240, time_limit=270)
+@shared_task(name="portal.tasks.outbox_drain", ignore_result=True)
 def outbox_drain() -> int:
     """The schedule's pass over the outbox, in case a worker's listener missed a commit; safe to
     run at the same time as the listeners (they skip what another holds)."""
     from portal import outbox
 
-    return outbox.drain_all(seconds=200)
+    return outbox.drain_all(seconds=180)
+
+
+@shared_task(name="portal.tasks.idempotency_keys_forget", ignore_result=True)
+def idempotency_keys_forget() -> int:
+    from portal import idempotency
+
+    return idempotency.forget_old()

@@ -120,3 +120,14 @@ def api_for():
         return api
 
     return sign_in
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """For transactional tests: one that ran before emptied every table when it ended, reference
+    data included; load it again. List it before the personas, which need regions."""
+    from portal import refdata
+    from portal.models import Industry, Region, ServiceArea, Specialty
+
+    if not Region.objects.exists():
+        refdata.load_all(Region, Industry, ServiceArea, Specialty)

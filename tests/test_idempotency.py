@@ -194,7 +194,7 @@ def test_an_import_sent_twice_makes_one_job(client, bob, settings, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_identical_posts_at_once_make_one_visit(needs_postgres, bob, case):
+def test_two_identical_posts_at_once_make_one_visit(needs_postgres, reference_data, bob, case):
     payload = {"case": case.pk, "visited_on": str(TODAY()), "mode": "on_site", "hours": "2",
                "people_present": "王建国"}
     idempotency_key = key()

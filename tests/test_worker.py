@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from celery import Celery
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -39,15 +40,22 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-def start_worker(broker_url: str, queue: str, log: Path) -> subprocess.Popen:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(SETTINGS_PREFIXES)}
+def start_worker(broker_url: str, queue: str, log: Path, *, batch_size: int | None = None,
+                 stale_seconds: int | None = None) -> subprocess.Popen:
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith((*SETTINGS_PREFIXES, "PORTAL_"))}
     environment.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
         DATABASE_URL=test_database_url(),
         CELERY_BROKER_URL=broker_url,
         CELERY_RESULT_BACKEND=broker_url,
         PYTHONUNBUFFERED="1",
+        DJANGO_MEDIA_ROOT=str(settings.MEDIA_ROOT),  # where the test stores uploads
     )
+    if batch_size is not None:
+        environment["PORTAL_IMPORT_BATCH_SIZE"] = str(batch_size)
+    if stale_seconds is not None:
+        environment["PORTAL_IMPORT_STALE_SECONDS"] = str(stale_seconds)
     command = [
         sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1",
         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",

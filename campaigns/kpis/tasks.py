@@ -20,13 +20,13 @@ from campaigns.models import Campaign
     # other error is a bug and is left to the logs, not repeated.
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=5,
-    retry_backoff_max=300,
+    retry_backoff_max=60,
     retry_jitter=True,
     max_retries=6,
     # Both limits stay below the broker's visibility timeout (CELERY_BROKER_TRANSPORT_OPTIONS), so a
     # running count is handed to another worker only once its worker is gone.
-    soft_time_limit=600,
-    time_limit=660,
+    soft_time_limit=540,
+    time_limit=600,
 )
 def kpi_compute(self, campaign_id: int) -> None:
     """Count one campaign's figures in full and put right what is stored. Safe to run twice or at

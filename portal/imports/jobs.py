@@ -228,10 +228,15 @@ def job_import(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -
                         return  # discarded, failed or finished by another run
                     if state[1] >= done:
                         continue  # committed by an earlier or parallel run
-                    created = kind.write(job, good, checker)
+                    # A run before this one (with other batches) may have committed the chunk's first rows.
+                    start = done - len(chunk)
+                    committed = {line for position, (line, _cells) in enumerate(chunk, start=start)
+                                 if position < state[1]}
+                    rows = [row for row in good if row.line not in committed]
+                    created = kind.write(job, rows, checker)
                     kind.jobs.objects.filter(pk=job_id).update(
                         processed_rows=done, created_count=F("created_count") + created,
-                        updated_count=F("updated_count") + len(good) - created, updated_at=timezone.now(),
+                        updated_count=F("updated_count") + len(rows) - created, updated_at=timezone.now(),
                     )
     except FileProblem as problem:
         job_fail(kind, job_id, problem.as_dict())
