@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from datetime import date, timedelta
 
 import pytest
