@@ -321,8 +321,9 @@ class TestContent:
         client = client_for(diana)
         # session, user, the supervisor's region (jurisdiction), the campaign (with its region),
         # the trail of regions, every snapshot shown (the region's and its children's totals),
-        # the industry sections and the service areas (chart labels).
-        with django_assert_num_queries(8):
+        # the industry sections and the service areas (chart labels), when the campaign was last
+        # recounted and the changes still waiting to be counted.
+        with django_assert_num_queries(10):
             response = client.get(page_url(campaign))
         assert response.status_code == 200
         assert len(response.context["dashboard"].children) >= 11
@@ -425,3 +426,34 @@ class TestExport:
         assert client.get(export_url(hebei, "csv", "130200")).status_code == 404
         rows = csv_rows(client.get(export_url(hebei, "csv")))
         assert ["Region code", "130100"] in rows
+
+
+class TestFreshness:
+    def test_each_set_of_figures_says_when_it_was_counted_and_waiting_changes_are_shown(
+        self, client_for, diana, bob, hebei, django_capture_on_commit_callbacks
+    ):
+        from django.test import override_settings
+
+        from campaigns.cases.models import AssistanceCase
+        from portal.models import OutboxEntry
+
+        from portal import outbox
+
+        outbox.drain_all()  # what the fixture's writes noted, as a worker would
+        kpis.compute_campaign(hebei.pk)
+        page = client_for(diana).get(page_url(hebei))
+        dashboard = page.context["dashboard"]
+        assert set(dashboard.as_of) == {"totals", "trend", "breakdowns", "regions"}
+        assert all(dashboard.as_of.values()) and dashboard.waiting == 0
+        assert page.content.decode().count('data-testid="section-as-of"') == 5
+        assert b'data-testid="waiting"' not in page.content
+        case = AssistanceCase.objects.filter(campaign=hebei, enterprise__region__code__startswith="1301").exclude(
+            status="closed").first()
+        # A visit noted but not yet counted (no worker has drained the outbox).
+        with override_settings(OUTBOX_DRAIN_INLINE=False), django_capture_on_commit_callbacks(execute=False):
+            services.visit_log(user=bob, case=case, visited_on=days_ago(0), mode="on_site", hours=1,
+                               people_present="王建国")
+        assert OutboxEntry.objects.exists()
+        page = client_for(diana).get(page_url(hebei))
+        assert page.context["dashboard"].waiting >= 1
+        assert b'data-testid="waiting"' in page.content

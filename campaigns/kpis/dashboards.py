@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import Count, Min, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -19,10 +20,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.kpis.models import KpiSnapshot
+from campaigns.kpis.models import KpiSnapshot, KpiState
 from campaigns.models import Campaign, CampaignTarget
 from enterprises.models import Enterprise
-from portal.models import Industry, Region, ServiceArea, User, code_prefix, enclosing_codes
+from portal.kpi_notes import TOPIC as KPI_TOPIC
+from portal.models import Industry, OutboxEntry, Region, ServiceArea, User, code_prefix, enclosing_codes
 from portal.selectors import region_is_visible_to
 
 Breakdown = KpiSnapshot.Breakdown
@@ -233,6 +235,10 @@ class Dashboard:
     breakdowns: dict[str, list[BreakdownRow]]
     children: list[ChildRow]
     url: str
+    # When each set of figures last changed or was last confirmed by a recount of the campaign.
+    as_of: dict[str, datetime | None] = field(default_factory=dict)
+    waiting: int = 0  # changes noted in the outbox and not yet counted
+    waiting_since: datetime | None = None
 
     @property
     def computed(self) -> bool:
@@ -307,17 +313,26 @@ def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None) ->
     url = reverse("dashboards:campaign", args=[campaign.pk])
     totals, computed_at, months, children = None, None, {}, []
     raw_breakdowns: dict[str, dict[str, dict]] = {key: {} for key in BREAKDOWN_FIGURES}
+    changed: dict[str, datetime] = {}
     for row in rows.select_related("region").order_by("region_id", "period", "breakdown", "key"):
         if row.region_id != code:
             children.append(ChildRow(row.region, row.figures, f"{url}?region={row.region_id}",
                                      targets=target_rows(row.figures)))
+            figure_set = "regions"
         elif row.breakdown:
             raw_breakdowns.setdefault(row.breakdown, {})[row.key] = row.figures
+            figure_set = "breakdowns"
         elif row.period:
             months[row.period] = row.figures
+            figure_set = "trend"
         else:
             totals, computed_at = row.figures, row.computed_at
+            figure_set = "totals"
+        changed[figure_set] = max(changed.get(figure_set, row.computed_at), row.computed_at)
         computed_at = computed_at or row.computed_at
+    checked, waiting, waiting_since = freshness(campaign)
+    as_of = {name: max(filter(None, [changed.get(name), checked]), default=None)
+             for name in ("totals", "trend", "breakdowns", "regions")}
 
     if computed_at is not None:
         last = min(campaign.ends_on, timezone.localtime(computed_at).date())
@@ -325,8 +340,21 @@ def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None) ->
             months.setdefault(period, {})
     rank_children(children)
     return Dashboard(campaign=campaign, region=region, trail=trail, child_level=child_level, totals=totals,
-                     computed_at=computed_at, months=sorted(months.items()),
-                     breakdowns=label_breakdowns(raw_breakdowns), children=children, url=url)
+                     computed_at=as_of["totals"] or computed_at, months=sorted(months.items()),
+                     breakdowns=label_breakdowns(raw_breakdowns), children=children, url=url, as_of=as_of,
+                     waiting=waiting, waiting_since=waiting_since)
+
+
+def freshness(campaign: Campaign) -> tuple[datetime | None, int, datetime | None]:
+    """When the campaign's figures were last recounted (an update or a full count), and the changes
+    noted since and not yet counted: how many, and since when. Notes about a firm may concern any
+    campaign; they count as waiting for each until drained (a second at most with a worker)."""
+    state = KpiState.objects.filter(campaign=campaign).values_list("verified_at", "updated_at").first()
+    checked = max(filter(None, state), default=None) if state else None
+    notes = (OutboxEntry.objects.filter(topic=KPI_TOPIC)
+             .filter(Q(payload__campaign=campaign.pk) | Q(payload__has_key="firm"))
+             .aggregate(count=Count("pk"), since=Min("created_at")))
+    return checked, notes["count"], notes["since"]
 
 
 def rank_children(children: list[ChildRow]) -> None:
