@@ -49,15 +49,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
-from campaigns.kpis.sources import (
-    LEVELS,
-    Scope,
-    Source,
-    additive_cells,
-    distinct_figures,
-    places,
-    sources,
-)
+from campaigns.kpis.sources import LEVELS, Source, additive_cells, distinct_figures, places, sources
 from campaigns.models import Campaign, CampaignTarget
 from portal.models import Region
 
@@ -252,57 +244,48 @@ class Recount:
             self.affected_places |= set(self.regions)
         return self.write()
 
-    def pairs(self, name: str) -> tuple[set[str], set[str], set[str]]:
-        """The touched codes with some months, those months, and the codes touched in every month."""
-        pairs = self.touched.cells.get(name, set())
-        some = {code for code, month in pairs if month is not None}
-        months = {month for _code, month in pairs if month is not None}
-        every = {code for code, month in pairs if month is None}
-        return some, months, every
+    def codes(self, name: str) -> set[str]:
+        """The region codes a source was touched under (whatever the months: a code's cells are few,
+        and recounting them all keeps its to-date breakdowns right)."""
+        return {code for code, _month in self.touched.cells.get(name, set())}
 
     def recount_additive(self, source: Source) -> None:
         cells = KpiCell.objects.filter(campaign=self.campaign, source=source.name)
+        codes = None if self.full else self.codes(source.name)
+        if codes is not None:
+            cells = cells.filter(code__in=sorted(codes))
         existing = {(cell.code, cell.period, cell.breakdown, cell.key): cell for cell in cells}
-        if self.full:
-            fresh = additive_cells(source, Scope(), breakdown_codes=None)
-            in_scope = set(existing)
-            codes = None
-        else:
-            some, months, every = self.pairs(source.name)
-            fresh = {}
-            if some:
-                fresh.update(additive_cells(source, Scope(codes=some, months=months), breakdown_codes=some))
-            if every:
-                fresh.update(additive_cells(source, Scope(codes=every), breakdown_codes=every))
-            codes = some | every
-            in_scope = {key for key in existing
-                        if key[0] in every or (key[0] in some and (key[1] in months or key[2]))}
-        self.write_cells(source, existing, in_scope, fresh)
+        fresh = {key: {name: stored(value) for name, value in values.items()}
+                 for key, values in additive_cells(source, codes).items()}
+        self.write_cells(source, existing, fresh)
         # Add the cells up again for every region above a recounted code, every period.
-        all_cells = {key: cell.values for key, cell in existing.items() if key not in in_scope}
-        all_cells.update({key: {n: stored(v) for n, v in values.items()} for key, values in fresh.items()})
-        targets = None if codes is None else {place for code in codes for place in places(code, self.widths)}
+        all_cells = fresh if codes is None else {
+            **{(cell.code, cell.period, cell.breakdown, cell.key): cell.values
+               for cell in KpiCell.objects.filter(campaign=self.campaign, source=source.name)
+               .exclude(code__in=sorted(codes))},
+            **fresh,
+        }
+        affected = set(self.regions) if codes is None else {place for code in codes
+                                                           for place in places(code, self.widths)}
         rolled: dict[tuple, dict] = defaultdict(dict)
         for (code, period, breakdown, key), values in all_cells.items():
             for place in places(code, self.widths):
-                if targets is not None and place not in targets:
+                if place not in affected:
                     continue
-                for row_key in ((place, period, breakdown, key), (place, "", breakdown, key)) if period else (
-                        (place, "", breakdown, key),):
+                row_keys = [(place, period, breakdown, key), (place, "", breakdown, key)] if period else [
+                    (place, "", breakdown, key)]
+                for row_key in row_keys:
                     row = rolled[row_key]
                     for name, value in values.items():
                         row[name] = added(row.get(name), value)
         self.recounted[source.name] = rolled
-        affected = set(self.regions) if targets is None else targets
         self.affected_places |= affected
         self.domains[source.name] = lambda key, affected=affected: key[0] in affected
 
-    def write_cells(self, source: Source, existing: dict, in_scope: set, fresh: dict) -> None:
-        changed, gone = [], []
-        for key in in_scope - set(fresh):
-            gone.append(existing[key].pk)
+    def write_cells(self, source: Source, existing: dict, fresh: dict) -> None:
+        gone = [cell.pk for key, cell in existing.items() if key not in fresh]
+        changed = []
         for key, values in fresh.items():
-            values = {name: stored(value) for name, value in values.items()}
             cell = existing.get(key)
             if cell is None or cell.values != values:
                 code, period, breakdown, bkey = key
@@ -316,31 +299,12 @@ class Recount:
                                         update_fields=["values"])
 
     def recount_distinct(self, source: Source) -> None:
-        found: dict[tuple, dict] = {}
-        if self.full:
-            for width in self.widths:
-                found.update(distinct_figures(source, width, prefixes=None, months=None, to_date=True))
-            affected = set(self.regions)
-            self.domains[source.name] = lambda key: True
-        else:
-            some, months, every = self.pairs(source.name)
-            affected = {place for code in some | every for place in places(code, self.widths)}
-            all_months = bool(every)
-            for width in self.widths:
-                prefixes = {place[:width] for place in affected if width_of(place) == width}
-                if not prefixes:
-                    continue
-                found.update(distinct_figures(source, width, prefixes=prefixes, months=None if all_months else months,
-                                              to_date=True))
-
-            def in_domain(key, affected=affected, months=months, all_months=all_months):
-                place, period, breakdown, _key = key
-                return place in affected and (all_months or breakdown or period in months or period == "")
-
-            self.domains[source.name] = in_domain
-        self.recounted[source.name] = {key: {n: stored(v) for n, v in values.items()}
-                                       for key, values in found.items() if key[0] in affected}
+        affected = set(self.regions) if self.full else {
+            place for code in self.codes(source.name) for place in places(code, self.widths)}
+        found = distinct_figures(source, self.widths, None if self.full else affected)
+        self.recounted[source.name] = found
         self.affected_places |= affected
+        self.domains[source.name] = lambda key, affected=affected: key[0] in affected
 
     def write(self) -> Result:
         result = Result()

@@ -6,17 +6,17 @@ as cells (KpiCell) that add up to every region and period; the distinct ones (fi
 industries, certified firms: a firm with two cases is one firm) by region at every level, since
 such counts do not add up from counties to a city, nor from months to date.
 
-A restriction (`Scope`) narrows a source to some region codes and months, which is all an
-incremental update recounts.
+An update recounts the cells of the region codes a change touched, and the distinct counts of the
+regions above them; a full count recounts everything.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import CharField, Count, F, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Concat, Substr, TruncMonth
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseRating, Visit
@@ -40,15 +40,6 @@ class Source:
     measures: dict
     breakdowns: dict[str, str] = field(default_factory=dict)  # breakdown → path of its key
     distinct: bool = False  # counts of distinct firms: grouped at every level, never added up
-
-
-@dataclass
-class Scope:
-    """What a recount covers: some region codes (as rows are filed), some months ("YYYY-MM"); None
-    is everything."""
-
-    codes: set[str] | None = None
-    months: set[str] | None = None
 
 
 def sources(campaign: Campaign) -> dict[str, Source]:
@@ -136,44 +127,7 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1)
 
 
-def in_months(path: str, months: Iterable[str], *, is_datetime: bool) -> Q:
-    """Rows whose `path` falls in one of `months` (local time for a datetime)."""
-    wanted = Q(pk__in=[])
-    for month in sorted(set(months)):
-        first, following = month_bounds(month)
-        if is_datetime:
-            tz = timezone.get_current_timezone()
-            first = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-            following = datetime.combine(following, datetime.min.time(), tzinfo=tz)
-        wanted |= Q(**{f"{path}__gte": first, f"{path}__lt": following})
-    return wanted
-
-
-def when_is_datetime(source: Source) -> bool:
-    model = source.rows.model
-    for part in source.when.split("__"):
-        field_ = model._meta.get_field(part)
-        model = field_.related_model or model
-    return field_.get_internal_type() == "DateTimeField"
-
-
-def restrict(source: Source, scope: Scope) -> QuerySet:
-    rows = source.rows
-    if scope.codes is not None:
-        rows = rows.filter(**{f"{source.region}__in": sorted(scope.codes)})
-    if scope.months is not None:
-        rows = rows.filter(in_months(source.when, scope.months, is_datetime=when_is_datetime(source)))
-    return rows.order_by()
-
-
 # --- Aggregates ------------------------------------------------------------------------------------
-
-
-def code_at(path: str, width: int):
-    """The region code of `path` cut to a level: 130102 → 130100 (city) → 130000 (province)."""
-    if width == 6:
-        return F(path)
-    return Concat(Substr(path, 1, width), Value("0" * (6 - width)), output_field=CharField())
 
 
 def places(code: str, widths: Iterable[int]) -> list[str]:
@@ -183,44 +137,40 @@ def places(code: str, widths: Iterable[int]) -> list[str]:
             if not (width == 4 and code.endswith("0000")) and not (width == 6 and code.endswith("00"))]
 
 
-def grouped(rows: QuerySet, source: Source, *, code, by_month: bool, breakdown_path: str | None) -> Iterator[dict]:
-    group = {"code": code}
-    if by_month:
-        group["month"] = TruncMonth(source.when)
-    if breakdown_path:
-        group["bkey"] = F(breakdown_path)
-    yield from rows.annotate(**group).values(*group).annotate(**source.measures)
-
-
-def cell_key(row: dict, by_month: bool) -> tuple[str, str]:
-    return (month_key(row["month"]) if by_month else "", "" if row.get("bkey") is None else str(row.get("bkey")))
-
-
-def additive_cells(source: Source, scope: Scope, *, breakdown_codes: set[str] | None) -> dict[tuple, dict]:
-    """(code, month, "", "") → measures of the rows filed under each code in each month, and
-    (code, "", breakdown, key) → measures to date for the codes in `breakdown_codes` (None: all)."""
-    cells: dict[tuple, dict] = {}
+def additive_cells(source: Source, codes: set[str] | None) -> dict[tuple, dict]:
+    """The cells of an additive source for the rows filed under `codes` (None: all), in one grouped
+    read at the finest grain (code, month and every breakdown key at once), added up here:
+    (code, month, "", "") → that month's measures; (code, "", breakdown, key) → to date."""
     if source.name == "answered":
-        return answered_cells(source, scope, breakdown_codes=breakdown_codes)
-    rows = restrict(source, scope)
-    for row in grouped(rows, source, code=F(source.region), by_month=True, breakdown_path=None):
-        month, _ = cell_key(row, True)
-        cells[(row["code"], month, "", "")] = {name: row[name] for name in source.measures}
-    if source.breakdowns and breakdown_codes != set():
-        rows = restrict(source, Scope(codes=breakdown_codes))
-        for breakdown, path in source.breakdowns.items():
-            for row in grouped(rows, source, code=F(source.region), by_month=False, breakdown_path=path):
-                _, bkey = cell_key(row, False)
-                cells[(row["code"], "", breakdown, bkey)] = {name: row[name] for name in source.measures}
-    return cells
+        return answered_cells(source, codes)
+    rows = source.rows.order_by()
+    if codes is not None:
+        rows = rows.filter(**{f"{source.region}__in": sorted(codes)})
+    group = {"code": F(source.region), "month": TruncMonth(source.when)}
+    group.update({f"b_{breakdown}": F(path) for breakdown, path in source.breakdowns.items()})
+    cells: dict[tuple, dict] = defaultdict(dict)
+    for row in rows.annotate(**group).values(*group).annotate(**source.measures):
+        values = {name: row[name] for name in source.measures}
+        keys = [(row["code"], month_key(row["month"]), "", "")]
+        for breakdown in source.breakdowns:
+            bkey = row[f"b_{breakdown}"]
+            keys.append((row["code"], "", breakdown, "" if bkey is None else str(bkey)))
+        for key in keys:
+            cell = cells[key]
+            for name, value in values.items():
+                cell[name] = value if cell.get(name) is None else cell[name] if value is None else cell[name] + value
+    return dict(cells)
 
 
-def answered_cells(source: Source, scope: Scope, *, breakdown_codes=None) -> dict[tuple, dict]:
+def answered_cells(source: Source, codes: set[str] | None) -> dict[tuple, dict]:
     """Needs answered by a case of the campaign that has been visited: how many, and the days from
     each one's submission to the first visit of such a case, by the need's firm's code and month.
     One grouped read (need → its campaign cases → their visits, the earliest per need): a need
     answered by two of the campaign's cases is one need, waiting for the earlier visit."""
-    rows = (restrict(source, scope).annotate(first=Min("cases__visits__visited_on")).filter(first__isnull=False)
+    rows = source.rows.order_by()
+    if codes is not None:
+        rows = rows.filter(**{f"{source.region}__in": sorted(codes)})
+    rows = (rows.annotate(first=Min("cases__visits__visited_on")).filter(first__isnull=False)
             .values_list(source.region, "submitted_at", "first"))
     cells: dict[tuple, dict] = defaultdict(lambda: {"needs_visited": 0, "wait": 0})
     for code, submitted_at, first in rows:
@@ -231,35 +181,44 @@ def answered_cells(source: Source, scope: Scope, *, breakdown_codes=None) -> dic
     return dict(cells)
 
 
-def distinct_figures(source: Source, width: int, *, prefixes: set[str] | None, months: set[str] | None,
-                     to_date: bool) -> dict[tuple, dict]:
-    """(region, period, breakdown, key) → the distinct counts of the regions at one level: for
-    those regions whose prefix is given (None: all), to date and for each month in `months` (None:
-    every month)."""
-    rows = source.rows.order_by()
-    # A firm filed under a city or province code itself counts in that city's and province's
-    # totals but is no county's (and one filed under the province's code is no city's): its code
-    # would collide with the city's (the province's) own row.
-    if width == 6:
-        rows = rows.exclude(**{f"{source.region}__code__endswith": "00"})
-    elif width == 4:
-        rows = rows.exclude(**{f"{source.region}__code__endswith": "0000"})
-    if prefixes is not None:
-        wanted = Q(pk__in=[])
-        for prefix in prefixes:
-            wanted |= Q(**{f"{source.region}__code__startswith": prefix})
-        rows = rows.filter(wanted)
-    code = code_at(source.region, width)
-    found: dict[tuple, dict] = {}
-    monthly = rows if months is None else rows.filter(
-        in_months(source.when, months, is_datetime=when_is_datetime(source)))
-    if months is None or months:
-        for row in grouped(monthly, source, code=code, by_month=True, breakdown_path=None):
-            found[(row["code"], *cell_key(row, True)[:1], "", "")] = {n: row[n] for n in source.measures}
-    if to_date:
-        for row in grouped(rows, source, code=code, by_month=False, breakdown_path=None):
-            found[(row["code"], "", "", "")] = {n: row[n] for n in source.measures}
-        for breakdown, path in source.breakdowns.items():
-            for row in grouped(rows, source, code=code, by_month=False, breakdown_path=path):
-                found[(row["code"], "", breakdown, cell_key(row, False)[1])] = {n: row[n] for n in source.measures}
-    return found
+def distinct_figures(source: Source, widths: list[int], places_wanted: set[str] | None) -> dict[tuple, dict]:
+    """(region, period, breakdown, key) → the counts of a distinct source for the regions in
+    `places_wanted` (None: every region) at every level, to date, per month and per breakdown key.
+
+    One read of the source's facts (a row per case or certificate: its code, month, firm, key
+    status, industry and breakdown keys), counted here into sets: a firm with two cases counts once
+    in a county, a city, the province, a month and to date alike."""
+    fields = {"code": F(source.region), "month": TruncMonth(source.when), "firm": F("enterprise_id")}
+    if source.name == "cases":
+        fields.update(is_key=F("enterprise__is_key"), industry=F("enterprise__industry_id"))
+    fields.update({f"b_{breakdown}": F(path) for breakdown, path in source.breakdowns.items()})
+    sets: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    counts: dict[tuple, int] = defaultdict(int)
+    for row in source.rows.order_by().annotate(**fields).values(*fields).iterator(chunk_size=10_000):
+        month = month_key(row["month"])
+        regions = [place for place in places(row["code"], widths)
+                   if places_wanted is None or place in places_wanted]
+        if not regions:
+            continue
+        breakdown_keys = [(breakdown, "" if row[f"b_{breakdown}"] is None else str(row[f"b_{breakdown}"]))
+                          for breakdown in source.breakdowns]
+        for region in regions:
+            keys = [(region, "", "", ""), (region, month, "", "")]
+            keys += [(region, "", breakdown, bkey) for breakdown, bkey in breakdown_keys]
+            for key in keys:
+                found = sets[key]
+                found["firms"].add(row["firm"])
+                if source.name == "cases":
+                    counts[key] += 1
+                    if row["is_key"]:
+                        found["key_firms"].add(row["firm"])
+                        found["key_industries"].add(row["industry"])
+    figures = {}
+    for key, found in sets.items():
+        if source.name == "cases":
+            figures[key] = {"cases": counts[key], "firms_assisted": len(found["firms"]),
+                            "key_firms_assisted": len(found["key_firms"]),
+                            "key_industries": len(found["key_industries"])}
+        else:
+            figures[key] = {"firms_certified": len(found["firms"])}
+    return figures
