@@ -435,9 +435,8 @@ class TestFreshness:
         from django.test import override_settings
 
         from campaigns.cases.models import AssistanceCase
-        from portal.models import OutboxEntry
-
         from portal import outbox
+        from portal.models import OutboxEntry
 
         outbox.drain_all()  # what the fixture's writes noted, as a worker would
         kpis.compute_campaign(hebei.pk)
