@@ -12,8 +12,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from campaigns.cases.models import AssistanceCase, Visit
-from campaigns.kpis import tasks
-from campaigns.kpis.models import KpiSnapshot
+from campaigns.kpis.models import KpiCell, KpiSnapshot
 from campaigns.models import Campaign
 from campaigns.training.models import TrainingSession
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
@@ -23,7 +22,7 @@ from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, 
 pytestmark = pytest.mark.django_db
 
 COUNTED_MODELS = (Enterprise, Campaign, AssistanceCase, Visit, NeedRequest, NeedsSurvey, Certification,
-                  TrainingSession, KpiSnapshot)
+                  TrainingSession, KpiSnapshot, KpiCell)
 
 
 def test_it_refuses_to_run_on_anything_but_postgresql(monkeypatch):
@@ -52,30 +51,30 @@ def test_a_tiny_run_agrees_with_the_floor_times_a_worker_and_removes_what_it_add
     # A transactional test empties every table when it ends, reference data included.
     if not Region.objects.exists():
         refdata.load_all(Region, Industry, ServiceArea, Specialty)
-    # This process enqueues through the broker (the test settings compute eagerly) ...
+    # This process leaves the outbox to the worker's listener (the test settings drain in-process).
     settings.CELERY_BROKER_URL = needs_redis
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    # ... and asks for the refresh one second after the commit rather than ten.
-    monkeypatch.setattr(tasks, "DEBOUNCE_SECONDS", 1)
     before = {model: model.objects.count() for model in COUNTED_MODELS}
     users, audit_entries = User.objects.count(), AuditEntry.objects.count()
 
     output = StringIO()
     try:
         call_command("benchmark_kpis", "--firms", "200", "--cases", "200", "--visits", "1000", "--needs", "400",
-                     "--sessions", "40", "--runs", "1", "--explain", stdout=output)
+                     "--sessions", "40", "--runs", "1", "--updates", "5", "--visits-timed", "3", "--explain",
+                     stdout=output)
     except CommandError as error:  # the report says which figures disagree
         pytest.fail(f"{error}\n{output.getvalue()}")
     text = output.getvalue()
 
     assert "| measurement | time | queries | rows | notes |" in text
-    assert "(a) engine `kpis.compute_campaign`" in text
+    assert "(a) engine: first full count" in text and "(a) engine: full count (the schedule's)" in text
     assert "| (b) floor check: engine snapshots = floor | — | — |" in text and "passed: 0 mismatches" in text
-    assert "(c) worker: `visit_log` → county snapshot" in text and "debounce 1 s" in text
+    assert "(c) worker: visit → county dashboard, 3 visits | p50" in text
+    assert "(d) one update (a visit's figures), own time" in text and "(e) dashboard p50 as province" in text
     assert "EXPLAIN (ANALYZE, BUFFERS) of the engine's slowest query" in text
     assert {model: model.objects.count() for model in COUNTED_MODELS} == before
-    # The audit trail is append-only: the timed visit's entries stay, and so does the account that
-    # logged it, deactivated; every other benchmark account is gone.
+    # The audit trail is append-only: the timed visits' entries stay, and so does the account that
+    # logged them, deactivated; every other benchmark account is gone.
     assert AuditEntry.objects.count() > audit_entries
     left = User.objects.filter(username__startswith="benchmark_kpis_")
     assert User.objects.count() == users + left.count()

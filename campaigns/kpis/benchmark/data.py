@@ -11,14 +11,15 @@ from django.db.models import Count
 from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
-from campaigns.kpis.models import KpiSnapshot
+from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.training.models import TrainingAttendance, TrainingSession
 from enterprises.demo import GIVEN, NAME_STEMS, SIZES, SURNAMES, TRADE_WORDS
 from enterprises.models import Certification, Enterprise, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.uscc import generate_uscc
 from portal.benchmarking import Copier, Ids, remove_accounts
-from portal.models import Industry, Region, User
+from portal.kpi_notes import TOPIC as KPI_TOPIC
+from portal.models import Industry, OutboxEntry, Region, User
 
 USER_PREFIX = "benchmark_kpis_"
 CAMPAIGN_NAME = "benchmark_kpis 河北省中小企业质量提升行动（合成数据）"
@@ -392,6 +393,11 @@ class SyntheticCampaign:
         surveys = NeedsSurvey.objects.filter(enterprise__in=firms) | NeedsSurvey.objects.filter(campaign__in=campaigns)
         doomed = [
             KpiSnapshot.objects.filter(campaign__in=campaigns),
+            KpiCell.objects.filter(campaign__in=campaigns),
+            KpiState.objects.filter(campaign__in=campaigns),
+            # Notes the timed visits left, if no worker drained them.
+            OutboxEntry.objects.filter(topic=KPI_TOPIC, payload__campaign__in=list(campaigns.values_list("pk",
+                                                                                                        flat=True))),
             CampaignTarget.objects.filter(campaign__in=campaigns),
             TrainingAttendance.objects.filter(session__campaign__in=campaigns),
             TrainingAttendance.objects.filter(enterprise__in=firms),

@@ -13,19 +13,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management.base import CommandError
 from django.db import connection, transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from campaigns.cases import services
 from campaigns.cases.models import AssistanceCase
-from campaigns.kpis import tasks
 from campaigns.kpis.benchmark.data import CITY, Status
 from campaigns.kpis.models import KpiSnapshot
+from portal import outbox
 from portal.celery import app as celery_app
 
 
@@ -37,6 +36,11 @@ def database_url() -> str:
     host = config["HOST"] or "127.0.0.1"
     port = f":{config['PORT']}" if config["PORT"] else ""
     return f"postgres://{user}{password}@{host}{port}/{config['NAME']}"
+
+
+def percentile(values: list[float], which: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(which / 100 * len(ordered) + 0.5) - 1))]
 
 
 def seconds(value: float) -> str:
@@ -94,81 +98,135 @@ class WorkerMeasures:
                 return time.perf_counter() - started
         raise CommandError(f"The worker did not answer a ping within 90 s:\n{log.read_text(errors='replace')}")
 
-    def measure_worker(self) -> None:
-        self.heading("(c) A real worker: a new visit until the county's snapshot counts it")
-        # An open case of a county firm, in Shijiazhuang if there is one: the county row is the one timed.
+    def timed_cases(self, count: int) -> list[AssistanceCase]:
+        """Open cases of county firms (Shijiazhuang's first), to log the timed visits on."""
         open_cases = (AssistanceCase.objects.filter(campaign=self.campaign).exclude(status=Status.CLOSED)
                       .exclude(enterprise__region__code__endswith="00")
                       .select_related("enterprise", "lead", "campaign").order_by("pk"))
-        case = open_cases.filter(enterprise__region__code__startswith=CITY[:4]).first() or open_cases.first()
-        if case is None:
+        cases = list(open_cases.filter(enterprise__region__code__startswith=CITY[:4])[:count])
+        return cases or list(open_cases[:count])
+
+    def log_visit(self, case: AssistanceCase) -> None:
+        with transaction.atomic():
+            services.visit_log(user=case.lead, case=case, visited_on=timezone.localdate(), mode="on_site",
+                               hours=Decimal("2.0"), people_present="专家、监管人员",
+                               problems_found="benchmark_kpis: 计时走访")
+
+    def county_visits(self, code: str) -> int:
+        row = KpiSnapshot.objects.filter(campaign=self.campaign, region_id=code, period="", breakdown="",
+                                         key="").values_list("figures", flat=True).first()
+        return (row or {}).get("visits", 0)
+
+    def measure_updates(self) -> None:
+        """(d) Updates in this process: a visit logged, then the outbox drained, 200 times; each
+        drain's own time, and what 200 of them leave in the tables and on the dashboard."""
+        runs = self.options["updates"]
+        self.heading(f"(d) {runs} updates: a visit, then the outbox drained (the update's own time)")
+        fresh_size, fresh_dashboard = self.table_size(), self.dashboard_times()
+        cases = self.timed_cases(runs) or []
+        if not cases:
             self.say(self.style.WARNING("  no open case in a county: skipped"))
-            self.results.append(("(c) worker: visit → snapshot", "—", "—", "—", "skipped: no open case"))
             return
-        county = case.enterprise.region_id
-        snapshot = KpiSnapshot.objects.filter(campaign=self.campaign, region_id=county, period="",
-                                              breakdown=KpiSnapshot.Breakdown.TOTAL, key="")
-        before = (snapshot.values_list("figures", flat=True).first() or {}).get("visits", 0)
+        times, queries = [], None
+        for number in range(runs):
+            self.log_visit(cases[number % len(cases)])
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                outbox.drain_all()
+                times.append(time.perf_counter() - started)
+            queries = queries or len(captured.captured_queries)
+        after_size, after_dashboard = self.table_size(), self.dashboard_times()
+        p50, p95 = percentile(times, 50), percentile(times, 95)
+        self.say(f"  update's own time p50 {seconds(p50)}, p95 {seconds(p95)}, max {seconds(max(times))}; "
+                 f"{queries} queries for one")
+        self.results.append(("(d) one update (a visit's figures), own time", f"p50 {seconds(p50)}",
+                             str(queries), f"{runs} updates", f"p95 {seconds(p95)}, max {seconds(max(times))}"))
+        for label, before, after in (("snapshot and cell tables", fresh_size, after_size),):
+            ratio = after / before if before else float("inf")
+            self.say(f"  {label}: {before / 2**20:.1f} MB fresh, {after / 2**20:.1f} MB after {runs} updates "
+                     f"({ratio:.2f}×)")
+            self.results.append((f"(e) {label} after {runs} updates", f"{after / 2**20:.1f} MB", "—",
+                                 f"fresh {before / 2**20:.1f} MB", f"{ratio:.2f}× fresh"))
+        for who in fresh_dashboard:
+            before, after = fresh_dashboard[who], after_dashboard[who]
+            self.say(f"  dashboard as {who}: p50 {seconds(before)} fresh, {seconds(after)} after "
+                     f"({after / before:.2f}×)")
+            self.results.append((f"(e) dashboard p50 as {who} after {runs} updates", seconds(after), "—",
+                                 f"fresh {seconds(before)}", f"{after / before:.2f}× fresh"))
+
+    def table_size(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_total_relation_size('campaigns_kpisnapshot') "
+                           "+ pg_total_relation_size('campaigns_kpicell')")
+            return cursor.fetchone()[0]
+
+    def dashboard_times(self) -> dict[str, float]:
+        url = self.dashboard_url()
+        found = {}
+        for who in ("province", "city"):
+            client = Client()
+            client.force_login(self.users[who])
+            client.get(url)
+            times = []
+            for _ in range(20):
+                started = time.perf_counter()
+                client.get(url)
+                times.append(time.perf_counter() - started)
+            found[who] = statistics.median(times)
+        return found
+
+    def measure_worker(self) -> None:
+        """(c) A real worker (its outbox listener): a visit committed, until the county's dashboard shows it."""
+        count = self.options["visits_timed"]
+        self.heading(f"(c) A real worker: {count} visits, each until the county's dashboard shows it")
+        cases = self.timed_cases(count)
+        if not cases:
+            self.say(self.style.WARNING("  no open case in a county: skipped"))
+            self.results.append(("(c) worker: visit → dashboard", "—", "—", "—", "skipped: no open case"))
+            return
         token = uuid.uuid4().hex[:12]
         queue, hostname = f"benchmark-kpis-{token}", f"benchmark-kpis-{token}@{socket.gethostname()}"
         log = Path(tempfile.gettempdir()) / f"{queue}.log"
         limit = self.options["worker_timeout"]
         worker = self.start_worker(queue, hostname, log)
+        latencies, counted = [], []
         try:
             ready = self.wait_for_ping(worker, hostname, log)
             self.say(f"  worker {hostname} answered a ping after {ready:.1f} s")
-            debounce = tasks.DEBOUNCE_SECONDS
-            cache.delete(f"kpi-refresh:{self.campaign.pk}")  # a request of an earlier run must not swallow this one
-            # The task goes to this run's queue: no other worker on the broker can take it.
-            with override_settings(CELERY_TASK_DEFAULT_QUEUE=queue):
-                with transaction.atomic():
-                    services.visit_log(user=case.lead, case=case, visited_on=timezone.localdate(), mode="on_site",
-                                       hours=Decimal("2.0"), people_present="专家、监管人员",
-                                       problems_found="benchmark_kpis: 计时走访")
-                committed_wall, committed = timezone.now(), time.perf_counter()
-            self.say(f"  visit logged on case #{case.pk} (firm in {county}); its county had {before:,} visits")
-            row = None
-            while time.perf_counter() - committed < limit:
-                if worker.poll() is not None:
-                    raise CommandError(f"The worker exited with {worker.returncode}:\n"
-                                       f"{log.read_text(errors='replace')}")
-                row = snapshot.values_list("figures", "computed_at").first()
-                if row and row[0].get("visits") == before + 1:
-                    break
-                time.sleep(0.1)
-            else:
-                raise CommandError(f"The snapshot did not count the visit within {limit} s:\n"
-                                   f"{log.read_text(errors='replace')}")
-            seen, seen_wall = time.perf_counter() - committed, timezone.now()
-            computed_at = row[1]
-            computing = (computed_at - committed_wall).total_seconds() - debounce
-            writing = (seen_wall - computed_at).total_seconds()
-            self.say(f"  seen after {seen:.2f} s: debounce {debounce} s, then {computing:.2f} s until the figures "
-                     f"were computed (queue pick-up and the queries), {writing:.2f} s to write, commit and be seen")
-            page = self.dashboard_url()
-            note = f"debounce {debounce} s + compute {computing:.2f} s + write & commit {writing:.2f} s"
-            if page is None:
-                note += "; `dashboards:campaign` not built yet, so snapshot only"
-            else:
-                # The county's page of the dashboard, as the province supervisor drilling down to it.
-                client = Client()
-                client.force_login(self.users["province"])
-                started = time.perf_counter()
-                response = client.get(page, {"region": county})
-                shown = time.perf_counter() - started
-                text = response.content.decode(errors="replace")
-                found = any(f"{before + 1:{style}}" in text for style in (",", ""))
-                note += (f"; county dashboard GET {seconds(shown)} (HTTP {response.status_code}, "
-                         f"{before + 1:,} {'shown' if found else 'not found in the page'})")
-                seen += shown
-            self.results.append(("(c) worker: `visit_log` → county snapshot (+ dashboard)", f"{seen:.2f} s", "—",
-                                 f"visits {before:,} → {before + 1:,} in {county}", note))
+            client = Client()
+            client.force_login(self.users["province"])
+            url = self.dashboard_url()
+            for number in range(count):
+                case = cases[number % len(cases)]
+                county = case.enterprise.region_id
+                before = self.county_visits(county)
+                self.log_visit(case)
+                committed = time.perf_counter()
+                while self.county_visits(county) != before + 1:
+                    if worker.poll() is not None:
+                        raise CommandError(f"The worker exited with {worker.returncode}:\n"
+                                           f"{log.read_text(errors='replace')}")
+                    if time.perf_counter() - committed > limit:
+                        raise CommandError(f"The snapshot did not count the visit within {limit} s:\n"
+                                           f"{log.read_text(errors='replace')}")
+                    time.sleep(0.01)
+                counted.append(time.perf_counter() - committed)
+                response = client.get(url, {"region": county})
+                latencies.append(time.perf_counter() - committed)
+                if response.status_code != 200:
+                    raise CommandError(f"The county's dashboard answered {response.status_code}")
         finally:
             self.stop_worker(worker)
             self.delete_queue(queue)
             if worker.returncode not in (0, None) and log.exists():
                 self.say(log.read_text(errors="replace")[-3000:])
             log.unlink(missing_ok=True)
+        p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+        self.say(f"  visit → dashboard: p50 {p50:.2f} s, p95 {p95:.2f} s, max {max(latencies):.2f} s "
+                 f"(until the snapshot counted it: p50 {percentile(counted, 50):.2f} s)")
+        self.results.append((f"(c) worker: visit → county dashboard, {count} visits", f"p50 {p50:.2f} s", "—",
+                             f"p95 {p95:.2f} s", f"max {max(latencies):.2f} s; snapshot alone p50 "
+                             f"{percentile(counted, 50):.2f} s"))
 
     def delete_queue(self, queue: str) -> None:
         """Remove this run's queue and its binding from the broker."""

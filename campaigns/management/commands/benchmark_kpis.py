@@ -8,24 +8,26 @@ across Hebei's cities and counties, 100,000 cases over most of them, 1,000,000 v
 needs in and out of cases, 20,000 training sessions with their attendance, certificates, ratings
 and follow-up surveys), written with COPY in chunks of 10,000 rows, then measures side by side:
 
-a. the engine: `kpis.compute_campaign` (median of --runs), its queries and the snapshots written;
-b. the floor: ONE hand-written `WITH ... SELECT` with GROUPING SETS over region prefixes and months
-   computing every to-date and monthly total (counts and sums; the industry, size and service-area
-   breakdowns are left out), timed the same way, and then checked figure by figure against the
-   engine's snapshots for every region and period. A mismatch fails the command;
-c. a real Celery worker (`celery -A portal worker --pool solo`, on a queue of its own so no other
-   worker on the broker can take the task): one visit logged through `services.visit_log` in a
-   transaction, and the time until the county's snapshot counts it, split into the debounce,
-   the computation and the write, then the county's dashboard page (when it exists);
-d. the campaign dashboard (`dashboards:campaign`) as the province supervisor and a city
-   regulator, when that page exists: time and queries.
+a. the engine's full count: a first one from nothing stored (every row and cell written), then the
+   one the schedule runs (median of --runs: everything recounted, compared, only changes written);
+b. the floor: ONE hand-written `WITH ... SELECT` with GROUPING SETS over region prefixes, months and
+   breakdown keys computing every figure the engine stores (to date, monthly and the industry, size
+   and service-area breakdowns), timed the same way, then checked figure by figure against the
+   engine's snapshots for every region, period and key. A mismatch fails the command;
+d. --updates updates in this process (a visit logged, then the outbox drained): each update's own
+   time, and the size of the snapshot and cell tables and the dashboard's p50 before and after;
+c. a real Celery worker (`celery -A portal worker --pool solo`, on a queue of its own, its outbox
+   listener woken by the commit): --visits-timed visits, each logged through `services.visit_log`
+   in a transaction and timed until the county's dashboard page shows it (p50, p95);
+e. the campaign dashboard (`dashboards:campaign`) as the province supervisor and a city
+   regulator: time and queries.
 
 The results are printed as a Markdown table; --explain adds EXPLAIN (ANALYZE, BUFFERS) of the
 engine's slowest query. Synthetic rows are marked (users benchmark_kpis_*, the campaign's name,
 the firms' address, certificate numbers BENCH-KPI-*) and deleted at the end unless --keep is
 given; --reuse measures the data of an earlier --keep run, --clean only removes it. The audit
-trail is append-only: the entries of the one logged visit stay, and so does the (deactivated)
-account that logged it.
+trail is append-only: the entries of the logged visits stay, and so does the (deactivated)
+account that logged them.
 """
 
 import random
@@ -54,8 +56,12 @@ class Command(SyntheticCampaign, FloorMeasures, WorkerMeasures, BenchmarkCommand
         parser.add_argument("--sessions", type=int, default=20_000, help="training sessions (20000)")
         parser.add_argument("--runs", type=int, default=3, help="timed runs of the engine and the floor (3)")
         parser.add_argument("--seed", type=int, default=2026)
-        parser.add_argument("--worker-timeout", type=int, default=900,
-                            help="seconds to wait for the worker's snapshot (900)")
+        parser.add_argument("--worker-timeout", type=int, default=120,
+                            help="seconds to wait for the worker's snapshot (120)")
+        parser.add_argument("--visits-timed", type=int, default=20,
+                            help="visits timed from commit to the dashboard through a real worker (20)")
+        parser.add_argument("--updates", type=int, default=200,
+                            help="updates in this process, timed, before the tables and dashboard are measured (200)")
         parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest engine query")
         parser.add_argument("--keep", action="store_true", help="leave the synthetic data in the database")
         parser.add_argument("--reuse", action="store_true", help="measure the data a --keep run left")
@@ -94,12 +100,13 @@ class Command(SyntheticCampaign, FloorMeasures, WorkerMeasures, BenchmarkCommand
                 self.measure_engine()
                 self.measure_floor()
                 self.check_floor()
+                self.measure_updates()
                 try:
                     self.measure_worker()
                 except CommandError as error:  # the other measurements still make their table
                     self.say(self.style.ERROR(f"  {error}"))
-                    self.failures.append("the worker's refresh failed")
-                    self.results.append(("(c) worker: `visit_log` → county snapshot", "—", "—", "—",
+                    self.failures.append("the worker's updates failed")
+                    self.results.append(("(c) worker: visit → county dashboard", "—", "—", "—",
                                          f"FAILED: {str(error).splitlines()[0]}"))
                 self.measure_dashboard()
                 self.print_table()
