@@ -81,16 +81,6 @@ def drain_all(*, seconds: float = 60.0) -> int:
     return done
 
 
-def waiting(topic: str) -> tuple[int, float | None]:
-    """How many entries of `topic` wait, and the age in seconds of the oldest."""
-    from django.db.models import Count, Min
-    from django.utils import timezone
-
-    state = OutboxEntry.objects.filter(topic=topic).aggregate(count=Count("pk"), oldest=Min("created_at"))
-    oldest = state["oldest"]
-    return state["count"], (timezone.now() - oldest).total_seconds() if oldest else None
-
-
 # --- Draining in the web process, on the embedded default -----------------------------------------
 
 _running = threading.Lock()

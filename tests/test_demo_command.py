@@ -227,3 +227,16 @@ def test_the_services_wrote_the_audit_trail_of_experts_cases_and_visits(demo):
         assert AuditEntry.objects.filter(content_type__model=model, action="create").exists(), model
     assert AuditEntry.objects.filter(action="assign").exists()
     assert AuditEntry.objects.filter(action="transition", content_type__model="assistancecase").exists()
+
+
+def test_the_demo_dashboards_have_their_figures_once_the_seed_ends(db):
+
+    from campaigns.kpis.models import KpiSnapshot
+    from campaigns.models import Campaign
+    from portal.models import OutboxEntry
+
+    call_command("seed_demo", stdout=StringIO())
+    assert not OutboxEntry.objects.exists()
+    for campaign in Campaign.objects.all():
+        totals = KpiSnapshot.objects.get(campaign=campaign, region=campaign.region, period="", breakdown="", key="")
+        assert totals.figures["cases"] == campaign.cases.count()

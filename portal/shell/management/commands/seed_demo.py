@@ -6,6 +6,7 @@ from campaigns.demo import seed_campaigns
 from campaigns.training.demo import seed_training
 from enterprises.demo import seed_enterprises, seed_needs_and_surveys
 from experts.demo import seed_experts
+from portal import outbox
 from portal.demo import DEMO_PASSWORD, seed_accounts
 
 
@@ -13,8 +14,7 @@ class Command(BaseCommand):
     help = "Fill the portal with demo accounts and data (safe to run again: adds nothing twice)."
 
     def handle(self, *args, **options):
-        # One transaction: all or nothing, and each campaign's KPIs are computed once, when it
-        # commits, instead of after every case and visit the story writes.
+        # One transaction: all or nothing; the figures its writes noted are counted once, after it.
         with transaction.atomic():
             users = seed_accounts()
             firms = seed_enterprises()
@@ -22,6 +22,8 @@ class Command(BaseCommand):
             experts = seed_experts()
             cases = seed_cases()
             sessions = seed_training(seed_campaigns())
+        # Counted here rather than in the background: the command may end before a thread would.
+        outbox.drain_all(seconds=600)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {firms} new enterprises, {needs} new quality needs, {experts} new experts, "
             f"{cases} new assistance cases, {sessions} new training sessions."))
