@@ -84,6 +84,19 @@ class Touched:
 
 
 @dataclass
+class StoredRow:
+    """A snapshot row as read for comparing: plain values, not a model instance."""
+
+    pk: int
+    region_id: str
+    period: str
+    breakdown: str
+    key: str
+    figures: dict
+    measures: dict
+
+
+@dataclass
 class Result:
     written: int = 0
     deleted: int = 0
@@ -254,15 +267,17 @@ class Recount:
         codes = None if self.full else self.codes(source.name)
         if codes is not None:
             cells = cells.filter(code__in=sorted(codes))
-        existing = {(cell.code, cell.period, cell.breakdown, cell.key): cell for cell in cells}
+        # (pk, values) by key: plain rows, not model instances, for tens of thousands of cells.
+        existing = {(code, period, breakdown, key): (pk, values) for pk, code, period, breakdown, key, values
+                    in cells.values_list("pk", "code", "period", "breakdown", "key", "values")}
         fresh = {key: {name: stored(value) for name, value in values.items()}
                  for key, values in additive_cells(source, codes).items()}
         self.write_cells(source, existing, fresh)
         # Add the cells up again for every region above a recounted code, every period.
         all_cells = fresh if codes is None else {
-            **{(cell.code, cell.period, cell.breakdown, cell.key): cell.values
-               for cell in KpiCell.objects.filter(campaign=self.campaign, source=source.name)
-               .exclude(code__in=sorted(codes))},
+            **{(code, period, breakdown, key): values for code, period, breakdown, key, values
+               in KpiCell.objects.filter(campaign=self.campaign, source=source.name)
+               .exclude(code__in=sorted(codes)).values_list("code", "period", "breakdown", "key", "values")},
             **fresh,
         }
         affected = set(self.regions) if codes is None else {place for code in codes
@@ -283,11 +298,11 @@ class Recount:
         self.domains[source.name] = lambda key, affected=affected: key[0] in affected
 
     def write_cells(self, source: Source, existing: dict, fresh: dict) -> None:
-        gone = [cell.pk for key, cell in existing.items() if key not in fresh]
+        gone = [pk for key, (pk, _values) in existing.items() if key not in fresh]
         changed = []
         for key, values in fresh.items():
             cell = existing.get(key)
-            if cell is None or cell.values != values:
+            if cell is None or cell[1] != values:
                 code, period, breakdown, bkey = key
                 changed.append(KpiCell(campaign=self.campaign, source=source.name, code=code, period=period,
                                        breakdown=breakdown, key=bkey, values=values))
@@ -311,7 +326,9 @@ class Recount:
         rows = KpiSnapshot.objects.filter(campaign=self.campaign)
         if not self.full:
             rows = rows.filter(region_id__in=sorted(self.affected_places))
-        existing = {(row.region_id, row.period, row.breakdown, row.key): row for row in rows}
+        existing = {(row.region_id, row.period, row.breakdown, row.key): row for row in
+                    (StoredRow(*values) for values in rows.values_list("pk", "region_id", "period", "breakdown", "key",
+                                                                      "figures", "measures"))}
         keys = set(existing)
         for recounted in self.recounted.values():
             keys |= set(recounted)

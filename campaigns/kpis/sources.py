@@ -10,13 +10,26 @@ An update recounts the cells of the region codes a change touched, and the disti
 regions above them; a full count recounts everything.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, Substr, TruncDate, TruncMonth
 from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseRating, Visit
@@ -137,48 +150,90 @@ def places(code: str, widths: Iterable[int]) -> list[str]:
             if not (width == 4 and code.endswith("0000")) and not (width == 6 and code.endswith("00"))]
 
 
+def month_text(path: str):
+    """The month of a date or moment as "YYYY-MM" text, computed by the database (local time)."""
+    return Substr(Cast(TruncMonth(path), CharField()), 1, 7)
+
+
+def text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def grouped_in_sql(inner: QuerySet, names: list[str], measures: dict[str, str], groupings: list[tuple[str, ...]]):
+    """Group one read of `inner` (a values() queryset with the columns `names` and the measures'
+    inputs) several ways in one statement: the read is kept once (a materialised CTE) and grouped
+    by each of `groupings` in the database, each measure aggregated as `measures` says (name →
+    "SUM", "COUNT_ROWS" or "COUNT_DISTINCT:column"). Yields (grouping, row as a dict)."""
+    sql, params = inner.query.sql_with_params()
+    quoted = connection.ops.quote_name
+    parts = []
+    for number, grouping in enumerate(groupings):
+        selected = [quoted(name) if name in grouping else f"NULL AS {quoted(name)}" for name in names]
+        aggregates = []
+        for name, how in measures.items():
+            if how.startswith("COUNT_DISTINCT:"):
+                aggregates.append(f"COUNT(DISTINCT {quoted(how.split(':', 1)[1])}) AS {quoted(name)}")
+            elif how == "COUNT_ROWS":
+                aggregates.append(f"COUNT(*) AS {quoted(name)}")
+            else:
+                aggregates.append(f"{how}({quoted(name)}) AS {quoted(name)}")
+        group_by = ", ".join(quoted(name) for name in grouping)
+        parts.append(f"SELECT {number} AS grouping_no, {', '.join(selected + aggregates)} "
+                     f"FROM grain GROUP BY {group_by}")
+    final = f"WITH grain AS MATERIALIZED ({sql}) " + " UNION ALL ".join(parts)
+    columns = ["grouping_no", *names, *measures]
+    with connection.cursor() as cursor:
+        cursor.execute(final, params)
+        for record in cursor.fetchall():
+            row = dict(zip(columns, record, strict=True))
+            yield groupings[row["grouping_no"]], row
+
+
 def additive_cells(source: Source, codes: set[str] | None) -> dict[tuple, dict]:
-    """The cells of an additive source for the rows filed under `codes` (None: all), in one grouped
-    read at the finest grain (code, month and every breakdown key at once), added up here:
-    (code, month, "", "") → that month's measures; (code, "", breakdown, key) → to date."""
+    """The cells of an additive source for the rows filed under `codes` (None: all), from one read
+    of its rows grouped at the finest grain (code, month and every breakdown key) and added up in
+    the database: (code, month, "", "") → that month's measures; (code, "", breakdown, key) → to date."""
     if source.name == "answered":
         return answered_cells(source, codes)
     rows = source.rows.order_by()
     if codes is not None:
         rows = rows.filter(**{f"{source.region}__in": sorted(codes)})
-    group = {"code": F(source.region), "month": TruncMonth(source.when)}
-    group.update({f"b_{breakdown}": F(path) for breakdown, path in source.breakdowns.items()})
-    cells: dict[tuple, dict] = defaultdict(dict)
-    for row in rows.annotate(**group).values(*group).annotate(**source.measures):
-        values = {name: row[name] for name in source.measures}
-        keys = [(row["code"], month_key(row["month"]), "", "")]
-        for breakdown in source.breakdowns:
-            bkey = row[f"b_{breakdown}"]
-            keys.append((row["code"], "", breakdown, "" if bkey is None else str(bkey)))
-        for key in keys:
-            cell = cells[key]
-            for name, value in values.items():
-                cell[name] = value if cell.get(name) is None else cell[name] if value is None else cell[name] + value
-    return dict(cells)
+    columns = {"k_code": F(source.region), "k_month": month_text(source.when)}
+    columns.update({f"k_{breakdown}": Cast(path, CharField()) for breakdown, path in source.breakdowns.items()})
+    finest = rows.annotate(**columns).values(*columns).annotate(**source.measures)
+    counted = {name for name, aggregate in source.measures.items() if isinstance(aggregate, Count)}
+    groupings = [("k_code", "k_month"), *[("k_code", f"k_{breakdown}") for breakdown in source.breakdowns]]
+    cells = {}
+    for grouping, row in grouped_in_sql(finest, list(columns), dict.fromkeys(source.measures, "SUM"), groupings):
+        if grouping[1] == "k_month":
+            key = (row["k_code"], row["k_month"], "", "")
+        else:
+            key = (row["k_code"], "", grouping[1][2:], text(row[grouping[1]]))
+        cells[key] = {name: (int(row[name]) if name in counted and row[name] is not None else row[name])
+                      for name in source.measures}
+    return cells
 
 
 def answered_cells(source: Source, codes: set[str] | None) -> dict[tuple, dict]:
     """Needs answered by a case of the campaign that has been visited: how many, and the days from
     each one's submission to the first visit of such a case, by the need's firm's code and month.
-    One grouped read (need → its campaign cases → their visits, the earliest per need): a need
-    answered by two of the campaign's cases is one need, waiting for the earlier visit."""
+    One grouped read (need → its campaign cases → their visits, the earliest per need), added up by
+    code and month in the database: a need answered by two of the campaign's cases is one need,
+    waiting for the earlier visit."""
     rows = source.rows.order_by()
     if codes is not None:
         rows = rows.filter(**{f"{source.region}__in": sorted(codes)})
-    rows = (rows.annotate(first=Min("cases__visits__visited_on")).filter(first__isnull=False)
-            .values_list(source.region, "submitted_at", "first"))
-    cells: dict[tuple, dict] = defaultdict(lambda: {"needs_visited": 0, "wait": 0})
-    for code, submitted_at, first in rows:
-        submitted = timezone.localtime(submitted_at)
-        cell = cells[(code, month_key(submitted), "", "")]
-        cell["needs_visited"] += 1
-        cell["wait"] += (first - submitted.date()).days
-    return dict(cells)
+    per_need = (rows.annotate(first=Min("cases__visits__visited_on")).filter(first__isnull=False)
+                .annotate(k_code=F(source.region), k_month=month_text("submitted_at"),
+                          wait=ExpressionWrapper(F("first") - TruncDate("submitted_at"), output_field=DurationField())))
+    cells = {}
+    for _grouping, row in grouped_in_sql(per_need.values("k_code", "k_month", "wait"), ["k_code", "k_month"],
+                                         {"needs_visited": "COUNT_ROWS", "wait": "SUM"}, [("k_code", "k_month")]):
+        wait = row["wait"]
+        days = wait.total_seconds() / 86400 if hasattr(wait, "total_seconds") else (wait or 0) / 86_400_000_000
+        cells[(row["k_code"], row["k_month"], "", "")] = {"needs_visited": int(row["needs_visited"]),
+                                                            "wait": int(round(days))}
+    return cells
 
 
 def distinct_figures(source: Source, widths: list[int], places_wanted: set[str] | None) -> dict[tuple, dict]:
@@ -186,39 +241,45 @@ def distinct_figures(source: Source, widths: list[int], places_wanted: set[str] 
     `places_wanted` (None: every region) at every level, to date, per month and per breakdown key.
 
     One read of the source's facts (a row per case or certificate: its code, month, firm, key
-    status, industry and breakdown keys), counted here into sets: a firm with two cases counts once
-    in a county, a city, the province, a month and to date alike."""
-    fields = {"code": F(source.region), "month": TruncMonth(source.when), "firm": F("enterprise_id")}
+    status, industry and breakdown keys), counted by the database for each level at once: a firm
+    with two cases counts once in a county, a city, the province, a month and to date alike."""
+    columns = {"k_code": F(source.region), "k_month": month_text(source.when), "k_firm": F("enterprise_id")}
+    measures = {"firms": "COUNT_DISTINCT:k_firm"}
     if source.name == "cases":
-        fields.update(is_key=F("enterprise__is_key"), industry=F("enterprise__industry_id"))
-    fields.update({f"b_{breakdown}": F(path) for breakdown, path in source.breakdowns.items()})
-    sets: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    counts: dict[tuple, int] = defaultdict(int)
-    for row in source.rows.order_by().annotate(**fields).values(*fields).iterator(chunk_size=10_000):
-        month = month_key(row["month"])
-        regions = [place for place in places(row["code"], widths)
-                   if places_wanted is None or place in places_wanted]
-        if not regions:
-            continue
-        breakdown_keys = [(breakdown, "" if row[f"b_{breakdown}"] is None else str(row[f"b_{breakdown}"]))
-                          for breakdown in source.breakdowns]
-        for region in regions:
-            keys = [(region, "", "", ""), (region, month, "", "")]
-            keys += [(region, "", breakdown, bkey) for breakdown, bkey in breakdown_keys]
-            for key in keys:
-                found = sets[key]
-                found["firms"].add(row["firm"])
-                if source.name == "cases":
-                    counts[key] += 1
-                    if row["is_key"]:
-                        found["key_firms"].add(row["firm"])
-                        found["key_industries"].add(row["industry"])
+        key = Q(enterprise__is_key=True)
+        columns.update(k_key_firm=Case(When(key, then=F("enterprise_id"))),
+                       k_key_industry=Case(When(key, then=F("enterprise__industry_id"))))
+        measures.update(cases="COUNT_ROWS", key_firms="COUNT_DISTINCT:k_key_firm",
+                        key_industries="COUNT_DISTINCT:k_key_industry")
+    columns.update({f"k_{breakdown}": Cast(path, CharField()) for breakdown, path in source.breakdowns.items()})
+    for width in widths:
+        # A row filed under a city's (the province's) own code is no county's (city's) at that level.
+        place = F(source.region) if width == 6 else Concat(Substr(source.region, 1, width), Value("0" * (6 - width)),
+                                                              output_field=CharField())
+        excluded = {6: "00", 4: "0000"}.get(width)
+        columns[f"k_place{width}"] = Case(When(**{f"{source.region}__code__endswith": excluded}, then=Value(None)),
+                                          default=place, output_field=CharField()) if excluded else place
+    groupings = []
+    for width in widths:
+        place = f"k_place{width}"
+        groupings += [(place,), (place, "k_month"), *[(place, f"k_{breakdown}") for breakdown in source.breakdowns]]
     figures = {}
-    for key, found in sets.items():
-        if source.name == "cases":
-            figures[key] = {"cases": counts[key], "firms_assisted": len(found["firms"]),
-                            "key_firms_assisted": len(found["key_firms"]),
-                            "key_industries": len(found["key_industries"])}
+    facts = source.rows.order_by().annotate(**columns).values(*columns)
+    names = [name for name in columns if name not in ("k_firm", "k_key_firm", "k_key_industry")]
+    for grouping, row in grouped_in_sql(facts, names, measures, groupings):
+        region = row[grouping[0]]
+        if region is None or (places_wanted is not None and region not in places_wanted):
+            continue
+        if len(grouping) == 1:
+            key = (region, "", "", "")
+        elif grouping[1] == "k_month":
+            key = (region, row["k_month"], "", "")
         else:
-            figures[key] = {"firms_certified": len(found["firms"])}
+            key = (region, "", grouping[1][2:], text(row[grouping[1]]))
+        if source.name == "cases":
+            figures[key] = {"cases": int(row["cases"]), "firms_assisted": int(row["firms"]),
+                            "key_firms_assisted": int(row["key_firms"]),
+                            "key_industries": int(row["key_industries"])}
+        else:
+            figures[key] = {"firms_certified": int(row["firms"])}
     return figures
