@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, Visit
 from portal.models import User
-from portal.selectors import region_code_q
+from portal.selectors import region_code_q, region_is_visible_to
 
 Status = AssistanceCase.Status
 STALE_AFTER_DAYS = 30
@@ -76,3 +76,31 @@ def cases_awaiting_rating(user: User) -> QuerySet[AssistanceCase]:
     if not user.is_authenticated or not user.is_sme:
         return AssistanceCase.objects.none()
     return cases_visible_to(user).filter(status=Status.CLOSED, rating__isnull=True).order_by("-closed_at")
+
+
+# --- Who may do what on a case (the services enforce it; pages ask before offering a button) ---
+
+
+def may_manage_case(user: User, case: AssistanceCase) -> bool:
+    """Regulators of the firm's region and administrators run a case; supervisors only read."""
+    return user.is_authenticated and (
+        user.is_administrator or (user.is_regulator and region_is_visible_to(user, case.enterprise.region_id))
+    )
+
+
+def is_assigned_expert(user: User, case: AssistanceCase) -> bool:
+    return (user.is_authenticated and user.is_expert
+            and case.assignments.filter(active=True, expert__user=user).exists())
+
+
+def may_work_on_case(user: User, case: AssistanceCase) -> bool:
+    """Who logs visits and writes the diagnosis and plan: the bureau and the assigned experts."""
+    return may_manage_case(user, case) or is_assigned_expert(user, case)
+
+
+def may_edit_visit(user: User, visit: Visit) -> bool:
+    return may_manage_case(user, visit.case) or (visit.logged_by_id == user.pk and is_assigned_expert(user, visit.case))
+
+
+def may_rate_case(user: User, case: AssistanceCase) -> bool:
+    return user.is_authenticated and user.is_sme and case.enterprise.users.filter(pk=user.pk).exists()

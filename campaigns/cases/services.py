@@ -15,6 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
+from campaigns.cases.selectors import (
+    is_assigned_expert,
+    may_edit_visit,
+    may_manage_case,
+    may_rate_case,
+    may_work_on_case,
+)
 from campaigns.figures import figures_changed
 from campaigns.models import Campaign
 from campaigns.services import locked_campaign
@@ -52,31 +59,6 @@ ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_MAX_COUNT = 10
 PHOTO_TYPES = {".jpg", ".jpeg", ".png", ".webp", ".heic"}
 DOCUMENT_TYPES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt"}
-
-
-def may_manage_case(user: User, case: AssistanceCase) -> bool:
-    """Regulators of the firm's region and administrators run a case; supervisors only read."""
-    return user.is_authenticated and (
-        user.is_administrator or (user.is_regulator and region_is_visible_to(user, case.enterprise.region_id))
-    )
-
-
-def is_assigned_expert(user: User, case: AssistanceCase) -> bool:
-    return (user.is_authenticated and user.is_expert
-            and case.assignments.filter(active=True, expert__user=user).exists())
-
-
-def may_work_on_case(user: User, case: AssistanceCase) -> bool:
-    """Who logs visits and writes the diagnosis and plan: the bureau and the assigned experts."""
-    return may_manage_case(user, case) or is_assigned_expert(user, case)
-
-
-def may_edit_visit(user: User, visit: Visit) -> bool:
-    return may_manage_case(user, visit.case) or (visit.logged_by_id == user.pk and is_assigned_expert(user, visit.case))
-
-
-def may_rate_case(user: User, case: AssistanceCase) -> bool:
-    return user.is_authenticated and user.is_sme and case.enterprise.users.filter(pk=user.pk).exists()
 
 
 def conflict_error(kind: str) -> ValidationError:

@@ -25,7 +25,14 @@ from campaigns.cases.forms import (
     next_status,
 )
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating, Visit
-from campaigns.cases.selectors import cases_visible_to, shows_internal_remarks, visits_visible_to
+from campaigns.cases.selectors import (
+    cases_visible_to,
+    is_assigned_expert,
+    may_manage_case,
+    may_rate_case,
+    shows_internal_remarks,
+    visits_visible_to,
+)
 from campaigns.selectors import campaigns_open_for, campaigns_visible_to
 from enterprises.models import Enterprise, NeedRequest
 from enterprises.selectors import enterprises_visible_to, needs_visible_to
@@ -182,11 +189,11 @@ def case_new(request):
 
 def detail_context(request, case: AssistanceCase, **extra) -> dict:
     user = request.user
-    manager = services.may_manage_case(user, case)
-    assigned = not manager and services.is_assigned_expert(user, case)
+    manager = may_manage_case(user, case)
+    assigned = not manager and is_assigned_expert(user, case)
     visits = list(visits_visible_to(user).filter(case=case).prefetch_related("attachments"))
     rating = CaseRating.objects.filter(case=case).select_related("rated_by").first()
-    can_rate = case.is_closed and rating is None and services.may_rate_case(user, case)
+    can_rate = case.is_closed and rating is None and may_rate_case(user, case)
     audit = None
     if has_role(user, STAFF_ROLES):
         visit_entries = audit_entries_visible_to(user).filter(
@@ -230,8 +237,8 @@ def case_edit(request, pk: int):
     second is told and keeps their input, nothing is overwritten silently."""
     user = request.user
     case = visible_case(user, pk)
-    manager = services.may_manage_case(user, case)
-    if not manager and not services.is_assigned_expert(user, case):
+    manager = may_manage_case(user, case)
+    if not manager and not is_assigned_expert(user, case):
         raise PermissionDenied
     if case.is_closed and not manager:
         messages.info(request, _("A closed case cannot be changed."))
@@ -275,7 +282,7 @@ def case_transition(request, pk: int):
     """One step forward; an illegal step is refused with a message and nothing changes."""
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
+    if not may_manage_case(user, case):
         raise PermissionDenied
     form = TransitionForm(request.POST)
     if not form.is_valid():
@@ -297,7 +304,7 @@ def case_transition(request, pk: int):
 def case_close(request, pk: int):
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
+    if not may_manage_case(user, case):
         raise PermissionDenied
     if case.is_closed:
         messages.info(request, _("This case is already closed."))
@@ -328,7 +335,7 @@ def case_rate(request, pk: int):
     """The firm's contact rates a closed case once."""
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_rate_case(user, case):
+    if not may_rate_case(user, case):
         raise PermissionDenied
     if not case.is_closed or CaseRating.objects.filter(case=case).exists():
         messages.info(request, _("This case has already been rated.") if case.is_closed

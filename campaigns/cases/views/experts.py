@@ -14,6 +14,7 @@ from campaigns.cases.forms import (
 )
 from campaigns.cases.matching import suggest_experts
 from campaigns.cases.models import AssistanceCase
+from campaigns.cases.selectors import may_manage_case
 from campaigns.cases.views.cases import in_open_case, visible_case
 from enterprises.models import NeedRequest
 from enterprises.selectors import needs_visible_to
@@ -52,7 +53,7 @@ def case_experts(request, pk: int):
     """The ranked suggestions for the case, each with an Assign button, and who is assigned now."""
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
+    if not may_manage_case(user, case):
         raise PermissionDenied
     return render(request, "campaigns/case_experts.html", experts_context(request, case))
 
@@ -62,7 +63,7 @@ def case_experts(request, pk: int):
 def case_assign(request, pk: int):
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
+    if not may_manage_case(user, case):
         raise PermissionDenied
     form = AssignForm(request.POST, experts=experts_visible_to(user))
     if form.is_valid():
@@ -87,7 +88,7 @@ def case_assign(request, pk: int):
 def case_release(request, pk: int, expert_pk: int):
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_manage_case(user, case):
+    if not may_manage_case(user, case):
         raise PermissionDenied
     if expert_pk > MAX_ID:  # the database cannot even compare it
         raise Http404

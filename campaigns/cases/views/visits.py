@@ -14,7 +14,7 @@ from campaigns.cases import services
 from campaigns.cases.filters import VisitFilterSet
 from campaigns.cases.forms import VisitForm
 from campaigns.cases.models import Visit, VisitAttachment
-from campaigns.cases.selectors import shows_internal_remarks, visits_visible_to
+from campaigns.cases.selectors import may_edit_visit, may_work_on_case, shows_internal_remarks, visits_visible_to
 from campaigns.cases.views.cases import differences, visible_case
 from campaigns.selectors import campaigns_visible_to
 from portal.access import ALL_ROLES, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page
@@ -30,7 +30,7 @@ def visit_new(request, pk: int):
     """Log a visit on a case: the bureau of the firm's region or an expert assigned to the case."""
     user = request.user
     case = visible_case(user, pk)
-    if not services.may_work_on_case(user, case):
+    if not may_work_on_case(user, case):
         raise PermissionDenied
     if case.is_closed:
         messages.info(request, _("Visits cannot be logged on a closed case."))
@@ -87,7 +87,7 @@ def visit_detail(request, pk: int):
     audit = with_rows(audit_entries_for(user, visit)) if has_role(user, STAFF_ROLES) else None
     return render(request, "campaigns/visit_detail.html", {
         "visit": visit, "case": visit.case, "show_remarks": shows_internal_remarks(user),
-        "can_edit": services.may_edit_visit(user, visit), "audit_entries": audit,
+        "can_edit": may_edit_visit(user, visit), "audit_entries": audit,
     })
 
 
@@ -96,7 +96,7 @@ def visit_edit(request, pk: int):
     """Edit a visit; its audit entries keep every earlier value. A stale form is refused, not merged."""
     user = request.user
     visit = get_object_or_404(visits_visible_to(user), pk=pk)
-    if not services.may_edit_visit(user, visit):
+    if not may_edit_visit(user, visit):
         raise PermissionDenied
     form = VisitForm(request.POST or None, request.FILES or None, instance=visit)
     saved_meanwhile = []
