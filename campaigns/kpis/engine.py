@@ -41,11 +41,16 @@ follow the attending firm, in the region where the session was held.
 """
 
 import logging
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import reduce
 
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, CharField, F, Q, Sum, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Concat, Substr
 from django.utils import timezone
 
 from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
@@ -106,27 +111,26 @@ class Result:
 # --- Values: exact sums, then figures ----------------------------------------------------------------
 
 
-def stored(value):
-    """A count or sum as JSON keeps it exactly: a Decimal as its text, a duration in days."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "total_seconds"):
-        return str(Decimal(value.total_seconds()) / 86400)
-    return value
+# Sums of decimals are kept as whole numbers of their smallest unit (cents, tenths of an hour,
+# hundredths of a percentage point), so every database adds them up exactly.
+SCALE = {"money_saved": 100, "visit_hours": 10, "revenue_sum": 100, "output_sum": 100, "margin_sum": 100}
 
 
-def added(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if isinstance(a, str) or isinstance(b, str):
-        return str(Decimal(str(a)) + Decimal(str(b)))
-    return a + b
+def stored(name: str, value):
+    """A count or sum as it is kept: a whole number (a decimal sum in its smallest unit)."""
+    if value is None:
+        return None
+    scale = SCALE.get(name)
+    if scale is not None:
+        return int((Decimal(str(value)) * scale).to_integral_value())
+    return int(value)
 
 
-def number(value) -> float | None:
-    return None if value is None else float(Decimal(str(value))) if isinstance(value, str) else value
+def number(name: str, value) -> float | int | None:
+    if value is None:
+        return None
+    scale = SCALE.get(name)
+    return value / scale if scale else value
 
 
 def share(part, whole) -> float | None:
@@ -140,7 +144,7 @@ def mean(total, count) -> float | None:
 def derive(measures: dict) -> dict:
     """The figures of a row: its counts and sums as numbers, the rates and means derived from them;
     the helper sums are left out."""
-    figures = {name: number(value) for name, value in measures.items()}
+    figures = {name: number(name, value) for name, value in measures.items()}
     get = figures.get
     figures["fulfilment_rate"] = share(get("needs_fulfilled", 0), get("needs_received", 0))
     figures["certified_share"] = share(get("firms_certified", 0), get("firms_assisted", 0))
@@ -270,32 +274,41 @@ class Recount:
         # (pk, values) by key: plain rows, not model instances, for tens of thousands of cells.
         existing = {(code, period, breakdown, key): (pk, values) for pk, code, period, breakdown, key, values
                     in cells.values_list("pk", "code", "period", "breakdown", "key", "values")}
-        fresh = {key: {name: stored(value) for name, value in values.items()}
+        fresh = {key: {name: stored(name, value) for name, value in values.items()}
                  for key, values in additive_cells(source, codes).items()}
         self.write_cells(source, existing, fresh)
-        # Add the cells up again for every region above a recounted code, every period.
-        all_cells = fresh if codes is None else {
-            **{(code, period, breakdown, key): values for code, period, breakdown, key, values
-               in KpiCell.objects.filter(campaign=self.campaign, source=source.name)
-               .exclude(code__in=sorted(codes)).values_list("code", "period", "breakdown", "key", "values")},
-            **fresh,
-        }
         affected = set(self.regions) if codes is None else {place for code in codes
                                                            for place in places(code, self.widths)}
-        rolled: dict[tuple, dict] = defaultdict(dict)
-        for (code, period, breakdown, key), values in all_cells.items():
-            for place in places(code, self.widths):
-                if place not in affected:
-                    continue
-                row_keys = [(place, period, breakdown, key), (place, "", breakdown, key)] if period else [
-                    (place, "", breakdown, key)]
-                for row_key in row_keys:
-                    row = rolled[row_key]
-                    for name, value in values.items():
-                        row[name] = added(row.get(name), value)
-        self.recounted[source.name] = rolled
+        self.recounted[source.name] = self.add_up_cells(source, None if codes is None else affected)
         self.affected_places |= affected
         self.domains[source.name] = lambda key, affected=affected: key[0] in affected
+
+    def add_up_cells(self, source: Source, wanted: set[str] | None) -> dict[tuple, dict]:
+        """The source's cells added up, by the database, for every region above them (those in
+        `wanted`, None: all), to date, per month and per breakdown key."""
+        sums = {name: Sum(Cast(KeyTextTransform(name, "values"), BigIntegerField())) for name in source.measures}
+        found: dict[tuple, dict] = {}
+        for width in self.widths:
+            cells = KpiCell.objects.filter(campaign=self.campaign, source=source.name).order_by()
+            if width == 6:  # a row filed under a city's (the province's) own code is no county's
+                cells, place = cells.exclude(code__endswith="00"), F("code")
+            else:
+                if width == 4:  # one filed under the province's own code is no city's
+                    cells = cells.exclude(code__endswith="0000")
+                place = Concat(Substr("code", 1, width), Value("0" * (6 - width)), output_field=CharField())
+            if wanted is not None:
+                prefixes = {code[:width] for code in wanted if width_of(code) == width}
+                if not prefixes:
+                    continue
+                cells = cells.filter(reduce(operator.or_, (Q(code__startswith=prefix) for prefix in prefixes)))
+            cells = cells.annotate(place=place)
+            for row in cells.values("place", "period", "breakdown", "key").annotate(**sums):
+                found[(row["place"], row["period"], row["breakdown"], row["key"])] = {
+                    name: None if row[name] is None else int(row[name]) for name in source.measures}
+            for row in cells.filter(breakdown="").values("place").annotate(**sums):
+                found[(row["place"], "", "", "")] = {
+                    name: None if row[name] is None else int(row[name]) for name in source.measures}
+        return found
 
     def write_cells(self, source: Source, existing: dict, fresh: dict) -> None:
         gone = [pk for key, (pk, _values) in existing.items() if key not in fresh]
