@@ -25,6 +25,7 @@ from portal.kpi_notes import TOPIC as KPI_TOPIC
 from portal.kpi_notes import month_of
 from portal.models import Region, ServiceArea, User
 from portal.selectors import region_is_visible_to
+from portal.uploads import check_content
 
 Status = NeedRequest.Status
 
@@ -168,6 +169,7 @@ def check_attachment(upload: UploadedFile) -> None:
             _("%(name)s is larger than %(limit)d MB."),
             params={"name": upload.name, "limit": ATTACHMENT_MAX_BYTES // (1024 * 1024)},
         )
+    check_content(upload)
 
 
 def need_submit(

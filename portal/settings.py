@@ -5,9 +5,11 @@ manage.py, Celery tasks executed in-process. Production sets DJANGO_DEBUG=0 with
 DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL (see README).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -49,10 +51,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "portal.security",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.security.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
@@ -60,8 +69,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.security.sessions.SessionLimitsMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.security.twofactor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.shell.urls"
@@ -79,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.shell.navigation.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -96,12 +111,93 @@ AUTH_USER_MODEL = "portal.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account or address is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Password policy (README "Security"): length, character classes, no reuse of the last few, and an
+# optional maximum age for staff accounts (0 = passwords of staff do not expire).
+PASSWORD_MIN_LENGTH = env_int("PORTAL_PASSWORD_MIN_LENGTH", 10)
+PASSWORD_MIN_CLASSES = env_int("PORTAL_PASSWORD_MIN_CLASSES", 3)
+PASSWORD_HISTORY = env_int("PORTAL_PASSWORD_HISTORY", 5)
+PASSWORD_MAX_AGE_DAYS = env_int("PORTAL_PASSWORD_MAX_AGE_DAYS", 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "portal.security.passwords.MinimumLengthValidator"},
+    {"NAME": "portal.security.passwords.CharacterClassesValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "portal.security.passwords.PasswordHistoryValidator"},
 ]
+
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one account, or
+# AXES_ADDRESS_FAILURE_LIMIT from one address (a bureau's offices often share one), sign-in is
+# refused for the cool-off time after the last failure, on the sign-in page, Django admin and the API.
+AXES_FAILURE_LIMIT = env_int("PORTAL_LOCKOUT_FAILURES", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("PORTAL_LOCKOUT_ADDRESS_FAILURES", 30)
+AXES_HANDLER = "portal.security.lockout.PortalLockoutHandler"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are security events (portal.security.events)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PORTAL_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False  # see portal.security.lockout.PortalLockoutHandler.user_logged_in
+AXES_LOCKOUT_CALLABLE = "portal.security.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# The client address is REMOTE_ADDR unless the portal sits behind this many trusted proxies, so a
+# forged X-Forwarded-For cannot dodge the per-address lockout.
+AXES_IPWARE_PROXY_COUNT = env_int("PORTAL_TRUSTED_PROXIES", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+# Sessions end when the browser closes, after SESSION_IDLE_MINUTES without a request and at the
+# latest SESSION_COOKIE_AGE after signing in, whatever the activity.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_IDLE_SECONDS = env_int("PORTAL_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_COOKIE_AGE = env_int("PORTAL_SESSION_MAX_HOURS", 12) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Two-factor sign-in (TOTP, django-otp): required for administrators, offered to all staff.
+TWO_FACTOR_REQUIRED_FOR_ADMINISTRATORS = env_bool("PORTAL_2FA_REQUIRED_FOR_ADMINISTRATORS", True)
+TWO_FACTOR_ISSUER = env_str("PORTAL_2FA_ISSUER", "质量帮扶平台")
+TWO_FACTOR_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = TWO_FACTOR_ISSUER
+
+# API tokens for integrations: days until a new token expires.
+API_TOKEN_DAYS = env_int("PORTAL_API_TOKEN_DAYS", 90)
+# HTTP basic authentication on the API is for development scripts only.
+API_BASIC_AUTH = env_bool("PORTAL_API_BASIC_AUTH", DEBUG)
+# Requests per user (or per address without a sign-in) to the API; None switches a limit off.
+API_THROTTLE_RATES = {
+    "user": env_str("PORTAL_API_RATE_USER", "120/minute"),
+    "anon": env_str("PORTAL_API_RATE_ANON", "30/minute"),
+}
+# JSON request bodies: deeper nesting or more bytes are answered 400 before parsing.
+API_JSON_MAX_DEPTH = env_int("PORTAL_API_JSON_MAX_DEPTH", 20)
+API_JSON_MAX_BYTES = env_int("PORTAL_API_JSON_MAX_BYTES", 1024 * 1024)
+
+# Content-Security-Policy: scripts and styles from the portal itself; the few inline scripts carry
+# the per-response nonce. Nothing is loaded from elsewhere (no CDN).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+)
 
 # Simplified Chinese is the portal's language; English is offered in the language switcher.
 LANGUAGE_CODE = "zh-hans"
@@ -154,13 +250,23 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "portal.security.tokens.TokenAuthentication",
+        "portal.security.tokens.BasicAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.security.jsonlimits.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.security.throttling.UserRateThrottle",
+        "portal.security.throttling.AnonRateThrottle",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.security.schema.PortalAutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -174,6 +280,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The API is for the portal's own users: its description is not published to the world.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.security.schema.blank_email_hook",
+    ],
 }
 
 # Celery: with no broker configured, tasks run in-process (the embedded default).

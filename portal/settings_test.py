@@ -19,3 +19,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file rather than memory, so a Celery worker process started by a test sees the same data.
     # One file per run, so two runs side by side do not share (and destroy) one test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+
+# Rate limits are switched off for the suite, which makes hundreds of API calls from one client;
+# tests/test_security_*.py turn them on where they are the subject. Lockout (django-axes) stays on.
+API_THROTTLE_RATES = {"user": None, "anon": None}
+# Administrators in the suite sign in with force_login and no authenticator: the requirement is
+# tested explicitly in tests/test_security_two_factor.py, with this setting on.
+TWO_FACTOR_REQUIRED_FOR_ADMINISTRATORS = False
+# The suite's personas have the password "pw"; the policy is tested in tests/test_security_passwords.py.
+API_BASIC_AUTH = True

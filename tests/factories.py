@@ -82,3 +82,26 @@ class ExpertFactory(DjangoModelFactory):
     def regions_served(self, create, extracted, **kwargs):
         if create:
             self.regions_served.set(extracted if extracted is not None else [self.region])
+
+
+def sample_file_content(name: str) -> bytes:
+    """A few bytes that really are the kind of file `name` says (attachments are checked by content)."""
+    import io
+    import zipfile
+    from pathlib import PurePath
+
+    suffix = PurePath(name).suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+    if suffix == ".png":
+        return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
+    if suffix in (".docx", ".xlsx"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("[Content_Types].xml", "<Types/>")
+        return buffer.getvalue()
+    if suffix in (".doc", ".xls"):
+        return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 32
+    if suffix == ".txt":
+        return "现场记录".encode()
+    return b"%PDF-1.4 test report"

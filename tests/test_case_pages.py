@@ -608,7 +608,7 @@ class TestVisits:
         assert 'data-testid="audit-trail"' in page and "王补充：量程不符" in page
 
     def test_an_edit_adds_files_and_keeps_the_old_values_in_the_history(self, client_for, bob, visit):
-        extra = SimpleUploadedFile("补充.pdf", b"%PDF", content_type="application/pdf")
+        extra = SimpleUploadedFile("补充.pdf", b"%PDF-1.4", content_type="application/pdf")
         response = client_for(bob).post(reverse("visits:edit", args=[visit.pk]),
                                         visit_data(version=1, hours="3", attachments=[extra]))
         assert response.status_code == 302

@@ -204,7 +204,7 @@ class TestNeeds:
     def test_the_attachment_of_a_need_is_not_served_to_another_city(self, client_for, alice, charlie, firm):
         from enterprises.services import need_submit
 
-        upload = SimpleUploadedFile("photo.png", b"\x89PNG", content_type="image/png")
+        upload = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
         need = need_submit(user=alice, enterprise=firm, service_area=ServiceArea.objects.get(code=1), title="t",
                            description="d", attachments=[upload])
         assert client_for(charlie).get(reverse("needs:attachment", args=[need.attachments.get().pk])).status_code == 404

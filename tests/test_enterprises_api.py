@@ -25,7 +25,7 @@ from enterprises.models import (
 from enterprises.services import ATTACHMENT_MAX_BYTES
 from enterprises.uscc import check_character, generate_uscc
 from portal.models import Industry, Region, User
-from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory
+from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory, sample_file_content
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,8 @@ def new_firm_payload(region_code: str = "130102", **overrides) -> dict:
     return {**payload, **overrides}
 
 
-def upload(name: str, content: bytes = b"%PDF-1.4 test report") -> SimpleUploadedFile:
+def upload(name: str, content: bytes | None = None) -> SimpleUploadedFile:
+    content = sample_file_content(name) if content is None else content
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
@@ -596,7 +597,7 @@ def test_only_sme_users_submit_needs(api, persona, alice_firm, who, code):
 def test_an_sme_user_submits_a_need_with_attachments(api, alice, alice_firm, media):
     payload = {"enterprise": alice_firm.pk, "service_area": 2, "title": "天平校准",
                "description": "三台电子天平需要校准", "urgency": "high",
-               "attachments": [upload("检测报告.pdf"), upload("photo.JPG", b"jpeg")]}
+               "attachments": [upload("检测报告.pdf"), upload("photo.JPG")]}
     response = api(alice).post(reverse("api:need-list"), payload, format="multipart")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -604,7 +605,8 @@ def test_an_sme_user_submits_a_need_with_attachments(api, alice, alice_firm, med
     assert [(event["from_status"], event["to_status"], event["actor"]) for event in body["events"]] == [
         (None, "submitted", "杨春华")
     ]
-    assert [(a["name"], a["size"]) for a in body["attachments"]] == [("检测报告.pdf", 20), ("photo.JPG", 4)]
+    assert [(a["name"], a["size"]) for a in body["attachments"]] == [
+        ("检测报告.pdf", 20), ("photo.JPG", len(sample_file_content("photo.JPG")))]
     download = api(alice).get(body["attachments"][0]["url"])
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == b"%PDF-1.4 test report"

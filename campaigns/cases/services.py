@@ -32,6 +32,7 @@ from experts.selectors import experts_visible_to
 from portal import audit
 from portal.models import User
 from portal.selectors import region_is_visible_to
+from portal.uploads import check_content
 
 Status = AssistanceCase.Status
 Resolution = AssistanceCase.Resolution
@@ -357,6 +358,11 @@ def check_attachments(uploads: list[UploadedFile], already: int = 0) -> None:
         elif upload.size > ATTACHMENT_MAX_BYTES:
             errors.append(_("%(name)s is larger than %(limit)d MB.")
                           % {"name": upload.name, "limit": ATTACHMENT_MAX_BYTES // (1024 * 1024)})
+        else:
+            try:
+                check_content(upload)
+            except ValidationError as error:
+                errors.extend(error.messages)
     if errors:
         raise ValidationError({"attachments": errors})
 

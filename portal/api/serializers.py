@@ -68,7 +68,7 @@ class SpecialtySerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    region = RegionSerializer(read_only=True)
+    region = RegionSerializer(read_only=True, allow_null=True)
     role = serializers.CharField(source="effective_role", read_only=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 
 from portal.exports import FORMULA_TRIGGERS
+from portal.uploads import MAX_TABLE_ROWS, TableRefused, check_table_file
 
 CSV, XLSX = "csv", "xlsx"
 EXTENSIONS = {".csv": CSV, ".xlsx": XLSX}
@@ -198,6 +199,11 @@ def upload_format(upload: UploadedFile) -> str:
 
 
 def open_table(fileobj, fmt: str) -> Table:
+    try:
+        # Bounded before any full parse: sizes, shared strings and rows, read as a stream.
+        check_table_file(fileobj, fmt, max_rows=MAX_TABLE_ROWS)
+    except TableRefused as refused:
+        raise FileProblem(refused.code, **refused.params) from refused
     if fmt == XLSX:
         return open_xlsx(fileobj)
     return open_csv(fileobj.read())

@@ -19,9 +19,11 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.imports.headers import Column, HeaderMap, map_header
 from portal.imports.reading import XLSX, FileProblem, open_table, upload_format
+from portal.uploads import MESSAGES as UPLOAD_MESSAGES
 
 # The whole file
 FILE_MESSAGES = {
+    **UPLOAD_MESSAGES,  # the bounds checked before a file is parsed (portal.uploads)
     "file_type": _("Only .csv and .xlsx files can be imported."),
     "file_size": _("The file is larger than %(limit)d MB; split it into smaller files."),
     "file_empty": _("The file is empty."),

@@ -36,6 +36,7 @@ ITEMS = [
     NavItem(_("Register my enterprise"), "enterprises:register", frozenset({Role.SME}), "building-add"),
     NavItem(_("Regions"), "regions:list", STAFF, "map"),
     NavItem(_("API"), "api:docs", STAFF, "braces"),
+    NavItem(_("Security events"), "security:events", frozenset({Role.ADMINISTRATOR}), "shield-lock"),
 ]
 
 

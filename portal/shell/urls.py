@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/signup/", account_views.signup, name="signup"),
+    path("accounts/security/", include("portal.security.urls")),
     path("regions/", include(regions_patterns)),
     path("enterprises/", include("enterprises.urls")),
     path("needs/", include(need_patterns)),

@@ -1,0 +1,13 @@
+"""Permissions-Policy: the portal uses no camera, microphone, location or other device feature."""
+
+from django.conf import settings
+
+
+class PermissionsPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

@@ -1,0 +1,18 @@
+// Behaviour that used to sit in inline attributes, which the Content-Security-Policy does not run:
+// selects that submit their form on change, and bar widths given as data-width ("42%").
+(function () {
+  "use strict";
+  function apply(root) {
+    root.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      if (select.dataset.autosubmitBound) { return; }
+      select.dataset.autosubmitBound = "1";
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+    root.querySelectorAll("[data-width]").forEach(function (bar) {
+      const width = parseFloat(bar.dataset.width);
+      bar.style.width = (isFinite(width) ? Math.max(0, Math.min(100, width)) : 0) + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { apply(document); });
+  document.addEventListener("htmx:load", function (event) { apply(event.target); });
+})();
