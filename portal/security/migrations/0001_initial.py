@@ -32,7 +32,7 @@ DROP FUNCTION IF EXISTS portal_append_only();
 
 def append_only_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER_SQL)
+        schema_editor.execute(TRIGGER_SQL, params=None)  # the SQL holds % of RAISE, not parameters
 
 
 def drop_append_only_triggers(apps, schema_editor):
