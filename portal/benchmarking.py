@@ -45,12 +45,18 @@ class BenchmarkCommand(BaseCommand):
 
 
 def remove_accounts(prefix: str) -> None:
-    """Delete a benchmark's accounts. The audit trail is append-only and keeps its actors, so
-    accounts that acted (an import, a logged visit) are deactivated instead."""
+    """Delete a benchmark's accounts. The audit trail and the security events are append-only and
+    keep their accounts, so accounts that acted (an import, a logged visit) or signed in are
+    deactivated instead."""
+    from django.db.models import Q
+
     from portal.models import AuditEntry, User
+    from portal.security.models import SecurityEvent
 
     accounts = User.objects.filter(username__startswith=prefix)
-    audited = accounts.filter(pk__in=AuditEntry.objects.values("actor"))
+    audited = accounts.filter(Q(pk__in=AuditEntry.objects.values("actor"))
+                              | Q(pk__in=SecurityEvent.objects.values("user"))
+                              | Q(pk__in=SecurityEvent.objects.values("actor")))
     audited.update(is_active=False)
     accounts.exclude(pk__in=audited.values("pk")).delete()
 

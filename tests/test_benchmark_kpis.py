@@ -18,6 +18,7 @@ from campaigns.training.models import TrainingSession
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
 from portal import refdata
 from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User
+from portal.security.models import SecurityEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -73,9 +74,14 @@ def test_a_tiny_run_agrees_with_the_floor_times_a_worker_and_removes_what_it_add
     assert "(d) one update (a visit's figures), own time" in text and "(e) dashboard p50 as province" in text
     assert "EXPLAIN (ANALYZE, BUFFERS) of the engine's slowest query" in text
     assert {model: model.objects.count() for model in COUNTED_MODELS} == before
-    # The audit trail is append-only: the timed visits' entries stay, and so does the account that
-    # logged them, deactivated; every other benchmark account is gone.
+    # The audit trail and the security events are append-only: the timed visits' entries stay, and
+    # so do the account that logged them and those that signed in, deactivated; every other
+    # benchmark account is gone.
     assert AuditEntry.objects.count() > audit_entries
     left = User.objects.filter(username__startswith="benchmark_kpis_")
     assert User.objects.count() == users + left.count()
-    assert left.count() == 1 and not left.get().is_active
+    assert left.filter(pk__in=AuditEntry.objects.values("actor")).count() == 1
+    assert left.exists() and not left.filter(is_active=True).exists()
+    kept = set(AuditEntry.objects.values_list("actor", flat=True)) | set(
+        SecurityEvent.objects.values_list("user", flat=True))
+    assert set(left.values_list("pk", flat=True)) <= kept
