@@ -141,6 +141,13 @@ def test_every_operation_documents_its_error_answers(schema):
                 assert "400" in codes, (method, path)
             if "{" in path:
                 assert "404" in codes, (method, path)
+            if method == "post" and any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])):
+                assert {"409", "422"} <= codes, (method, path)
+
+
+def test_posts_done_once_per_key_document_the_header(schema):
+    headers = [p["name"] for p in schema["paths"]["/api/needs/"]["post"].get("parameters", [])]
+    assert "Idempotency-Key" in headers
 
 
 def test_the_schema_yaml_is_served(client_for, bob):

@@ -1,7 +1,8 @@
 """The OpenAPI schema documents every answer an operation can give, 4xx included.
 
 Each operation gets 401/403 (not signed in, or not allowed), 429 (rate limit), 400 when it takes a
-body or query parameters, and 404 when its path names an object or it lists pages; an operation
+body or query parameters, 404 when its path names an object or it lists pages, and 409/422 (with the
+Idempotency-Key header) when it is a POST done once per key (portal.idempotency); an operation
 that already documents one of these keeps its own. A blank-allowed e-mail field is declared as an
 e-mail address or "" (what responses carry for a firm without one).
 """
@@ -9,6 +10,7 @@ e-mail address or "" (what responses carry for a firm without one).
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 ERROR_DETAIL = {
@@ -64,11 +66,28 @@ class PortalAutoSchema(AutoSchema):
         if takes_input or any(p.get("in") == "query" for p in self._get_parameters()):
             extra["400"] = self.error("The request is not valid: messages per field.", "ValidationErrors",
                                       VALIDATION_ERRORS)
+        if method == "POST" and self.is_idempotent():
+            extra["409"] = self.error("A request with this Idempotency-Key is still being handled.")
+            extra["422"] = self.error("This Idempotency-Key was already used for a different request.")
         if "{" in self.path or self._is_list_view():
             extra["404"] = self.error("No such object, or it lies outside the caller's jurisdiction; or no such page.")
         for code, response in extra.items():
             responses.setdefault(code, response)
         return dict(sorted(responses.items()))
+
+    def is_idempotent(self) -> bool:
+        from portal.idempotency import IdempotentAPIMixin
+
+        return isinstance(self.view, IdempotentAPIMixin)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.method.upper() == "POST" and self.is_idempotent():
+            parameters = [*parameters, OpenApiParameter(
+                "Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
+                description="8 to 128 letters, digits or . _ : -; a repeat with the same key and body gets the "
+                            "first answer and changes nothing.")]
+        return parameters
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
