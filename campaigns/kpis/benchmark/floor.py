@@ -261,8 +261,8 @@ class FloorMeasures:
             if key[0] in known:
                 # The floor's own mean, whatever the engine passes to derive() for it (a mean or a sum).
                 days, visited = values.pop("wait_days", None), values.get("needs_visited")
-                figures = kpis.derive({name: float(value) if value is not None else None
-                                       for name, value in values.items()})
+                # As the engine keeps them: decimal sums in their smallest unit (kpis.SCALE).
+                figures = kpis.derive({name: kpis.stored(name, value) for name, value in values.items()})
                 figures["days_to_first_visit"] = (round(float(days) / float(visited), 1)
                                                   if days is not None and visited else None)
                 expected[key] = figures
