@@ -66,10 +66,13 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_redis(tmp_path):
+def private_redis(tmp_path, monkeypatch):
     require_service("redis-server is not installed", shutil.which("redis-server") is not None)
     redis = PrivateRedis(tmp_path)
     redis.start()
+    # Celery prefers CELERY_BROKER_URL from the environment to the broker an app is given, so the
+    # test's clients would otherwise send to the shared Redis its workers do not listen to.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis.url)
     yield redis
     redis.stop()
 
