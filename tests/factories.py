@@ -7,7 +7,7 @@ from factory.django import DjangoModelFactory
 
 from enterprises.models import Enterprise
 from enterprises.uscc import generate_uscc
-from portal.models import Industry, Region, Specialty, User
+from portal.models import Industry, Region, ServiceArea, Specialty, User
 
 
 class UserFactory(DjangoModelFactory):
@@ -105,3 +105,46 @@ def sample_file_content(name: str) -> bytes:
     if suffix == ".txt":
         return "现场记录".encode()
     return b"%PDF-1.4 test report"
+
+
+class NeedFactory(DjangoModelFactory):
+    """A need for metrology (service area 2) submitted by a firm in Shijiazhuang's 长安区."""
+
+    class Meta:
+        model = "enterprises.NeedRequest"
+
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    service_area = factory.LazyFunction(lambda: ServiceArea.objects.get(code=2))
+    title = factory.Sequence(lambda n: f"计量器具校准{n}")
+    description = "十台压力表需要校准。"
+    submitted_by = factory.SubFactory(UserFactory)
+
+
+class CaseFactory(DjangoModelFactory):
+    """An open one-to-one case of a firm in the Hebei campaign, led by a Shijiazhuang regulator.
+
+    Rows only: what the services do around an opening (needs accepted, events, audit, KPI notes) is
+    left out; open cases through `campaigns.cases.services.case_open` where that matters."""
+
+    class Meta:
+        model = "campaigns.AssistanceCase"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    title = factory.Sequence(lambda n: f"一对一帮扶{n}")
+    lead = factory.SubFactory(RegulatorFactory)
+    opened_by = factory.SelfAttribute("lead")
+
+
+class VisitFactory(DjangoModelFactory):
+    """A two-hour on-site visit yesterday, logged by the case's lead (rows only, as CaseFactory)."""
+
+    class Meta:
+        model = "campaigns.Visit"
+
+    case = factory.SubFactory(CaseFactory)
+    visited_on = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=1))
+    mode = "on_site"
+    hours = 2
+    people_present = "王建国、企业质量主管"
+    logged_by = factory.SelfAttribute("case.lead")

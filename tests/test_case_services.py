@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.cases import services
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, Visit
@@ -187,12 +187,79 @@ def test_a_case_closes_resolved_only_once_in_progress_and_unresolved_only_with_a
     assert need.status == NeedRequest.Status.DECLINED and "企业停产" in need.decline_reason
 
 
-def test_plan_agreed_needs_a_diagnosis_and_a_plan(bob, case):
+@pytest.mark.parametrize(("diagnosis", "plan"), [("", ""), ("计量器具未按期检定", ""), ("", "建立企业计量室"),
+                                                ("计量器具未按期检定", "  ")])
+def test_plan_agreed_needs_both_a_diagnosis_and_a_plan(bob, case, diagnosis, plan):
     services.case_transition(user=bob, case=case, to_status=Status.DIAGNOSING)
-    with pytest.raises(ValidationError):
+    services.case_update(user=bob, case=case, version=None, diagnosis=diagnosis, plan=plan)
+    with pytest.raises(ValidationError) as error, translation.override("en"):
         services.case_transition(user=bob, case=case, to_status=Status.PLAN_AGREED)
+    assert "diagnosis and the plan" in error.value.messages[0]
     case.refresh_from_db()
     assert case.status == Status.DIAGNOSING
+
+
+def test_plan_agreed_with_a_diagnosis_and_a_plan_is_accepted(bob, case):
+    services.case_transition(user=bob, case=case, to_status=Status.DIAGNOSING)
+    services.case_update(user=bob, case=case, version=None, diagnosis="计量器具未按期检定", plan="建立企业计量室")
+    services.case_transition(user=bob, case=case, to_status=Status.PLAN_AGREED)
+    case.refresh_from_db()
+    assert case.status == Status.PLAN_AGREED
+
+
+# --- every pair of the lifecycle -------------------------------------------------------------------
+
+LIFECYCLE = [Status.OPEN, Status.DIAGNOSING, Status.PLAN_AGREED, Status.IN_PROGRESS, Status.CLOSED]
+LEGAL_STEPS = {(Status.OPEN, Status.DIAGNOSING), (Status.DIAGNOSING, Status.PLAN_AGREED),
+               (Status.PLAN_AGREED, Status.IN_PROGRESS)}
+
+
+def case_at(status: str, *, user, case) -> AssistanceCase:
+    """`case` taken by the legal steps to `status` (closed: unresolved, from open)."""
+    if status == Status.CLOSED:
+        services.case_close(user=user, case=case, resolution="unresolved", note="企业停产")
+        return AssistanceCase.objects.get(pk=case.pk)
+    services.case_update(user=user, case=case, version=None, diagnosis="计量器具未按期检定", plan="建立企业计量室")
+    for step in LIFECYCLE[1:LIFECYCLE.index(status) + 1]:
+        services.case_transition(user=user, case=case, to_status=step)
+    return AssistanceCase.objects.get(pk=case.pk)
+
+
+@pytest.mark.parametrize("target", LIFECYCLE)
+@pytest.mark.parametrize("current", LIFECYCLE)
+def test_every_step_of_the_lifecycle_table(bob, case, current, target):
+    case = case_at(current, user=bob, case=case)
+    before = (case.status, case.version, CaseEvent.objects.filter(case=case).count())
+    if (current, target) in LEGAL_STEPS:
+        services.case_transition(user=bob, case=case, to_status=target)
+        case.refresh_from_db()
+        assert case.status == target and case.version == before[1] + 1
+        assert CaseEvent.objects.filter(case=case).latest("pk").from_status == current
+        return
+    with pytest.raises(ValidationError) as error:
+        services.case_transition(user=bob, case=case, to_status=target)
+    if target != Status.CLOSED:  # closing has its own form, and says so
+        assert error.value.code == "illegal_transition"
+    case.refresh_from_db()
+    assert (case.status, case.version, CaseEvent.objects.filter(case=case).count()) == before
+
+
+@pytest.mark.parametrize("resolution", ["resolved", "unresolved"])
+@pytest.mark.parametrize("current", LIFECYCLE)
+def test_closing_from_every_status(bob, case, current, resolution):
+    case = case_at(current, user=bob, case=case)
+    allowed = current != Status.CLOSED and (resolution == "unresolved" or current == Status.IN_PROGRESS)
+    if allowed:
+        services.case_close(user=bob, case=case, resolution=resolution, note="企业停产")
+        case.refresh_from_db()
+        assert (case.status, case.resolution) == (Status.CLOSED, resolution)
+        return
+    before = (case.status, case.resolution, case.version)
+    with pytest.raises(ValidationError) as error:
+        services.case_close(user=bob, case=case, resolution=resolution, note="企业停产")
+    assert error.value.code == "illegal_transition"
+    case.refresh_from_db()
+    assert (case.status, case.resolution, case.version) == before
 
 
 def test_a_need_of_another_firm_or_already_in_an_open_case_is_refused(bob, campaign, case, need):

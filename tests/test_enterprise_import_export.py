@@ -356,11 +356,15 @@ class TestImport:
         assert "These columns are not known to the import" in page
 
     def test_stored_problem_messages_are_those_of_the_credit_code_validator(self):
-        for code in ["91130102MA0", "91130102MA0O0000OO", generate_uscc("130102", rng)[:17] + "Y"]:
-            try:
+        right = generate_uscc("130102", rng)
+        wrong_check = right[:17] + next(c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if c != right[17])
+        for code, expected in [("91130102MA0", "uscc_length"), ("91130102MA0O0000OO", "uscc_character"),
+                               (wrong_check, "uscc_check")]:
+            with pytest.raises(ValidationError) as caught:
                 validate_uscc(code)
-            except ValidationError as error:
-                assert problem_message({"code": error.code, "params": error.params}) == error.messages[0]
+            error = caught.value
+            assert error.code == expected
+            assert problem_message({"code": error.code, "params": error.params}) == error.messages[0]
 
 
 class TestImportTask:

@@ -4,6 +4,8 @@ import random
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from enterprises.uscc import (
     ALPHABET,
@@ -115,3 +117,100 @@ def test_generate_uscc_without_a_generator_still_makes_valid_codes():
 def test_generate_uscc_is_deterministic_for_a_seeded_generator():
     assert generate_uscc("130102", random.Random(7)) == generate_uscc("130102", random.Random(7))
     assert generate_uscc("130102", random.Random(7)) != generate_uscc("130102", random.Random(8))
+
+
+# --- check character 0 (value 31) and codes of every kind ------------------------------------------
+
+# The weights as GB 32100-2015 prints them, written out rather than computed as the module does.
+STANDARD_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
+# Published credit codes, one per kind of organisation the first two characters name.
+PUBLISHED = {
+    "enterprise (91)": "91330100716105852F",
+    "enterprise (91), check X": "91320000608319749X",
+    "enterprise (91), check digit": "914403001922038216",
+    "individual business (92)": "92361130MA386N427K",
+    "public institution (12)": "12100000470095016Q",
+    "public institution (12), organisation code with X": "12220000X05293527B",
+    "social organisation (51)": "51310110501144395U",
+    "foundation (53)": "53100000500019795A",
+}
+
+
+def weighted_total(first17: str) -> int:
+    return sum(ALPHABET.index(char) * weight for char, weight in zip(first17, STANDARD_WEIGHTS, strict=True))
+
+
+def with_check_value_31(code: str) -> str:
+    """`code` with its 17th character changed so that the weighted sum is a multiple of 31: the check
+    value 31 - 0 = 31, which GB 32100 writes as "0". (The 17th weight, 28, is invertible mod 31, so
+    exactly one character of the alphabet does it.)"""
+    for char in ALPHABET:
+        first17 = code[:16] + char
+        if weighted_total(first17) % 31 == 0:
+            return first17 + "0"
+    raise AssertionError("no character makes the sum a multiple of 31")
+
+
+def test_the_weights_are_those_printed_in_the_standard():
+    from enterprises.uscc import WEIGHTS
+
+    assert WEIGHTS == STANDARD_WEIGHTS
+
+
+@pytest.mark.parametrize("code", PUBLISHED.values(), ids=PUBLISHED.keys())
+def test_published_codes_of_every_kind_are_accepted(code):
+    validate_uscc(code)
+    assert check_character(code[:17]) == code[17]
+
+
+@pytest.mark.parametrize("code", PUBLISHED.values(), ids=PUBLISHED.keys())
+def test_a_sum_that_is_a_multiple_of_31_has_the_check_character_0(code):
+    zero = with_check_value_31(code)
+    assert check_character(zero[:17]) == "0"
+    validate_uscc(zero)
+    for wrong in "1", "Y":  # 31 read as the alphabet's 1 (value 1), or as its last character (value 30)
+        assert error_code(zero[:17] + wrong) == "uscc_check"
+
+
+@pytest.mark.parametrize("code", PUBLISHED.values(), ids=PUBLISHED.keys())
+def test_a_published_code_with_its_check_character_changed_is_refused(code):
+    for char in ALPHABET:
+        if char != code[17]:
+            assert error_code(code[:17] + char) == "uscc_check"
+
+
+# --- properties (hypothesis) ---------------------------------------------------------------------
+
+region_codes = st.from_regex(r"[1-8][0-9]{5}", fullmatch=True)
+first17s = st.text(alphabet=ALPHABET, min_size=17, max_size=17)
+
+
+@given(region=region_codes, seed=st.integers(min_value=0, max_value=2**32))
+def test_every_generated_code_is_valid_and_names_its_region(region, seed):
+    code = generate_uscc(region, random.Random(seed))
+    validate_uscc(code)
+    assert region_code_of(code) == region
+    assert organisation_code_check(code[8:16]) == code[16]
+
+
+@given(first17=first17s)
+def test_the_check_character_is_the_standards_for_any_first_17(first17):
+    value = 31 - weighted_total(first17) % 31
+    assert check_character(first17) == ALPHABET[value % 31]
+    validate_uscc(first17 + check_character(first17))
+
+
+@given(first17=first17s, position=st.integers(min_value=0, max_value=17), data=st.data())
+def test_one_wrong_character_is_always_refused(first17, position, data):
+    code = first17 + check_character(first17)
+    wrong = data.draw(st.sampled_from([char for char in ALPHABET if char != code[position]]))
+    typo = code[:position] + wrong + code[position + 1:]
+    assert error_code(typo) == "uscc_check"
+
+
+@given(first17=first17s, position=st.integers(min_value=0, max_value=17),
+       wrong=st.sampled_from(list("IOSVZ-·a ")))
+def test_a_character_outside_the_alphabet_is_refused_as_such(first17, position, wrong):
+    code = first17 + check_character(first17)
+    assert error_code(code[:position] + wrong + code[position + 1:]) == "uscc_character"
