@@ -130,9 +130,24 @@ class TestRegistration:
 
     def test_bad_numbers_get_per_field_messages(self, client_for, alice):
         response = client_for(alice).post(reverse("enterprises:register"),
-                                          register_data(employees="many", annual_revenue="-5", industry="ZZ"))
+                                          register_data(employees="many", industry="ZZ"))
         errors = response.context["form"].errors
-        assert {"employees", "industry"} <= set(errors)
+        assert set(errors) == {"employees", "industry"}
+        assert not Enterprise.objects.filter(name="石家庄新锐电子有限公司").exists()
+
+    @pytest.mark.parametrize(("field", "value"), [("employees", "many"), ("employees", "-1"),
+                                                  ("annual_revenue", "-5"), ("annual_revenue", "-0.01"),
+                                                  ("industry", "ZZ")])
+    def test_each_bad_number_alone_is_refused_with_its_own_message(self, client_for, alice, field, value):
+        response = client_for(alice).post(reverse("enterprises:register"), register_data(**{field: value}))
+        assert response.status_code == 200
+        assert set(response.context["form"].errors) == {field}
+        assert not Enterprise.objects.filter(name="石家庄新锐电子有限公司").exists()
+
+    def test_a_revenue_of_zero_is_accepted(self, client_for, alice):
+        response = client_for(alice).post(reverse("enterprises:register"), register_data(annual_revenue="0"))
+        assert response.status_code == 302
+        assert Enterprise.objects.get(name="石家庄新锐电子有限公司").annual_revenue == 0
 
     def test_the_credit_code_check_names_the_region(self, client_for, alice):
         code = generate_uscc("130102")
@@ -330,6 +345,13 @@ class TestSurveys:
         assert response.status_code == 200 and "campaign" in response.context["form"].errors
         assert not NeedsSurvey.objects.exists()
 
+    def test_an_unknown_survey_kind_is_404(self, client_for, alice, firm):
+        client = client_for(alice)
+        assert client.get(reverse("enterprises:survey", args=[firm.pk, "baseline"])).status_code == 200
+        assert client.get(reverse("enterprises:survey", args=[firm.pk, "weekly"])).status_code == 404
+        assert client.post(reverse("enterprises:survey", args=[firm.pk, "weekly"]), {}).status_code == 404
+        assert not NeedsSurvey.objects.exists()
+
 
 def test_the_demo_ties_each_follow_up_survey_to_the_firms_case_or_the_narrowest_campaign(alice, bob):
     from campaigns.cases.demo import link_follow_up_surveys
@@ -350,9 +372,6 @@ def test_the_demo_ties_each_follow_up_survey_to_the_firms_case_or_the_narrowest_
     assert campaign_of == {assisted: hebei, other: shijiazhuang, anhui: None}
     assert NeedsSurvey.objects.get(pk=baseline.pk).campaign is None
     assert link_follow_up_surveys([hebei, shijiazhuang]) == 0  # again: nothing left to link
-
-    def test_an_unknown_survey_kind_is_404(self, client_for, alice, firm):
-        assert client_for(alice).get(reverse("enterprises:survey", args=[firm.pk, "weekly"])).status_code == 404
 
 
 class TestRegistryList:
@@ -382,11 +401,24 @@ class TestRegistryList:
         assert names({"is_exporter": "true"}) == ["石家庄出口企业"]
         assert names({"region": "130102"}) == [firm.name]
 
-    def test_nonsense_filter_values_do_not_fail(self, client_for, bob):
-        client = client_for(bob)
-        for params in [{"per_page": "x"}, {"page": "abc"}, {"region": "abc"}, {"size": "gigantic"},
-                       {"certification": "nope"}, {"is_key": "maybe"}]:
-            assert client.get(reverse("enterprises:list"), params).status_code in (200, 404)
+    @pytest.mark.parametrize(("params", "status", "names"), [
+        # A value that is no choice is ignored: the whole list, not an error page.
+        ({"per_page": "x"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
+        ({"size": "gigantic"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
+        ({"certification": "nope"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
+        ({"is_key": "maybe"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
+        # A region prefix that names no region keeps nothing.
+        ({"region": "abc"}, 200, []),
+        # A page that does not exist is not found, as Django's paginator says.
+        ({"page": "abc"}, 404, None),
+        ({"page": "9"}, 404, None),
+    ])
+    def test_nonsense_filter_values_do_not_fail(self, client_for, bob, firm, params, status, names):
+        EnterpriseFactory(name="石家庄出口企业", region=Region.objects.get(code="130104"), is_exporter=True)
+        response = client_for(bob).get(reverse("enterprises:list"), params)
+        assert response.status_code == status
+        if names is not None:
+            assert [f.name for f in response.context["object_list"]] == names
 
 
 def test_the_next_page_link_keeps_every_value_of_a_repeated_filter(client_for, bob):
