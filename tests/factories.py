@@ -148,3 +148,8 @@ class VisitFactory(DjangoModelFactory):
     hours = 2
     people_present = "王建国、企业质量主管"
     logged_by = factory.SelfAttribute("case.lead")
+
+
+def region(code: str) -> Region:
+    """The region of a GB/T 2260 code (loaded by the migrations)."""
+    return Region.objects.get(code=code)
