@@ -8,6 +8,7 @@ moved, and ratings on the boundary of "satisfied" are built by hand; hypothesis 
 
 import datetime
 import itertools
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -251,6 +252,12 @@ def test_a_rating_of_4_or_more_is_satisfied(campaign, scores, satisfied, share, 
 # --- random small campaigns (hypothesis) -----------------------------------------------------------
 
 
+# Under mutation testing (tests/mutation.py) each mutant reaching the engine reruns this: fewer,
+# fixed examples there.
+UNDER_MUTATION = bool(os.environ.get("MUTANT_UNDER_TEST"))
+EXAMPLES = 6 if UNDER_MUTATION else 20
+
+
 @dataclass
 class FirmPlan:
     code: str
@@ -273,8 +280,8 @@ certificate_plans = st.lists(st.tuples(st.integers(min_value=0, max_value=3),
                                        st.integers(min_value=0, max_value=400)), max_size=4)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, derandomize=UNDER_MUTATION, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(firms=st.lists(firm_plans, min_size=1, max_size=4), cases=st.lists(case_plans, max_size=6),
        certificates=certificate_plans)
 def test_random_small_campaigns_count_as_the_oracle_does(db, firms, cases, certificates):
