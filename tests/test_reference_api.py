@@ -52,10 +52,34 @@ def test_it_forbids_regions_to_sme_users_and_experts(request, api_for, persona):
     assert api.get(region_detail("130102")).status_code == 403
 
 
+def reference_rows(name: str) -> list[dict]:
+    """What a reference list holds, read from the tables (every row, in the list's order)."""
+    from portal.models import Industry, ServiceArea, Specialty
+
+    if name == "api:industry-list":
+        return [{"code": i.code, "name": i.name, "name_en": i.name_en, "level": i.level, "parent": i.parent_id}
+                for i in Industry.objects.order_by("code")]
+    if name == "api:service-area-list":
+        return [{"code": a.code, "name": a.name, "name_en": a.name_en, "description": a.description,
+                 "active": a.active} for a in ServiceArea.objects.order_by("code")]
+    return [{"code": s.code, "name": s.name, "name_en": s.name_en,
+             "service_areas": sorted(s.service_areas.values_list("code", flat=True))}
+            for s in Specialty.objects.all()]
+
+
 @pytest.mark.parametrize("persona", ["alice", "erin", "bob", "diana", "admin_user"])
 @pytest.mark.parametrize("name", REFERENCE_LISTS)
 def test_every_role_reads_the_reference_lists(request, api_for, persona, name):
-    assert api_for(request.getfixturevalue(persona)).get(reverse(name)).status_code == 200
+    response = api_for(request.getfixturevalue(persona)).get(reverse(name), {"page_size": 500})
+    assert response.status_code == 200
+    body = response.json()
+    expected = reference_rows(name)
+    assert body["count"] == len(expected) == {"api:industry-list": 117, "api:service-area-list": 10,
+                                              "api:specialty-list": 15}[name]
+    rows = body["results"]
+    if name == "api:specialty-list":
+        rows = [{**row, "service_areas": sorted(row["service_areas"])} for row in rows]
+    assert rows == expected
 
 
 def test_a_regulator_lists_only_the_regions_of_the_jurisdiction(api_for, bob):
