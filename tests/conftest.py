@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 from portal.models import User
+from tests import factories
 from tests.factories import EnterpriseFactory, RegulatorFactory, SupervisorFactory, UserFactory
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -150,6 +151,40 @@ def api_for():
         return api
 
     return sign_in
+
+
+@pytest.fixture
+def api(api_for, settings):
+    """api(user) -> an APIClient signed in as `user` (None: anonymous), with English picked in the
+    language switcher.
+
+    The portal answers in Chinese unless the language cookie says otherwise; assertions on messages
+    read the English source messages, which stay valid once the Chinese catalogue fills in.
+    """
+
+    def sign_in(user):
+        client = api_for(user)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def persona(request):
+    """persona("bob") -> that fixture's user; persona("anonymous") -> None. For the access matrix,
+    parametrized by name."""
+
+    def get(name):
+        return None if name == "anonymous" else request.getfixturevalue(name)
+
+    return get
+
+
+@pytest.fixture
+def region(db):
+    """region("130100") -> that Region (tests.factories.region, for tests that take it as a fixture)."""
+    return factories.region
 
 
 @pytest.fixture

@@ -18,18 +18,14 @@ from campaigns.models import Campaign, CampaignTarget
 from campaigns.services import campaign_target_set
 from campaigns.training import services as training_services
 from enterprises.services import need_submit
-from portal.models import AuditEntry, Region, ServiceArea
-from tests.factories import CampaignFactory, EnterpriseFactory
+from portal.models import AuditEntry, ServiceArea
+from tests.factories import CampaignFactory, EnterpriseFactory, region
 
 pytestmark = pytest.mark.django_db
 
 Metric, Scope = CampaignTarget.Metric, CampaignTarget.Scope
 TODAY = timezone.localdate
 DAY = datetime.timedelta(days=1)
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 @pytest.fixture
@@ -61,14 +57,6 @@ def shijiazhuang(db):
 @pytest.fixture
 def tangshan(db):
     return CampaignFactory(name="唐山市计量帮扶", region=region("130200"), organiser="唐山市市场监督管理局")
-
-
-@pytest.fixture
-def persona(request):
-    def get(name):
-        return None if name == "anonymous" else request.getfixturevalue(name)
-
-    return get
 
 
 def url(name: str, campaign: Campaign | None = None) -> str:

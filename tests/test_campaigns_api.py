@@ -9,7 +9,6 @@ in the list is also covered by tests/test_cases_api.py.
 import datetime
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,8 +17,8 @@ from campaigns.models import Campaign, CampaignTarget
 from campaigns.services import campaign_target_set
 from campaigns.training import services as training_services
 from enterprises.services import need_submit
-from portal.models import AuditEntry, Region, ServiceArea
-from tests.factories import CampaignFactory, EnterpriseFactory
+from portal.models import AuditEntry, ServiceArea
+from tests.factories import CampaignFactory, EnterpriseFactory, region
 
 pytestmark = pytest.mark.django_db
 
@@ -28,30 +27,6 @@ ANONYMOUS = FORBIDDEN = 403
 HIDDEN = 404
 TODAY = timezone.localdate
 DAY = datetime.timedelta(days=1)
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
-
-
-@pytest.fixture
-def api(api_for):
-    """api(user): an APIClient signed in as `user`, reading the English source messages."""
-
-    def sign_in(user):
-        client = api_for(user)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def persona(request):
-    def get(name):
-        return None if name == "anonymous" else request.getfixturevalue(name)
-
-    return get
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -21,8 +20,8 @@ from campaigns.cases import services
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating, Visit, VisitAttachment
 from enterprises.models import NeedRequest
 from enterprises.services import need_submit
-from portal.models import Region, ServiceArea, User
-from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory, UserFactory, sample_file_content
+from portal.models import ServiceArea, User
+from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory, UserFactory, region, sample_file_content
 
 pytestmark = pytest.mark.django_db
 
@@ -36,32 +35,6 @@ TODAY = timezone.localdate
 
 
 # --- fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture
-def api(api_for):
-    """api(user) -> an APIClient signed in as `user`, with English picked in the language switcher.
-
-    The portal answers in Chinese unless the language cookie says otherwise; the assertions below
-    read the English source messages.
-    """
-
-    def sign_in(user):
-        client = api_for(user)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def persona(request):
-    """persona("bob") -> that fixture's user; persona("anonymous") -> None."""
-
-    def get(name):
-        return None if name == "anonymous" else request.getfixturevalue(name)
-
-    return get
 
 
 @pytest.fixture
@@ -126,10 +99,6 @@ def visit(bob, case):
 @pytest.fixture
 def closed_case(bob, case):
     return services.case_close(user=bob, case=case, resolution="unresolved", note="企业停产")
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 def visit_fields(**overrides) -> dict:

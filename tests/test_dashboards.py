@@ -21,15 +21,11 @@ from campaigns.services import campaign_target_set
 from campaigns.training import services as training_services
 from enterprises import services as registry
 from portal.models import Region, ServiceArea
-from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory
+from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory, region
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 def days_ago(n: int) -> datetime.date:

@@ -10,7 +10,6 @@ WWW-Authenticate challenge, so DRF answers 403 rather than 401.
 import datetime
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -24,8 +23,8 @@ from enterprises.models import (
 )
 from enterprises.services import ATTACHMENT_MAX_BYTES
 from enterprises.uscc import check_character, generate_uscc
-from portal.models import Industry, Region, User
-from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory, sample_file_content
+from portal.models import Industry, User
+from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory, region, sample_file_content
 
 pytestmark = pytest.mark.django_db
 
@@ -37,32 +36,6 @@ FORBIDDEN = 403
 
 
 # --- fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture
-def api(api_for):
-    """api(user) -> an APIClient signed in as `user`, with English picked in the language switcher.
-
-    The portal answers in Chinese unless the language cookie says otherwise; the assertions below
-    read the English source messages, which stay valid once the Chinese catalogue fills in.
-    """
-
-    def sign_in(user):
-        client = api_for(user)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def persona(request):
-    """persona("bob") -> that fixture's user; persona("anonymous") -> None."""
-
-    def get(name):
-        return None if name == "anonymous" else request.getfixturevalue(name)
-
-    return get
 
 
 @pytest.fixture
@@ -87,10 +60,6 @@ def tangshan_firm(db):
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 def firm(name: str, region_code: str = "130102", **fields) -> Enterprise:

@@ -7,43 +7,18 @@ through the API. Anonymous callers get 403 (session authentication sends no chal
 """
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from campaigns.cases import services as case_services
 from experts.models import Expert
-from portal.models import AuditEntry, Region, Specialty
-from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory
+from portal.models import AuditEntry, Specialty
+from tests.factories import CampaignFactory, EnterpriseFactory, ExpertFactory, region
 
 pytestmark = pytest.mark.django_db
 
 ANONYMOUS = 403
 FORBIDDEN = 403
 HIDDEN = 404
-
-
-@pytest.fixture
-def api(api_for):
-    """api(user) -> an APIClient signed in as `user`, answering in English (the source messages)."""
-
-    def sign_in(user):
-        client = api_for(user)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def persona(request):
-    def get(name):
-        return None if name == "anonymous" else request.getfixturevalue(name)
-
-    return get
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 def specialties(*codes: str) -> list[Specialty]:

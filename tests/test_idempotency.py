@@ -11,7 +11,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from campaigns.cases import services
 from campaigns.cases.models import AssistanceCase, CaseRating, Visit
@@ -25,12 +24,6 @@ TODAY = datetime.date.today
 
 def key() -> str:
     return uuid.uuid4().hex
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def twice(client, url, payload, *, idempotency_key, fmt="json"):
     return first, second
 
 
-def test_a_repeated_need_submission_answers_the_first_result_and_creates_one_need(alice):
+def test_a_repeated_need_submission_answers_the_first_result_and_creates_one_need(api, alice):
     firm = alice.enterprises.get()
     payload = {"enterprise": firm.pk, "service_area": ServiceArea.objects.first().pk, "title": "压力表校准",
                "description": "三台压力表超期未检"}
@@ -59,7 +52,7 @@ def test_a_repeated_need_submission_answers_the_first_result_and_creates_one_nee
     assert NeedRequest.objects.count() == 1
 
 
-def test_a_repeated_visit_is_logged_once_and_counted_once(bob, case):
+def test_a_repeated_visit_is_logged_once_and_counted_once(api, bob, case):
     payload = {"case": case.pk, "visited_on": str(TODAY() - datetime.timedelta(days=1)), "mode": "on_site",
                "hours": "2.5", "people_present": "王建国"}
     first, second = twice(api(bob), reverse("api:visit-list"), payload, idempotency_key=key())
@@ -70,7 +63,7 @@ def test_a_repeated_visit_is_logged_once_and_counted_once(bob, case):
     assert OutboxEntry.objects.filter(payload__sources=["visits"]).count() == 1
 
 
-def test_a_visit_with_files_sent_twice_is_logged_once(bob, case, settings, tmp_path):
+def test_a_visit_with_files_sent_twice_is_logged_once(api, bob, case, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     idempotency_key = key()
     responses = []
@@ -85,7 +78,7 @@ def test_a_visit_with_files_sent_twice_is_logged_once(bob, case, settings, tmp_p
     assert Visit.objects.count() == 1 and Visit.objects.get().attachments.count() == 1
 
 
-def test_a_repeated_case_opening_and_rating_create_one_each(bob, alice, campaign):
+def test_a_repeated_case_opening_and_rating_create_one_each(api, bob, alice, campaign):
     firm = alice.enterprises.get()
     payload = {"campaign": campaign.pk, "enterprise": firm.pk, "title": "一企一策"}
     first, second = twice(api(bob), reverse("api:case-list"), payload, idempotency_key=key())
@@ -99,7 +92,7 @@ def test_a_repeated_case_opening_and_rating_create_one_each(bob, alice, campaign
     assert CaseRating.objects.count() == 1
 
 
-def test_a_repeated_training_session_is_recorded_once(bob, campaign):
+def test_a_repeated_training_session_is_recorded_once(api, bob, campaign):
     firm = EnterpriseFactory()
     payload = {"campaign": campaign.pk, "region": "130102", "topic": "ISO 9001 宣贯", "held_on": str(TODAY()),
                "organiser": "市局", "attendances": [{"enterprise": firm.pk, "persons": 3}]}
@@ -108,7 +101,7 @@ def test_a_repeated_training_session_is_recorded_once(bob, campaign):
     assert TrainingSession.objects.count() == 1
 
 
-def test_a_key_sent_with_a_different_request_is_refused(alice):
+def test_a_key_sent_with_a_different_request_is_refused(api, alice):
     firm = alice.enterprises.get()
     area = ServiceArea.objects.first().pk
     idempotency_key = key()
@@ -122,7 +115,7 @@ def test_a_key_sent_with_a_different_request_is_refused(alice):
     assert NeedRequest.objects.count() == 1
 
 
-def test_a_refused_request_keeps_no_key_so_its_corrected_retry_goes_through(alice):
+def test_a_refused_request_keeps_no_key_so_its_corrected_retry_goes_through(api, alice):
     firm = alice.enterprises.get()
     idempotency_key = key()
     client = api(alice)
@@ -135,14 +128,14 @@ def test_a_refused_request_keeps_no_key_so_its_corrected_retry_goes_through(alic
                        HTTP_IDEMPOTENCY_KEY=idempotency_key).status_code == 201
 
 
-def test_keys_are_per_user_and_a_malformed_key_is_refused(alice, bob, case):
+def test_keys_are_per_user_and_a_malformed_key_is_refused(api, alice, bob, case):
     payload = {"case": case.pk, "visited_on": str(TODAY()), "mode": "remote", "hours": "1", "people_present": "王"}
     assert api(bob).post(reverse("api:visit-list"), payload, format="json",
                          HTTP_IDEMPOTENCY_KEY="short").status_code == 400
     assert not Visit.objects.exists()
 
 
-def test_without_a_key_two_posts_make_two(bob, case):
+def test_without_a_key_two_posts_make_two(api, bob, case):
     payload = {"case": case.pk, "visited_on": str(TODAY()), "mode": "remote", "hours": "1", "people_present": "王"}
     client = api(bob)
     assert client.post(reverse("api:visit-list"), payload, format="json").status_code == 201
@@ -194,7 +187,7 @@ def test_an_import_sent_twice_makes_one_job(client, bob, settings, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_identical_posts_at_once_make_one_visit(needs_postgres, reference_data, bob, case):
+def test_two_identical_posts_at_once_make_one_visit(api, needs_postgres, reference_data, bob, case):
     payload = {"case": case.pk, "visited_on": str(TODAY()), "mode": "on_site", "hours": "2",
                "people_present": "王建国"}
     idempotency_key = key()

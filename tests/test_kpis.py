@@ -17,8 +17,8 @@ from campaigns.services import campaign_target_set
 from campaigns.training import services as training_services
 from enterprises import services as registry
 from enterprises.models import Certification, NeedRequest
-from portal.models import Region, ServiceArea
-from tests.factories import CampaignFactory, EnterpriseFactory, RegulatorFactory, UserFactory
+from portal.models import ServiceArea
+from tests.factories import CampaignFactory, EnterpriseFactory, RegulatorFactory, UserFactory, region
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,6 @@ TODAY = timezone.localdate()
 
 def days_ago(n: int) -> datetime.date:
     return TODAY - datetime.timedelta(days=n)
-
-
-def region(code: str) -> Region:
-    return Region.objects.get(code=code)
 
 
 def snapshot(campaign, code, period="", breakdown="", key="") -> dict:

@@ -9,7 +9,6 @@ callers get 403: session authentication sends no WWW-Authenticate challenge.
 import datetime
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -25,26 +24,6 @@ Mode = TrainingSession.Mode
 TODAY = timezone.localdate
 FORBIDDEN = 403
 ANONYMOUS = 403
-
-
-@pytest.fixture
-def api(api_for):
-    """api(user) -> an APIClient signed in as `user`, reading the English messages."""
-
-    def sign_in(user):
-        client = api_for(user)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def persona(request):
-    def get(name):
-        return None if name == "anonymous" else request.getfixturevalue(name)
-
-    return get
 
 
 @pytest.fixture
