@@ -3,6 +3,7 @@
     .venv/bin/python tests/mutation.py              # mutate the rule modules, run their tests, report
     .venv/bin/python tests/mutation.py --report     # report on the last run only
     .venv/bin/python tests/mutation.py uscc outbox  # only these scopes (names below)
+    .venv/bin/python tests/mutation.py --again      # only the last run's survivors, after adding tests
 
 mutmut copies the code into mutants/, makes every small change it can (a < for a <=, a False for a
 True, a dropped argument...) one at a time, and runs the tests that reach the changed function; a
@@ -85,8 +86,12 @@ def main(argv: list[str]) -> int:
     only_report = "--report" in argv
     wanted = [arg for arg in argv if not arg.startswith("--")]
     scopes = {scope: patterns for scope, patterns in SCOPES.items() if not wanted or scope.split()[0] in wanted}
-    if not only_report:
-        patterns = [pattern for patterns in scopes.values() for pattern in patterns]
+    patterns = [pattern for patterns in scopes.values() for pattern in patterns]
+    if "--again" in argv:
+        # mutmut reruns every mutant named on its command line, and only those.
+        patterns = sorted(name for name, code in results().items()
+                          if code not in KILLED and any(fnmatch(name, pattern) for pattern in patterns))
+    if not only_report and patterns:
         subprocess.run([str(MUTMUT), "run", *patterns], cwd=ROOT, check=False)
     return 0 if report(scopes) else 1
 
