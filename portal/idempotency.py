@@ -47,7 +47,7 @@ def once(*, user, key: str, request_fingerprint: str, run: Callable[[], object],
     """Run `run()` once per (user, key): the first time in one transaction with the key's row,
     storing `answer(response)` = (status, body, location) when the status is below 400;
     afterwards `replay(row)`."""
-    if not KEY_PATTERN.match(key):
+    if not KEY_PATTERN.fullmatch(key):  # fullmatch: "$" alone would let a trailing newline through
         raise KeyProblem(_("An idempotency key has 8 to 128 letters, digits or . _ : - characters."), 400)
     for _attempt in range(3):
         with transaction.atomic():
