@@ -27,7 +27,9 @@ CASE_RULES = ("case_open", "check_lead", "locked_case", "case_transition", "case
               "case_release_expert")
 SCOPES = {
     "uscc": ["enterprises.uscc.*"],
-    "jurisdiction": ["portal.selectors.*", "enterprises.selectors.*", "experts.selectors.*", "campaigns.selectors.*"],
+    # What each user may see (the counting and survey helpers beside them are no access rule).
+    "jurisdiction": ["portal.selectors.*", "enterprises.selectors.x_*_visible_to__mutmut_*",
+                     "experts.selectors.x_experts_visible_to__mutmut_*", "campaigns.selectors.*"],
     "cases": [f"campaigns.cases.services.x_{name}__mutmut_*" for name in CASE_RULES],
     "internal remarks": ["campaigns.cases.selectors.*"],
     "kpi engine": ["campaigns.kpis.engine.*"],
@@ -35,7 +37,11 @@ SCOPES = {
     "import all-or-nothing": ["portal.imports.jobs.x_job_import__mutmut_*",
                               "portal.imports.jobs.x_job_import_valid_rows__mutmut_*",
                               "experts.importing.x_expert_import__mutmut_*"],
-    "idempotency": ["portal.idempotency.*"],
+    # Not `idempotent_post`: a decorator runs when the views are imported, before mutmut can switch
+    # a mutant on for a test, so no test could ever reach its mutants.
+    "idempotency": ["portal.idempotency.x_fingerprint__mutmut_*", "portal.idempotency.x_once__mutmut_*",
+                    "portal.idempotency.x_forget_old__mutmut_*", "portal.idempotency.x_canonical__mutmut_*",
+                    "portal.idempotency.xǁ*"],
     "outbox": ["portal.outbox.*"],
 }
 KILLED = {1, 3, 36, 24, -24, 152, 255, 37}  # failed, errored, timed out or refused by the type check
