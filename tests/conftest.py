@@ -73,6 +73,19 @@ def test_flushes_may_empty_append_only_tables():
     DatabaseOperations.sql_flush = original
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Under mutation testing (tests/mutation.py) mutmut runs pytest sessions side by side in
+    processes forked from one that already read the settings: each gets an SQLite test database of
+    its own, or they would create and destroy one another's."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from django.conf import settings
+
+        database = settings.DATABASES["default"]
+        if database["ENGINE"].endswith("sqlite3"):
+            database.setdefault("TEST", {})["NAME"] = str(settings.BASE_DIR / f".test-db-{os.getpid()}.sqlite3")
+
+
 @pytest.fixture
 def needs_redis():
     require_service(f"Redis is not reachable at {redis_url()}", service_reachable(redis_url(), 6379))
