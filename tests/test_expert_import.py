@@ -264,3 +264,19 @@ class TestWholeFileProblems:
     def test_choosing_no_file_says_so(self, client_for, bob):
         response = client_for(bob).post(reverse("experts:import"), {})
         assert response.context["form"].errors["file"] == ["Choose a file to import."]
+
+
+def test_a_pool_that_changed_during_the_import_writes_nothing_and_says_so(bob, monkeypatch):
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+    from django.utils import translation
+
+    def collides(rows, **kwargs):
+        Expert.objects.create(code="130100-0999", name="写了一半", employer="x", region_id="130100")
+        raise IntegrityError("a login was taken meanwhile")
+
+    monkeypatch.setattr(importing, "upsert", collides)
+    with pytest.raises(ValidationError) as error, translation.override("en"):
+        importing.expert_import(user=bob, upload=SimpleUploadedFile("专家名单.csv", csv_bytes([expert_row()])))
+    assert error.value.message_dict["file"][0].startswith("The pool changed while this file was being imported")
+    assert not Expert.objects.exists()

@@ -171,3 +171,13 @@ def test_a_handler_bug_does_not_stop_the_listener(reference_data, monkeypatch):
         stop.set()
         listener.join(timeout=10)
     assert calls[0] == 1 and len(calls) >= 2
+
+
+def test_handles_registers_the_handler_of_its_topic(monkeypatch):
+    monkeypatch.setattr(outbox, "handlers", {})
+
+    def handler(entries):
+        pass
+
+    assert outbox.handles("another-topic")(handler) is handler
+    assert outbox.handlers == {"another-topic": handler}

@@ -239,3 +239,8 @@ def test_overdue_follow_ups_and_stale_cases(world, bob, alice):
     assert list(cases.overdue_follow_ups(bob)) == [] and changan not in cases.stale_cases(bob)
     assert list(cases.cases_awaiting_rating(alice)) == [changan]
     assert list(cases.cases_awaiting_rating(bob)) == []
+
+
+def test_the_campaigns_a_case_may_join_come_with_their_regions_in_one_query(world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert {c.region.name for c in campaigns_open_for(world.firms["changan"])} == {"河北省", "石家庄市"}
