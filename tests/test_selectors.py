@@ -244,3 +244,13 @@ def test_overdue_follow_ups_and_stale_cases(world, bob, alice):
 def test_the_campaigns_a_case_may_join_come_with_their_regions_in_one_query(world, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert {c.region.name for c in campaigns_open_for(world.firms["changan"])} == {"河北省", "石家庄市"}
+
+
+def test_a_case_visited_lately_is_not_stale_however_long_ago_it_opened_and_open_cases_await_no_rating(world, bob,
+                                                                                                    alice):
+    case = world.cases["changan"]
+    case.opened_at = timezone.now() - datetime.timedelta(days=90)
+    case.last_visit_on = TODAY - datetime.timedelta(days=10)
+    case.save()
+    assert case not in cases.stale_cases(bob)
+    assert list(cases.cases_awaiting_rating(alice)) == []  # open: nothing to rate yet
