@@ -417,11 +417,11 @@ class TestImportTask:
         real_upsert = importing.upsert
         calls = []
 
-        def flaky_upsert(batch, fields):
+        def flaky_upsert(batch, *args):
             calls.append(len(batch))
             if len(calls) == 2:
                 raise OperationalError("server closed the connection unexpectedly")
-            return real_upsert(batch, fields)
+            return real_upsert(batch, *args)
 
         monkeypatch.setattr(importing, "upsert", flaky_upsert)
         with pytest.raises(OperationalError):

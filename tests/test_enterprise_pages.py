@@ -396,7 +396,7 @@ def test_the_next_page_link_keeps_every_value_of_a_repeated_filter(client_for, b
         EnterpriseFactory(size="micro")
     response = client_for(bob).get(reverse("enterprises:list"), {"size": ["micro", "small"], "is_key": "false"})
     html = response.content.decode()
-    assert "size=micro&amp;size=small" in html and "is_key=false" in html and "page=2" in html
+    assert "size=micro&amp;size=small" in html and "is_key=false" in html and "after=" in html
     assert '<option value="false" selected>' in html
 
 

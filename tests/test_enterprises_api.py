@@ -828,9 +828,11 @@ def test_a_non_numeric_page_size_falls_back_to_the_default(api, bob, alice_firm,
     assert ids(api(bob).get(reverse("api:enterprise-list"), params)) == {alice_firm.pk}
 
 
-@pytest.mark.parametrize("page", ["abc", "99", "-1"])
-def test_a_page_that_does_not_exist_answers_404(api, bob, alice_firm, page):
-    assert api(bob).get(reverse("api:enterprise-list"), {"page": page}).status_code == 404
+@pytest.mark.parametrize("cursor", ["abc", "99", "-1", "WyJ4Il0", "W251bGwsICJ4Il0"])
+def test_a_cursor_that_does_not_decode_gives_the_first_page(api, bob, alice_firm, cursor):
+    for key in ("after", "before"):
+        response = api(bob).get(reverse("api:enterprise-list"), {key: cursor})
+        assert response.status_code == 200 and ids(response) == {alice_firm.pk}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,51 @@
+"""PostgreSQL indexes behind the registry search on search_text (enterprises/search.py).
+
+A trigram GIN index serves words of three characters or more (LIKE '%word%'); pg_trgm cannot
+index shorter ones, and most Chinese words are two characters, so a second GIN index on the
+text's distinct character pairs (registry_bigrams, IMMUTABLE so it can be indexed) serves those.
+The old trigram index on UPPER(name) is no longer read. SQLite (the embedded default) skips this.
+"""
+
+from django.contrib.postgres.operations import TrigramExtension
+from django.db import migrations
+
+FORWARD = [
+    """CREATE OR REPLACE FUNCTION registry_bigrams(text) RETURNS text[]
+       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+       $$ SELECT coalesce(array_agg(DISTINCT substr($1, i, 2)), '{}')
+          FROM generate_series(1, length($1) - 1) AS i $$""",
+    "CREATE INDEX IF NOT EXISTS enterprise_search_trgm_idx ON enterprises_enterprise "
+    "USING gin (search_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS enterprise_search_pairs_idx ON enterprises_enterprise "
+    "USING gin (registry_bigrams(search_text))",
+    "DROP INDEX IF EXISTS enterprise_name_trgm_idx",
+]
+BACKWARD = [
+    "CREATE INDEX IF NOT EXISTS enterprise_name_trgm_idx ON enterprises_enterprise USING gin (UPPER(name) gin_trgm_ops)",
+    "DROP INDEX IF EXISTS enterprise_search_pairs_idx",
+    "DROP INDEX IF EXISTS enterprise_search_trgm_idx",
+    "DROP FUNCTION IF EXISTS registry_bigrams(text)",
+]
+
+
+def run(statements):
+    def apply(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in statements:
+            schema_editor.execute(statement)
+
+    return apply
+
+
+class KeptTrigramExtension(TrigramExtension):
+    """pg_trgm (PostgreSQL only), left in place when this migration is reversed: 0002 uses it too."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+
+class Migration(migrations.Migration):
+    dependencies = [("enterprises", "0006_registry_search_and_sort_columns")]
+
+    operations = [KeptTrigramExtension(), migrations.RunPython(run(FORWARD), run(BACKWARD))]
