@@ -193,6 +193,7 @@ def need_submit(
     if not service_area.active:
         raise ValidationError({"service_area": _("This service area is not offered at present.")})
     with transaction.atomic():
+        lock_open_need_flag(enterprise.pk)
         need = NeedRequest(enterprise=enterprise, service_area=service_area, title=title.strip(),
                            description=description.strip(), urgency=urgency, submitted_by=user)
         need.full_clean()
@@ -204,6 +205,13 @@ def need_submit(
                                           size=upload.size)
         figures_changed(enterprise, sources=["needs"], when=need.submitted_at)
     return need
+
+
+def lock_open_need_flag(enterprise_id: int) -> None:
+    """Lock the firm's row before one of its needs is written: NeedRequest.save recomputes the firm's
+    has_open_needs from its needs, and two needs of one firm changing at once must not each
+    recompute it from a view that misses the other's change. Always the firm first, then the need."""
+    list(Enterprise.objects.select_for_update().filter(pk=enterprise_id).values_list("pk"))
 
 
 # Which status a need may move to from which; cases (experts app) drive matched onwards.
@@ -229,6 +237,7 @@ def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = 
     services move a case's needs as the case goes on)."""
     region_code = need.enterprise.region_id
     with transaction.atomic():
+        lock_open_need_flag(need.enterprise_id)
         need = NeedRequest.objects.select_for_update().get(pk=need.pk)
         if to_status not in TRANSITIONS[need.status]:
             raise ValidationError(

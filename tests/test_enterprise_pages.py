@@ -366,8 +366,9 @@ class TestRegistryList:
     ):
         self.make_firms(110)
         client = client_for(bob)
-        # session, user, the user's region (jurisdiction) and its province (header), the count,
-        # and one page of firms with region, parent and industry joined, open-needs flag as a subquery.
+        # session, user, the user's region (jurisdiction) and its province (header), the count
+        # (capped at EXACT_COUNT_LIMIT), and one page of firms with region, parent and industry
+        # joined, the open-needs flag a column of its own.
         with django_assert_num_queries(6):
             response = client.get(reverse("enterprises:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
