@@ -24,7 +24,7 @@ from enterprises.forms import (
     TriageForm,
 )
 from enterprises.hooks import need_page
-from enterprises.models import EnterpriseClaim, NeedAttachment, NeedEvent, NeedRequest, NeedsSurvey
+from enterprises.models import Enterprise, EnterpriseClaim, NeedAttachment, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.selectors import (
     claims_visible_to,
     enterprises_visible_to,
@@ -56,6 +56,10 @@ class EnterpriseListView(RoleRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         page = keyset_page(self.object_list, self.filterset.ordering, per_page=per_page(self.request),
                            after=self.request.GET.get("after", ""), before=self.request.GET.get("before", ""))
+        # Each size's label translated once, not once per row (get_size_display hashes lazy choices).
+        sizes = {value: str(label) for value, label in Enterprise.Size.choices}
+        for firm in page.rows:
+            firm.size_label = sizes.get(firm.size, firm.size)
         query = self.request.GET.copy()
         for key in ("after", "before"):
             query.pop(key, None)
