@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from enterprises import search
-from enterprises.models import Certification, Enterprise, NeedRequest
+from enterprises.models import Certification, Enterprise, EnterpriseClaim, NeedRequest
 from enterprises.selectors import enterprises_in
 from portal.filters import RegionPrefixFilter
 from portal.models import Industry, ServiceArea, code_prefix
@@ -110,3 +110,17 @@ class NeedFilterSet(django_filters.FilterSet):
     def by_open(self, queryset, name, value):
         open_q = Q(status__in=NeedRequest.OPEN_STATUSES)
         return queryset.filter(open_q) if value else queryset.exclude(open_q)
+
+
+class ClaimFilterSet(django_filters.FilterSet):
+    """Claims by status and by the registry's search over the claimed firm."""
+
+    q = django_filters.CharFilter(label=_("Enterprise"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=EnterpriseClaim.Status.choices)
+
+    class Meta:
+        model = EnterpriseClaim
+        fields = ["q", "status"]
+
+    def search(self, queryset, name, value):
+        return search.matching(queryset, value, "enterprise__search_text")

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from enterprises import services
-from enterprises.filters import EnterpriseFilterSet, NeedFilterSet
+from enterprises.filters import ClaimFilterSet, EnterpriseFilterSet, NeedFilterSet
 from enterprises.forms import (
     CertificationForm,
     ClaimDecisionForm,
@@ -203,7 +203,12 @@ class ClaimListView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         claims = claims_visible_to(self.request.user)
         status = self.request.GET.get("status", EnterpriseClaim.Status.PENDING)
-        return claims.filter(status=status) if status in EnterpriseClaim.Status.values else claims
+        claims = claims.filter(status=status) if status in EnterpriseClaim.Status.values else claims
+        # The registry's search over the claimed firm: name, code (any part), pinyin initials ...
+        return ClaimFilterSet({"q": self.request.GET.get("q", "")}, queryset=claims).qs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(q=self.request.GET.get("q", ""), **kwargs)
 
 
 @require_POST

@@ -1,6 +1,6 @@
 """The registry search (enterprises/search.py) as people type it, wherever it is offered: the
-registry page, /api/enterprises/, the CSV and XLSX exports, the needs list, the case list and the
-quick firm lookup of the training attendance form.
+registry page, /api/enterprises/, the CSV and XLSX exports, the needs list, the case list, the
+claims to confirm and the quick firm lookup of the training attendance form.
 
 bob regulates Shijiazhuang (130100). The firms: 恒泰 (the one every search form should find),
 华兴 (also a food firm of Shijiazhuang, so one-word searches are not enough), 丰华 (a food firm of
@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from campaigns.cases import services as case_services
 from enterprises import search
-from enterprises.models import Enterprise, NeedRequest
+from enterprises.models import Enterprise, EnterpriseClaim, NeedRequest
 from portal.models import Region
 from tests.factories import CampaignFactory, EnterpriseFactory, UserFactory
 
@@ -127,6 +127,21 @@ def test_the_case_list_finds_the_cases_of(api_for, bob, firms, query, expected):
     response = api_for(bob).get(reverse("api:case-list"), {"q": query})
     by_id = {case.pk: key for key, case in cases.items()}
     assert {by_id[row["id"]] for row in response.json()["results"]} == expected
+
+
+@pytest.fixture
+def claims(firms):
+    claimant = UserFactory(role="sme")
+    return {key: EnterpriseClaim.objects.create(enterprise=firms[key], user=claimant) for key in firms}
+
+
+@FORMS
+def test_the_claims_to_confirm_page_and_api_find_the_claims_of(client_for, api_for, bob, claims, query, expected):
+    by_id = {claim.pk: key for key, claim in claims.items()}
+    page = client_for(bob).get(reverse("enterprises:claims"), {"q": query})
+    assert {by_id[claim.pk] for claim in page.context["object_list"]} == expected
+    rows = api_for(bob).get(reverse("api:claim-list"), {"q": query}).json()["results"]
+    assert {by_id[row["id"]] for row in rows} == expected
 
 
 @FORMS

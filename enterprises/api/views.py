@@ -35,7 +35,7 @@ from enterprises.api.serializers import (
     UsccLookupQuerySerializer,
     UsccLookupSerializer,
 )
-from enterprises.filters import EnterpriseFilterSet, NeedFilterSet
+from enterprises.filters import ClaimFilterSet, EnterpriseFilterSet, NeedFilterSet
 from enterprises.models import Enterprise, NeedEvent
 from enterprises.selectors import (
     claims_visible_to,
@@ -131,7 +131,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
 
     serializer_class = ClaimSerializer
     write_roles = SME_ONLY
-    filterset_fields = ["status"]
+    filterset_class = ClaimFilterSet
 
     def get_queryset(self):
         return claims_visible_to(self.request.user)
