@@ -4,9 +4,9 @@ of a province holds a million firms).
 A page is "the next N rows after this one" in a total order that ends in the primary key: the
 database reads N rows from an index sorted that way, starting at the cursor, however deep the
 page. The cursor carries the last (or first) row's sort values. How many rows match is counted
-exactly up to EXACT_COUNT_LIMIT (the count stops reading there), and past it given as the
-planner's estimate, which the pages show as "约 N" (about N): counting a million rows exactly on
-every request would cost more than the page itself.
+exactly when the planner expects at most EXACT_COUNT_LIMIT, and otherwise given as the planner's
+estimate, which the pages show as "约 N" (about N): counting a million rows exactly on every
+request would cost more than the page itself.
 """
 
 import base64
@@ -22,7 +22,7 @@ from django.db import connections
 from django.db.models import F, Model, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
-# Up to this many rows the count is exact.
+# Up to this many expected rows the count is exact.
 EXACT_COUNT_LIMIT = 10_000
 
 
@@ -40,17 +40,17 @@ class KeysetPage:
 
 
 def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
-    """(rows, is_estimate): an exact count up to EXACT_COUNT_LIMIT (one COUNT that stops reading
-    there), past it the planner's estimate (PostgreSQL; elsewhere the exact count)."""
-    rows = queryset.order_by().values("pk")
-    capped = rows[:EXACT_COUNT_LIMIT + 1].count()
-    if capped <= EXACT_COUNT_LIMIT:
-        return capped, False
-    if connections[queryset.db].vendor != "postgresql":
-        return queryset.count(), False
-    plan = json.loads(rows.explain(format="json"))
-    # The estimate of a set known to hold more than the limit is at least the limit.
-    return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_COUNT_LIMIT + 1), True
+    """(rows, is_estimate). On PostgreSQL the planner's estimate (EXPLAIN, no rows read) decides:
+    past EXACT_COUNT_LIMIT expected rows it is the answer, rounded to three figures; below it an
+    exact COUNT, which the planner then plans for a small set (a COUNT capped with LIMIT would
+    be planned as if the rows came early, and read a whole jurisdiction looking for a rare few).
+    Elsewhere the exact count."""
+    if connections[queryset.db].vendor == "postgresql" and not queryset.query.is_empty():
+        plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+        expected = int(plan[0]["Plan"]["Plan Rows"])
+        if expected > EXACT_COUNT_LIMIT:
+            return int(float(f"{expected:.3g}")), True
+    return queryset.count(), False
 
 
 def _field(model: type[Model], name: str):
@@ -89,8 +89,9 @@ def keyset_page(queryset: QuerySet, ordering: tuple[str, ...], *, per_page: int,
                 before: str = "") -> KeysetPage:
     """One page of `queryset` in `ordering` (all ascending or all descending, ending in a unique
     field): the rows after the `after` cursor, or before the `before` cursor, or the first ones.
-    A cursor that does not decode gives the first page. Two queries whatever `per_page` (the
-    capped count, the page), and the planner's estimate past EXACT_COUNT_LIMIT rows."""
+    A cursor that does not decode gives the first page. The same queries whatever `per_page`:
+    on PostgreSQL the planner's estimate, an exact count when it is small, the page; elsewhere
+    the count and the page."""
     descending = ordering[0].startswith("-")
     columns = Tuple(*(F(name.lstrip("-")) for name in ordering))
     count, is_estimate = estimated_count(queryset)
