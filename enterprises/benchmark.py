@@ -151,6 +151,7 @@ class RegistryMeasures:
                         is_key=self.rng.random() < 0.15, is_specialized=self.rng.random() < 0.08,
                         is_exporter=self.rng.random() < 0.12, in_industrial_park=self.rng.random() < 0.3,
                         province_code=firm.province_code, city_code=firm.city_code, search_text=firm.search_text,
+                        search_pairs=firm.search_pairs,
                         created_at=now - timedelta(minutes=self.rng.randint(0, 5 * 365 * 24 * 60)),
                     )
                 copier.flush()

@@ -15,7 +15,7 @@ from enterprises.uscc import validate_uscc
 from portal.models import Industry, Region, ServiceArea
 
 # The columns Enterprise.derive() computes from the others.
-DERIVED_FIELDS = ("province_code", "city_code", "search_text")
+DERIVED_FIELDS = ("province_code", "city_code", "search_text", "search_pairs")
 
 
 def region_path_names(code: str, names: dict[str, str] | None = None) -> list[str]:
@@ -66,6 +66,7 @@ class Enterprise(models.Model):
     province_code = models.CharField(_("province code"), max_length=2, editable=False, default="")
     city_code = models.CharField(_("city code"), max_length=4, editable=False, default="")
     search_text = models.TextField(_("search text"), editable=False, default="")
+    search_pairs = models.TextField(_("search text's character pairs"), editable=False, default="")
     has_open_needs = models.BooleanField(_("has open needs"), default=False, editable=False)
 
     class Meta:
@@ -123,6 +124,7 @@ class Enterprise(models.Model):
             uscc=self.uscc, name=self.name, address=self.address, contact_name=self.contact_name,
             contact_phone=self.contact_phone, region_names=region_path_names(code, region_names),
         )
+        self.search_pairs = search.pairs(self.search_text)
 
     @staticmethod
     def refresh_open_needs(enterprise_ids) -> None:

@@ -10,8 +10,11 @@ occurs somewhere in its text, in any order. A credit-code fragment is one such w
 anywhere in the code.
 
 On PostgreSQL a trigram GIN index on search_text serves words of three characters and more; a
-two-character word (most Chinese words: 恒泰, 食品) has no trigram, so a GIN index on the text's
-character pairs (`registry_bigrams`, migration 0007) serves those. SQLite reads the column.
+two-character word (most Chinese words: 恒泰, 食品) has no trigram, so each firm also keeps the
+distinct character pairs of its text (`search_pairs`, blank-separated) under a GIN index on
+string_to_array(search_pairs, ' ') (migration 0007). They are stored, not computed in the query:
+PostgreSQL rechecks every candidate row of a bitmap, and a function building pairs per row made a
+two-word search over a province take seconds. SQLite reads the columns.
 """
 
 import re
@@ -21,7 +24,7 @@ from functools import lru_cache
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
-from django.db.models import F, Func, Q, QuerySet
+from django.db.models import F, Func, Q, QuerySet, Value
 
 WORD_SEPARATORS = re.compile(r"[\s,，、;；|]+")
 MAX_WORDS = 8
@@ -69,6 +72,12 @@ def search_text(*, uscc: str, name: str, address: str = "", contact_name: str = 
     return " ".join(part for part in parts if part)
 
 
+def pairs(text: str) -> str:
+    """The distinct pairs of adjacent characters of a folded text, blank-separated (none holds a blank)."""
+    found = {text[i:i + 2] for i in range(len(text) - 1)}
+    return " ".join(sorted(pair for pair in found if not any(char.isspace() for char in pair)))
+
+
 def words(query: str) -> list[str]:
     """The folded words of a query, longest first (the most selective one leads the plan), at most
     MAX_WORDS of at most MAX_WORD_LENGTH characters: a pasted paragraph cannot make a huge query."""
@@ -77,12 +86,14 @@ def words(query: str) -> list[str]:
     return sorted(unique, key=len, reverse=True)[:MAX_WORDS]
 
 
-class Bigrams(Func):
-    """registry_bigrams(text): the distinct character pairs of a text (a PostgreSQL function of
-    migration 0007, IMMUTABLE so that an index can be built on it)."""
+class PairArray(Func):
+    """string_to_array(search_pairs, ' '): the expression the pair index is built on."""
 
-    function = "registry_bigrams"
+    function = "string_to_array"
     output_field = ArrayField(models.TextField())
+
+    def __init__(self, field: str):
+        super().__init__(F(field), Value(" "))
 
 
 def matching(queryset: QuerySet, query: str, field: str = "search_text", also: Iterable[str] = ()) -> QuerySet:
@@ -97,6 +108,6 @@ def matching(queryset: QuerySet, query: str, field: str = "search_text", also: I
         queryset = queryset.filter(condition)
         if len(word) == 2 and not also and connection.vendor == "postgresql":
             # Lets the planner use the pair index; the LIKE above stays as the exact test.
-            alias = f"_pairs_{field}"
-            queryset = queryset.alias(**{alias: Bigrams(F(field))}).filter(**{f"{alias}__contains": [word]})
+            pairs_field = field.removesuffix("search_text") + "search_pairs"
+            queryset = queryset.alias(_pairs=PairArray(pairs_field)).filter(_pairs__contains=[word])
     return queryset

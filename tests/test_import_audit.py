@@ -144,7 +144,7 @@ def test_the_audit_costs_the_same_queries_per_batch_whatever_its_size(bob, djang
     # The job, region codes, industry codes, existing codes of the batch, savepoint, job locked,
     # the batch's registered firms read and locked, INSERT ... ON CONFLICT, audit entries INSERT,
     # counters saved, savepoint released, job done: 12 for 5 rows as for 45 (SQLite splits an
-    # INSERT only past 47 firms or 111 entries; PostgreSQL never does).
+    # INSERT only past 45 firms or 111 entries; PostgreSQL never does).
     with django_assert_num_queries(12):
         importing.import_job_import(job_id=job.pk)
     assert AuditEntry.objects.filter(action="import").count() == len(known) + rows

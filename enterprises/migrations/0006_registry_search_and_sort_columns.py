@@ -8,7 +8,7 @@ from django.db import migrations, models
 def fill_derived_columns(apps, schema_editor):
     """Existing firms get their derived columns as Enterprise.derive() computes them."""
     from enterprises.models import region_path_names
-    from enterprises.search import search_text
+    from enterprises.search import pairs, search_text
 
     Enterprise = apps.get_model("enterprises", "Enterprise")
     NeedRequest = apps.get_model("enterprises", "NeedRequest")
@@ -24,8 +24,10 @@ def fill_derived_columns(apps, schema_editor):
             firm.search_text = search_text(uscc=firm.uscc, name=firm.name, address=firm.address,
                                            contact_name=firm.contact_name, contact_phone=firm.contact_phone,
                                            region_names=region_path_names(firm.region_id, names))
+            firm.search_pairs = pairs(firm.search_text)
             firm.has_open_needs = firm.pk in open_firms
-        Enterprise.objects.bulk_update(batch, ["province_code", "city_code", "search_text", "has_open_needs"])
+        Enterprise.objects.bulk_update(batch, ["province_code", "city_code", "search_text", "search_pairs",
+                                               "has_open_needs"])
         last = batch[-1].pk
 
 
@@ -58,6 +60,11 @@ class Migration(migrations.Migration):
             model_name='enterprise',
             name='search_text',
             field=models.TextField(default='', editable=False, verbose_name='search text'),
+        ),
+        migrations.AddField(
+            model_name='enterprise',
+            name='search_pairs',
+            field=models.TextField(default='', editable=False, verbose_name="search text's character pairs"),
         ),
         migrations.RunPython(fill_derived_columns, migrations.RunPython.noop),
         migrations.AddIndex(

@@ -2,7 +2,7 @@
 
 A trigram GIN index serves words of three characters or more (LIKE '%word%'); pg_trgm cannot
 index shorter ones, and most Chinese words are two characters, so a second GIN index on the
-text's distinct character pairs (registry_bigrams, IMMUTABLE so it can be indexed) serves those.
+text's distinct character pairs, stored in search_pairs, serves those.
 The old trigram index on UPPER(name) is no longer read. SQLite (the embedded default) skips this.
 """
 
@@ -10,21 +10,16 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 FORWARD = [
-    """CREATE OR REPLACE FUNCTION registry_bigrams(text) RETURNS text[]
-       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
-       $$ SELECT coalesce(array_agg(DISTINCT substr($1, i, 2)), '{}')
-          FROM generate_series(1, length($1) - 1) AS i $$""",
     "CREATE INDEX IF NOT EXISTS enterprise_search_trgm_idx ON enterprises_enterprise "
     "USING gin (search_text gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS enterprise_search_pairs_idx ON enterprises_enterprise "
-    "USING gin (registry_bigrams(search_text))",
+    "USING gin (string_to_array(search_pairs, ' '))",
     "DROP INDEX IF EXISTS enterprise_name_trgm_idx",
 ]
 BACKWARD = [
     "CREATE INDEX IF NOT EXISTS enterprise_name_trgm_idx ON enterprises_enterprise USING gin (UPPER(name) gin_trgm_ops)",
     "DROP INDEX IF EXISTS enterprise_search_pairs_idx",
     "DROP INDEX IF EXISTS enterprise_search_trgm_idx",
-    "DROP FUNCTION IF EXISTS registry_bigrams(text)",
 ]
 
 
