@@ -41,7 +41,10 @@ class EnterpriseFilterSet(django_filters.FilterSet):
                     "traditional characters and pinyin initials work too."))
     region = EnterpriseRegionFilter(label=_("Region code"), field_name="region")
     industry = django_filters.CharFilter(label=_("Industry (section letter or division code)"), method="by_industry")
-    size = django_filters.MultipleChoiceFilter(label=_("Size class"), choices=Enterprise.Size.choices)
+    # No DISTINCT (django-filter's default for several values): the filter joins nothing, and
+    # DISTINCT over every column made PostgreSQL sort a province's firms for one page.
+    size = django_filters.MultipleChoiceFilter(label=_("Size class"), choices=Enterprise.Size.choices,
+                                               distinct=False)
     is_key = django_filters.BooleanFilter(label=_("Key enterprise"))
     is_specialized = django_filters.BooleanFilter(label=_("Specialized and innovative"))
     is_exporter = django_filters.BooleanFilter(label=_("Exporter"))
