@@ -18,12 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import F, Model, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
-# Up to this many expected rows the count is exact.
+# Up to this many expected rows the count is exact, if it takes no longer than COUNT_TIMEOUT_MS.
 EXACT_COUNT_LIMIT = 10_000
+COUNT_TIMEOUT_MS = 100
 
 
 @dataclass
@@ -42,15 +43,24 @@ class KeysetPage:
 def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
     """(rows, is_estimate). On PostgreSQL the planner's estimate (EXPLAIN, no rows read) decides:
     past EXACT_COUNT_LIMIT expected rows it is the answer, rounded to three figures; below it an
-    exact COUNT, which the planner then plans for a small set (a COUNT capped with LIMIT would
-    be planned as if the rows came early, and read a whole jurisdiction looking for a rare few).
-    Elsewhere the exact count."""
-    if connections[queryset.db].vendor == "postgresql" and not queryset.query.is_empty():
-        plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-        expected = int(plan[0]["Plan"]["Plan Rows"])
-        if expected > EXACT_COUNT_LIMIT:
-            return int(float(f"{expected:.3g}")), True
-    return queryset.count(), False
+    exact COUNT, given COUNT_TIMEOUT_MS: the planner can expect a few hundred rows where a search
+    word or a rare certification matches thousands spread over a province, and a count that
+    cannot finish in time gives way to the estimate. Elsewhere the exact count."""
+    if connections[queryset.db].vendor != "postgresql" or queryset.query.is_empty():
+        return queryset.count(), False
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    expected = int(plan[0]["Plan"]["Plan Rows"])
+    if expected > EXACT_COUNT_LIMIT:
+        return int(float(f"{expected:.3g}")), True
+    connection = connections[queryset.db]
+    try:
+        with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
+            count = queryset.count()
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+    except OperationalError:  # canceled by the timeout; the savepoint's rollback undid the SET
+        return max(expected, 1), True
+    return count, False
 
 
 def _field(model: type[Model], name: str):
