@@ -95,11 +95,13 @@ class Enterprise(models.Model):
             # One index per jurisdiction level and sort (enterprises/filters.py SORTS), ending in
             # id: a page is the next rows of one index from a cursor, whatever the registry's size.
             *(models.Index(fields=[*level, *sort, "id"], name=f"enterprise_{prefix}_{suffix}_idx")
-              for prefix, level in (("all", []), ("prov", ["province_code"]), ("city", ["city_code"]),
+              for prefix, level in (("all", []), ("prov", ["province_code"]),
+                                    ("city", ["province_code", "city_code"]),
                                     ("county", ["region"]))
               for suffix, sort in (("name", ["name"]), ("created", ["created_at"]))),
             models.Index(fields=["province_code", "region", "name", "id"], name="enterprise_prov_region_idx"),
-            models.Index(fields=["city_code", "region", "name", "id"], name="enterprise_city_region_idx"),
+            models.Index(fields=["province_code", "city_code", "region", "name", "id"],
+                         name="enterprise_city_region_idx"),
         ]
 
     def __str__(self) -> str:

@@ -12,15 +12,17 @@ IMPORTERS = frozenset({User.Role.REGULATOR, User.Role.ADMINISTRATOR})
 
 
 def enterprises_in(prefix: str) -> Q:
-    """Firms inside the region-code prefix `prefix`, as an equality on the column of its level
-    (province_code, city_code or the county's region), so the index of that level sorted by the
-    list's order serves a page without reading the rest of the jurisdiction."""
-    column = {0: None, 2: "province_code", 4: "city_code", 6: "region_id"}.get(len(prefix), "")
-    if column is None:
+    """Firms inside the region-code prefix `prefix`, as equalities on the level columns down to its
+    level (province_code, city_code, the county's region), so the index of that level sorted by
+    the list's order serves a page without reading the rest of the jurisdiction."""
+    if not prefix:
         return Q()
-    if not column:
+    if len(prefix) not in (2, 4, 6):
         return Q(region_id__startswith=prefix)
-    return Q(**{column: prefix})
+    # Every level down to this one, so the jurisdiction's own equality (a province's, when a
+    # supervisor picks one of its cities) is part of the same index's condition, not a filter.
+    columns = {"province_code": prefix[:2], "city_code": prefix[:4], "region_id": prefix}
+    return Q(**dict(list(columns.items())[:[2, 4, 6].index(len(prefix)) + 1]))
 
 
 def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:

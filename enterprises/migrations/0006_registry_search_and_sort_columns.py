@@ -89,11 +89,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='enterprise',
-            index=models.Index(fields=['city_code', 'name', 'id'], name='enterprise_city_name_idx'),
+            index=models.Index(fields=['province_code', 'city_code', 'name', 'id'], name='enterprise_city_name_idx'),
         ),
         migrations.AddIndex(
             model_name='enterprise',
-            index=models.Index(fields=['city_code', 'created_at', 'id'], name='enterprise_city_created_idx'),
+            index=models.Index(fields=['province_code', 'city_code', 'created_at', 'id'], name='enterprise_city_created_idx'),
         ),
         migrations.AddIndex(
             model_name='enterprise',
@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='enterprise',
-            index=models.Index(fields=['city_code', 'region', 'name', 'id'], name='enterprise_city_region_idx'),
+            index=models.Index(fields=['province_code', 'city_code', 'region', 'name', 'id'], name='enterprise_city_region_idx'),
         ),
     ]
 
