@@ -74,6 +74,7 @@ class CampaignTarget(models.Model):
 
     class Scope(models.TextChoices):
         CAMPAIGN = "campaign", _("Campaign-wide")
+        EACH_PROVINCE = "each_province", _("Each province")
         EACH_CITY = "each_city", _("Each city")
         EACH_COUNTY = "each_county", _("Each county")
         REGION = "region", _("One region")
@@ -81,7 +82,7 @@ class CampaignTarget(models.Model):
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
                                  related_name="targets")
     metric = models.CharField(_("figure"), max_length=24, choices=Metric.choices)
-    scope = models.CharField(_("applies to"), max_length=12, choices=Scope.choices, default=Scope.CAMPAIGN)
+    scope = models.CharField(_("applies to"), max_length=16, choices=Scope.choices, default=Scope.CAMPAIGN)
     region = models.ForeignKey(Region, verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text=_("Only for a target of one region."))
     value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
@@ -119,6 +120,9 @@ class CampaignTarget(models.Model):
             errors["value"] = _("A share is at most 100%.")
         if self.metric == self.Metric.SATISFACTION_MEAN and self.value is not None and not 1 <= self.value <= 5:
             errors["value"] = _("Mean satisfaction is between 1 and 5.")
+        if (self.scope == self.Scope.EACH_PROVINCE and self.campaign_id
+                and self.campaign.region.level != Region.Level.NATIONAL):
+            errors["scope"] = _("Only a campaign over the whole country has a target for each province.")
         if self.region_id and self.campaign_id and not self.campaign.covers(self.region_id):
             errors["region"] = _("This region lies outside the campaign's jurisdiction.")
         if errors:

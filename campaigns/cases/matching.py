@@ -25,7 +25,7 @@ from portal.models import Region, User, code_prefix, enclosing_codes
 
 # The weights of a suggestion's score (0-100): what the regulator is told, in this order.
 SPECIALTY_POINTS = 40
-REGION_POINTS = {6: 20, 4: 15, 2: 10}  # serving the county itself, its city, its province
+REGION_POINTS = {6: 20, 4: 15, 2: 10, 0: 5}  # serving the county itself, its city, its province, the country
 LOAD_POINTS = 25
 SATISFACTION_POINTS = 15
 

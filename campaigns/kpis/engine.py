@@ -48,13 +48,22 @@ from decimal import Decimal
 from functools import reduce
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, CharField, F, Q, Sum, Value
+from django.db.models import BigIntegerField, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Concat, Substr
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
-from campaigns.kpis.sources import LEVELS, Source, additive_cells, distinct_figures, places, sources
+from campaigns.kpis.sources import (
+    LEVELS,
+    OWN_CODE_OF_WIDER,
+    Source,
+    additive_cells,
+    distinct_figures,
+    place_of,
+    places,
+    sources,
+)
 from campaigns.models import Campaign, CampaignTarget
 from portal.models import Region
 
@@ -170,9 +179,13 @@ def has_data(measures: dict) -> bool:
 # --- Targets ---------------------------------------------------------------------------------------
 
 
+EACH_LEVEL = {CampaignTarget.Scope.EACH_PROVINCE: Region.Level.PROVINCE,
+              CampaignTarget.Scope.EACH_CITY: Region.Level.CITY, CampaignTarget.Scope.EACH_COUNTY: Region.Level.COUNTY}
+
+
 def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]]:
     """Which targets apply to which region: campaign-wide to the campaign's own region, "each
-    city/county" to every city/county inside it, a one-region target to that region."""
+    province/city/county" to every province/city/county inside it, a one-region target to that region."""
     applies: dict[str, dict[str, float]] = defaultdict(dict)
     regions = list(regions)
     for target in campaign.targets.all():
@@ -181,7 +194,7 @@ def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]
         elif target.scope == CampaignTarget.Scope.REGION:
             codes = [target.region_id]
         else:
-            level = Region.Level.CITY if target.scope == CampaignTarget.Scope.EACH_CITY else Region.Level.COUNTY
+            level = EACH_LEVEL[target.scope]
             codes = [region.code for region in regions if region.level == level]
         for code in codes:
             applies[code][target.metric] = float(target.value)
@@ -206,8 +219,8 @@ def lock_runs_of(campaign_id: int) -> None:
 
 
 def width_of(code: str) -> int:
-    """The level of a region code as a prefix width: 130000 → 2, 130100 → 4, 130102 → 6."""
-    return 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
+    """The level of a region code as a prefix width: 000000 → 0, 130000 → 2, 130100 → 4, 130102 → 6."""
+    return 0 if code == "000000" else 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
 
 
 # --- Recounting ------------------------------------------------------------------------------------
@@ -290,12 +303,9 @@ class Recount:
         found: dict[tuple, dict] = {}
         for width in self.widths:
             cells = KpiCell.objects.filter(campaign=self.campaign, source=source.name).order_by()
-            if width == 6:  # a row filed under a city's (the province's) own code is no county's
-                cells, place = cells.exclude(code__endswith="00"), F("code")
-            else:
-                if width == 4:  # one filed under the province's own code is no city's
-                    cells = cells.exclude(code__endswith="0000")
-                place = Concat(Substr("code", 1, width), Value("0" * (6 - width)), output_field=CharField())
+            if width in OWN_CODE_OF_WIDER:  # a row filed under a city's (the province's) own code is no county's
+                cells = cells.exclude(code__endswith=OWN_CODE_OF_WIDER[width])
+            place = place_of("code", width)
             if wanted is not None:
                 prefixes = {code[:width] for code in wanted if width_of(code) == width}
                 if not prefixes:
