@@ -29,7 +29,8 @@ from portal.selectors import region_is_visible_to
 
 Breakdown = KpiSnapshot.Breakdown
 Metric = CampaignTarget.Metric
-CHILD_LEVEL = {Region.Level.NATIONAL: Region.Level.PROVINCE, Region.Level.PROVINCE: Region.Level.CITY, Region.Level.CITY: Region.Level.COUNTY}
+CHILD_LEVEL = {Region.Level.NATIONAL: Region.Level.PROVINCE, Region.Level.PROVINCE: Region.Level.CITY,
+               Region.Level.CITY: Region.Level.COUNTY}
 METRIC_LABELS = dict(Metric.choices)  # lazy: each label follows the language of the request
 
 
