@@ -12,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Region, ServiceArea
 
+# A record typed in more than this many days after its event counts as entered later (补录).
+ENTERED_LATER_DAYS = 7
+
 
 class Campaign(models.Model):
     """A quality-support campaign (质量提升行动, 一对一帮扶 ...) run by a bureau over a period.
@@ -30,6 +33,10 @@ class Campaign(models.Model):
     service_areas = models.ManyToManyField(ServiceArea, verbose_name=_("service areas in scope"),
                                            related_name="campaigns", blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Closed for entry (录入截止): the records are final; nothing more is entered, even after the fact.
+    entry_closed_at = models.DateTimeField(_("closed for entry at"), null=True, blank=True)
+    entry_closed_by = models.ForeignKey("portal.User", verbose_name=_("closed for entry by"), null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-starts_on", "name"]
@@ -52,6 +59,17 @@ class Campaign(models.Model):
 
     def is_running_on(self, day) -> bool:
         return self.starts_on <= day <= self.ends_on
+
+    @property
+    def is_open_for_entry(self) -> bool:
+        return self.entry_closed_at is None
+
+    def entered_later(self, event_day, entered_day) -> bool:
+        """Whether a record was typed in after the fact (补录): after the campaign ended, or more
+        than ENTERED_LATER_DAYS after the day it happened, e.g. from a paper form."""
+        if event_day is None or entered_day is None:
+            return False
+        return entered_day > self.ends_on or (entered_day - event_day).days > ENTERED_LATER_DAYS
 
 
 class CampaignTarget(models.Model):

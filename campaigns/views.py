@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from campaigns import services as campaign_services
@@ -83,6 +84,25 @@ def campaign_detail(request, pk: int):
         "can_manage": may_manage_campaign(user, campaign),
         "audit_entries": with_rows((audit_entries_for(user, campaign) | target_entries)[:AUDIT_ROWS]),
     })
+
+
+@login_required
+@require_POST
+def campaign_entry_close(request, pk: int):
+    """The administrator closes the campaign for entry: its records are final."""
+    campaign = visible_campaign(request.user, pk)
+    campaign_services.campaign_entry_close(user=request.user, campaign=campaign)
+    messages.success(request, _("The campaign is closed for entry."))
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@login_required
+@require_POST
+def campaign_entry_reopen(request, pk: int):
+    campaign = visible_campaign(request.user, pk)
+    campaign_services.campaign_entry_reopen(user=request.user, campaign=campaign)
+    messages.success(request, _("The campaign is open for entry again."))
+    return redirect("campaigns:detail", pk=campaign.pk)
 
 
 @login_required

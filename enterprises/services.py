@@ -1,6 +1,7 @@
 """Every write to the registry, its claims, needs and surveys."""
 
 from collections.abc import Iterable
+from datetime import date
 from pathlib import PurePath
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +22,7 @@ from enterprises.models import (
 )
 from enterprises.uscc import normalise, region_code_of
 from portal import audit, outbox
+from portal.dates import day_moment
 from portal.kpi_notes import TOPIC as KPI_TOPIC
 from portal.kpi_notes import month_of
 from portal.models import Region, ServiceArea, User
@@ -175,10 +177,18 @@ def check_attachment(upload: UploadedFile) -> None:
 def need_submit(
     *, user: User, enterprise: Enterprise, service_area: ServiceArea, title: str, description: str,
     urgency: str = NeedRequest.Urgency.NORMAL, attachments: Iterable[UploadedFile] = (),
+    received_on: date | None = None,
 ) -> NeedRequest:
-    """An SME asks for help: the need and its attachments are saved together or not at all."""
-    if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator:
+    """An SME asks for help: the need and its attachments are saved together or not at all.
+
+    A need received earlier (on paper, by phone) is entered with `received_on`, the day it came in,
+    by the firm, an administrator or a regulator of the firm's region; it keeps both that day and
+    the moment it was typed in."""
+    back_office = received_on is not None and user.is_regulator and region_is_visible_to(user, enterprise.region_id)
+    if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator and not back_office:
         raise PermissionDenied
+    if received_on is not None and received_on > timezone.localdate():
+        raise ValidationError({"received_on": _("A need cannot be received on a future date.")})
     attachments = list(attachments)
     if len(attachments) > ATTACHMENT_MAX_COUNT:
         raise ValidationError({"attachments": _("Attach at most %(count)d files.") % {"count": ATTACHMENT_MAX_COUNT}})
@@ -195,6 +205,8 @@ def need_submit(
     with transaction.atomic():
         need = NeedRequest(enterprise=enterprise, service_area=service_area, title=title.strip(),
                            description=description.strip(), urgency=urgency, submitted_by=user)
+        if received_on is not None:
+            need.submitted_at = day_moment(received_on)
         need.full_clean()
         need.save()
         NeedEvent.objects.create(need=need, from_status="", to_status=Status.SUBMITTED, actor=user)

@@ -50,6 +50,9 @@ class CaseOpenForm(BootstrapMixin, forms.Form):
     lead = UserChoiceField(label=_("Lead regulator"), queryset=None, empty_label=_("Choose the lead regulator"))
     diagnosis = forms.CharField(label=_("Diagnosis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     plan = forms.CharField(label=_("Assistance plan"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    opened_on = forms.DateField(label=_("Opened on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=_("Only for a case entered after the fact (a past campaign, a paper "
+                                            "record): the day it opened. Empty: today."))
 
     def __init__(self, *args, campaigns, needs, leads, **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,7 +133,11 @@ class CaseCloseForm(BootstrapMixin, forms.Form):
     money_saved = forms.DecimalField(label=_("Money saved (yuan)"), required=False, min_value=0, max_digits=14,
                                      decimal_places=2,
                                      widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    money_saved_period = forms.ChoiceField(label=_("Money saved per"), choices=AssistanceCase.SavingsPeriod.choices,
+                                           initial=AssistanceCase.SavingsPeriod.ONCE, required=False)
     outcome_notes = forms.CharField(label=_("Outcome notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    closed_on = forms.DateField(label=_("Closed on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=_("Only for a case entered after the fact: the day it closed. Empty: today."))
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     def __init__(self, *args, needs, **kwargs):
@@ -144,7 +151,9 @@ class CaseCloseForm(BootstrapMixin, forms.Form):
         return cleaned
 
     def outcomes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in OUTCOME_FIELDS}
+        outcomes = {name: self.cleaned_data[name] for name in OUTCOME_FIELDS}
+        outcomes["money_saved_period"] = self.cleaned_data["money_saved_period"] or AssistanceCase.SavingsPeriod.ONCE
+        return outcomes
 
 
 class AssignForm(forms.Form):

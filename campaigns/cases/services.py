@@ -4,6 +4,7 @@ Each is one transaction, records its audit entry, and refuses what the user may 
 (PermissionDenied) or what the rules forbid (ValidationError with a message per field)."""
 
 from collections.abc import Iterable
+from datetime import date
 from pathlib import PurePath
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,12 +25,13 @@ from campaigns.cases.selectors import (
 )
 from campaigns.figures import figures_changed
 from campaigns.models import Campaign
-from campaigns.services import locked_campaign
+from campaigns.services import check_event_day, check_open_for_entry, locked_campaign
 from enterprises.models import Enterprise, NeedRequest
 from enterprises.services import need_advance
 from experts.models import Expert
 from experts.selectors import experts_visible_to
 from portal import audit
+from portal.dates import day_moment
 from portal.models import User
 from portal.selectors import region_is_visible_to
 from portal.uploads import check_content
@@ -48,7 +50,7 @@ TRANSITIONS = {
 }
 MANAGER_FIELDS = (
     "title", "lead", "diagnosis", "plan", "certificate_obtained", "standard_drafted", "excellence_model_adopted",
-    "lab_set_up", "money_saved", "outcome_notes",
+    "lab_set_up", "money_saved", "money_saved_period", "outcome_notes",
 )
 EXPERT_FIELDS = ("diagnosis", "plan")
 AUDITED_CASE_FIELDS = ("campaign", "enterprise", "needs", "status", "resolution", *MANAGER_FIELDS)
@@ -79,11 +81,14 @@ def check_lead(lead: User, enterprise: Enterprise) -> None:
 def case_open(
     *, user: User, campaign: Campaign, title: str, enterprise: Enterprise | None = None,
     needs: Iterable[NeedRequest] = (), lead: User | None = None, diagnosis: str = "", plan: str = "",
+    opened_on: date | None = None,
 ) -> AssistanceCase:
     """Open a one-to-one case for a firm, from some of its needs or directly.
 
-    The campaign must cover the firm's region and be running today; the needs must be open,
-    belong to the firm and not be answered by another open case. Submitted needs are accepted.
+    The campaign must cover the firm's region, be open for entry and running today, or, for a case
+    entered after the fact (补录), `opened_on` names the day it opened inside the campaign's period.
+    The needs must be open, belong to the firm and not be answered by another open case.
+    Submitted needs are accepted.
     """
     needs = list(needs)
     if enterprise is None:
@@ -108,7 +113,7 @@ def case_open(
     today = timezone.localdate()
     if not campaign.covers(enterprise.region_id):
         errors.setdefault("campaign", []).append(_("This campaign does not cover the enterprise's region."))
-    elif not campaign.is_running_on(today):
+    elif opened_on is None and not campaign.is_running_on(today):
         errors.setdefault("campaign", []).append(
             _("This campaign runs from %(start)s to %(end)s; cases open only while it runs.")
             % {"start": campaign.starts_on, "end": campaign.ends_on})
@@ -133,12 +138,17 @@ def case_open(
     with transaction.atomic():
         # Locked so a regulator shortening the period at this moment cannot leave the case outside it.
         campaign = locked_campaign(campaign)
-        if not campaign.is_running_on(today):
+        check_open_for_entry(campaign)
+        if opened_on is not None:
+            check_event_day(campaign, opened_on, "opened_on")
+        elif not campaign.is_running_on(today):
             raise ValidationError({"campaign": _("This campaign runs from %(start)s to %(end)s; cases open only "
                                                  "while it runs.") % {"start": campaign.starts_on,
                                                                       "end": campaign.ends_on}})
         case = AssistanceCase(campaign=campaign, enterprise=enterprise, title=title.strip(), lead=lead,
                               diagnosis=diagnosis.strip(), plan=plan.strip(), opened_by=user)
+        if opened_on is not None:
+            case.opened_at = day_moment(opened_on)
         case.full_clean()
         try:
             with transaction.atomic():
@@ -230,20 +240,24 @@ def case_transition(*, user: User, case: AssistanceCase, to_status: str, note: s
 
 def case_close(
     *, user: User, case: AssistanceCase, resolution: str, fulfilled_needs: Iterable[NeedRequest] = (),
-    note: str = "", version: int | None = None, **outcomes,
+    note: str = "", version: int | None = None, closed_on: date | None = None, **outcomes,
 ) -> AssistanceCase:
     """Close a case resolved or unresolved, record its outcomes, settle its needs (the ones named
-    fulfilled become fulfilled, the others declined with the reason) and release its experts."""
+    fulfilled become fulfilled, the others declined with the reason) and release its experts.
+    A case entered after the fact closes on the day `closed_on` names (from its opening to today)."""
     if not may_manage_case(user, case):
         raise PermissionDenied
     unknown = set(outcomes) - {"certificate_obtained", "standard_drafted", "excellence_model_adopted",
-                               "lab_set_up", "money_saved", "outcome_notes"}
+                               "lab_set_up", "money_saved", "money_saved_period", "outcome_notes"}
     if unknown:
         raise ValidationError(_("Unknown outcome: %(names)s") % {"names": ", ".join(sorted(unknown))})
     with transaction.atomic():
         case = locked_case(case, version)
         if case.is_closed:
             raise ValidationError(_("This case is already closed."), code="illegal_transition")
+        check_open_for_entry(case.campaign)
+        if closed_on is not None and not timezone.localdate(case.opened_at) <= closed_on <= timezone.localdate():
+            raise ValidationError({"closed_on": _("A case closes between the day it opened and today.")})
         if resolution not in Resolution.values:
             raise ValidationError({"resolution": _("Choose resolved or unresolved.")})
         if resolution == Resolution.RESOLVED and case.status != Status.IN_PROGRESS:
@@ -263,7 +277,7 @@ def case_close(
             setattr(case, name, value.strip() if isinstance(value, str) else value)
         case.status = Status.CLOSED
         case.resolution = resolution
-        case.closed_at = timezone.now()
+        case.closed_at = timezone.now() if closed_on is None else day_moment(closed_on)
         case.next_follow_up_on = None
         case.full_clean()
         case.version += 1
@@ -404,6 +418,7 @@ def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[Uploade
         case = locked_case(case, None)
         if case.is_closed:
             raise ValidationError(_("Visits cannot be logged on a closed case."))
+        check_open_for_entry(case.campaign)
         visit = Visit(case=case, logged_by=user, **fields)
         visit.full_clean()
         if visit.visited_on < case.campaign.starts_on:

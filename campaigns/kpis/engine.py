@@ -31,7 +31,8 @@ Definitions (a firm belongs to the region of its registry record; a session to w
   (%), revenue_change_mean, output_change_mean, margin_change_mean (percentage points).
 - training_sessions, firm_times (a firm at a session), person_times (its persons).
 - cases, cases_closed, cases_resolved and the outcomes of closed cases: certificates_obtained,
-  standards_drafted, excellence_models, labs_set_up, money_saved (yuan).
+  standards_drafted, excellence_models, labs_set_up, money_saved (yuan), and apart from each other
+  money_saved_once (one-off savings) and money_saved_per_year (savings the firm makes every year).
 
 Monthly rows count each figure in the month of its own event (a case's opening, a visit, a need's
 submission, a certificate's issue, a rating, a survey answer, a session); the rates of a month
@@ -78,6 +79,7 @@ COUNTED = (
     "consultations", "needs_received", "needs_fulfilled", "needs_declined", "firms_certified", "ratings",
     "satisfied", "surveys", "training_sessions", "firm_times", "person_times",
 )
+MONEY_AND_HOURS = ("money_saved", "money_saved_once", "money_saved_per_year", "visit_hours")
 SOURCES = ("cases", "closed", "visits", "needs", "answered", "certified", "ratings", "surveys", "sessions",
            "attendance")
 
@@ -122,7 +124,8 @@ class Result:
 
 # Sums of decimals are kept as whole numbers of their smallest unit (cents, tenths of an hour,
 # hundredths of a percentage point), so every database adds them up exactly.
-SCALE = {"money_saved": 100, "visit_hours": 10, "revenue_sum": 100, "output_sum": 100, "margin_sum": 100}
+SCALE = {"money_saved": 100, "money_saved_once": 100, "money_saved_per_year": 100, "visit_hours": 10,
+         "revenue_sum": 100, "output_sum": 100, "margin_sum": 100}
 
 
 def stored(name: str, value):
@@ -166,7 +169,7 @@ def derive(measures: dict) -> dict:
     wait = figures.pop("wait", None)  # days summed over the needs visited
     visited = get("needs_visited", 0)
     figures["days_to_first_visit"] = round(wait / visited, 1) if wait is not None and visited else None
-    for name in ("money_saved", "visit_hours"):
+    for name in MONEY_AND_HOURS:
         if figures.get(name) is not None:
             figures[name] = round(figures[name], 2)
     return figures
@@ -412,7 +415,7 @@ class Recount:
             for name in COUNTED:
                 if figures.get(name) is None:
                     figures[name] = 0
-            for name in ("money_saved", "visit_hours"):
+            for name in MONEY_AND_HOURS:
                 figures[name] = figures.get(name) or 0.0
             figures["targets"] = targets
         return figures
