@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 def dongguan_2010(db):
     """Dongguan's quality-city campaign of 2010-2011, long over before the portal existed."""
     return CampaignFactory(name="东莞质量强市", organiser="东莞市质量技术监督局",
-                           region=Region.objects.get(code="441900"), starts_on=datetime.date(2010, 3, 1), ends_on=datetime.date(2011, 12, 31))
+                           region=Region.objects.get(code="441900"),
+                           starts_on=datetime.date(2010, 3, 1), ends_on=datetime.date(2011, 12, 31))
 
 
 @pytest.fixture
