@@ -11,6 +11,12 @@ campaign_patterns = (
         path("<int:pk>/targets/", views.campaign_targets, name="targets"),
         path("<int:pk>/entry/close/", views.campaign_entry_close, name="close-entry"),
         path("<int:pk>/entry/reopen/", views.campaign_entry_reopen, name="reopen-entry"),
+        path("<int:pk>/import/cases/", views.campaign_import, {"kind": "cases"}, name="import-cases"),
+        path("<int:pk>/import/surveys/", views.campaign_import, {"kind": "surveys"}, name="import-surveys"),
+        path("import/cases/template/", views.campaign_import_template, {"kind": "cases"},
+             name="import-cases-template"),
+        path("import/surveys/template/", views.campaign_import_template, {"kind": "surveys"},
+             name="import-surveys-template"),
     ],
     "campaigns",
 )

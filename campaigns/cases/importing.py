@@ -154,7 +154,7 @@ class CaseChecker:
             "resolution": lambda raw: self.choice(raw, RESOLUTIONS, "resolution_invalid"),
             "money_saved": lambda raw: decimal_cell(raw, low=Decimal(0), high=Decimal("999999999999")),
             "money_saved_period": lambda raw: self.choice(raw, PERIODS, "period_invalid"),
-            **{key: lambda raw: yes_no_cell(raw) for key in OUTCOMES[:4]},
+            **{key: lambda raw: yes_no_cell(raw, blank=None) for key in OUTCOMES[:4]},
         }
         for key, read in readers.items():
             try:

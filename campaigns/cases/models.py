@@ -58,7 +58,7 @@ class AssistanceCase(models.Model):
     money_saved = models.DecimalField(_("money saved (yuan)"), max_digits=14, decimal_places=2, null=True,
                                       blank=True, validators=[MinValueValidator(0)])
     money_saved_period = models.CharField(_("money saved per"), max_length=8, choices=SavingsPeriod.choices,
-                                          default=SavingsPeriod.ONCE, blank=True,
+                                          default=SavingsPeriod.ONCE,
                                           help_text=_("A one-off saving, or one the firm makes every year."))
     outcome_notes = models.TextField(_("outcome notes"), blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT,

@@ -83,11 +83,12 @@ def sources(campaign: Campaign) -> dict[str, Source]:
             "standards_drafted": Count("pk", filter=Q(standard_drafted=True)),
             "excellence_models": Count("pk", filter=Q(excellence_model_adopted=True)),
             "labs_set_up": Count("pk", filter=Q(lab_set_up=True)),
-            "money_saved": Sum("money_saved"),
             # One-off savings and savings a year are different quantities: each summed on its own.
+            # (Named before money_saved, whose aggregate would otherwise shadow the column.)
             "money_saved_once": Sum("money_saved", filter=~Q(money_saved_period=AssistanceCase.SavingsPeriod.PER_YEAR)),
             "money_saved_per_year": Sum("money_saved",
                                         filter=Q(money_saved_period=AssistanceCase.SavingsPeriod.PER_YEAR)),
+            "money_saved": Sum("money_saved"),
         }),
         Source("visits", Visit.objects.filter(case__campaign=campaign), "case__enterprise__region", "visited_on", {
             "visits": Count("pk"),

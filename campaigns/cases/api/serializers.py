@@ -195,8 +195,7 @@ class CaseCloseSerializer(VersionedSerializer):
     excellence_model_adopted = UnsentBooleanField(required=False)
     lab_set_up = UnsentBooleanField(required=False)
     money_saved = money_field(required=False)
-    money_saved_period = NamedChoiceField(enum_name="MoneySavedPeriodEnum",
-                                          choices=AssistanceCase.SavingsPeriod.choices, required=False)
+    money_saved_period = serializers.ChoiceField(choices=AssistanceCase.SavingsPeriod.choices, required=False)
     outcome_notes = serializers.CharField(required=False, allow_blank=True)
     closed_on = serializers.DateField(required=False, allow_null=True, default=None,
                                       help_text=_("For a case entered after the fact: the day it closed."))
