@@ -8,7 +8,7 @@ A national survey arrives as a spreadsheet, a row per firm and survey:
 
 Every row is checked first; if any is bad the report lists each problem with its line, column and
 reason, and nothing is written. Otherwise the answers are written in one transaction with bulk
-statements and one outbox note asks the KPI worker to count the campaign again.
+statements and one outbox note names the region codes whose figures the KPI worker is to recount.
 
 Importing the same file again adds nothing: an answer is the firm's survey of that kind for the
 campaign answered on that day; one already kept takes the file's answers.
@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.figures import all_figures_changed
+from campaigns.figures import figures_changed
 from campaigns.models import Campaign
 from campaigns.services import locked_campaign
 from campaigns.training.selectors import firms_by_code
@@ -197,7 +197,8 @@ def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> Su
         if not campaign.is_open_for_entry:
             raise ValidationError({"campaign": _("This campaign is closed for entry.")})
         write_answers(campaign, answers, user=user, report=report)
-        all_figures_changed(campaign.pk)
+        figures_changed(campaign.pk, ["surveys"], [(code, None) for code in {a["enterprise"].region_id
+                                                                            for a in answers}])
     return report
 
 

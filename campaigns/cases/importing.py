@@ -10,8 +10,8 @@ per case without a visit), the rows of one firm making one case:
 
 Every row is checked first and if any is bad the report lists each problem with its line, column
 and reason, and nothing is written. Otherwise every case, visit and audit entry is written in one
-transaction with a handful of bulk statements, and one outbox note asks the KPI worker to count
-the campaign again: nothing is recounted while the uploader waits.
+transaction with a handful of bulk statements, and one outbox note names the region codes whose
+figures the KPI worker is to recount: nothing is recounted while the uploader waits.
 
 Importing the same file again adds nothing: a case is the firm's case in the campaign opened on
 that day, a visit one on that case with the same day, mode and hours; what is already there is
@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.cases.models import AssistanceCase, CaseEvent, Visit
-from campaigns.figures import all_figures_changed
+from campaigns.figures import figures_changed
 from campaigns.models import Campaign
 from campaigns.services import locked_campaign
 from campaigns.training.selectors import firms_by_code
@@ -273,7 +273,9 @@ def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: U
             transaction.set_rollback(True)
             report.cases_created = report.cases_kept = report.visits_created = 0
             return report
-        all_figures_changed(campaign.pk)
+        # One note naming the region codes the cases are filed under; the worker recounts them.
+        figures_changed(campaign.pk, ["cases", "closed", "visits", "answered", "certified"],
+                        [(code, None) for code in {row.enterprise.region_id for row in cases}])
     return report
 
 
