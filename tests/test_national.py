@@ -84,6 +84,17 @@ def test_a_national_campaigns_updates_give_the_full_counts_figures(country, ned)
     assert kpis.KpiState.objects.get(campaign=country).corrections == 0
 
 
+def test_an_update_touching_more_regions_than_it_filters_by_gives_the_same_figures(country, ned, monkeypatch):
+    monkeypatch.setattr(kpis, "MAX_PREFIX_FILTERS", 0)  # as an import touching every county would
+    case = country.cases.get(enterprise__region_id="441900")
+    services.visit_log(user=ned, case=case, visited_on=TODAY, mode="on_site", hours=1, people_present="李明")
+    kpis.recount(country.pk, kpis.Touched(cells={"visits": {("441900", None)}}))
+    guangdong = KpiSnapshot.objects.get(campaign=country, region_id="440000", period="", breakdown="").figures
+    assert guangdong["visits"] == 2
+    kpis.compute_campaign(country.pk)
+    assert kpis.KpiState.objects.get(campaign=country).corrections == 0
+
+
 def test_a_target_for_each_province_applies_to_every_province_of_a_national_campaign(country, ned):
     campaign_target_set(user=ned, campaign=country, metric="firms_assisted", scope="each_province", value=2)
     kpis.recount(country.pk, kpis.Touched(targets=True))

@@ -204,6 +204,10 @@ def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]
     return applies
 
 
+# Regions an update adds up by a code-prefix filter each; past this many, it reads every cell.
+MAX_PREFIX_FILTERS = 200
+
+
 # --- Locking ---------------------------------------------------------------------------------------
 
 # The first key of the PostgreSQL advisory locks taken by KPI recounts (the second is the campaign).
@@ -313,12 +317,19 @@ class Recount:
                 prefixes = {code[:width] for code in wanted if width_of(code) == width}
                 if not prefixes:
                     continue
-                cells = cells.filter(reduce(operator.or_, (Q(code__startswith=prefix) for prefix in prefixes)))
+                # A few regions: only their cells are read. Many (an import touching every county):
+                # one OR per region would pass SQLite's expression depth; all are read, the wanted kept.
+                if len(prefixes) <= MAX_PREFIX_FILTERS:
+                    cells = cells.filter(reduce(operator.or_, (Q(code__startswith=prefix) for prefix in prefixes)))
             cells = cells.annotate(place=place)
             for row in cells.values("place", "period", "breakdown", "key").annotate(**sums):
+                if wanted is not None and row["place"] not in wanted:
+                    continue
                 found[(row["place"], row["period"], row["breakdown"], row["key"])] = {
                     name: None if row[name] is None else int(row[name]) for name in source.measures}
             for row in cells.filter(breakdown="").values("place").annotate(**sums):
+                if wanted is not None and row["place"] not in wanted:
+                    continue
                 found[(row["place"], "", "", "")] = {
                     name: None if row[name] is None else int(row[name]) for name in source.measures}
         return found
