@@ -174,7 +174,8 @@ class Command(BenchmarkCommand):
                 continue
             seen.add(code)
             codes.append(code)
-            rows.append([code, f"{PREFIX}小微企业{len(rows)}", county, self.rng.choice(["13", "14", "29", "34", "39", "51"]),
+            division = self.rng.choice(["13", "14", "29", "34", "39", "51"])
+            rows.append([code, f"{PREFIX}小微企业{len(rows)}", county, division,
                          self.rng.choice(["微型", "小型"]), "", "", "", "", self.rng.randint(3, 90), "", "否", "否",
                          "否", "否"])
         return rows
