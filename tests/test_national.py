@@ -162,3 +162,46 @@ def test_a_campaign_may_cover_the_whole_country(api_for, admin_user):
         "name": "服务零距离、质量零缺陷", "organiser": "国家质检总局", "region": "000000",
         "starts_on": "2017-09-01", "ends_on": "2017-09-30"}, format="json")
     assert response.status_code == 201, response.content
+
+
+class TestRankingByAnyFigure:
+    """Double zero: regions are evaluated on SME satisfaction, not only on firms assisted."""
+
+    @pytest.fixture
+    def rated(self, country, ned):
+        from campaigns.cases.models import AssistanceCase
+        from tests.factories import UserFactory
+
+        for region_code, score in (("441900", 5), ("130102", 2)):
+            case = AssistanceCase.objects.get(campaign=country, enterprise__region_id=region_code)
+            owner = UserFactory(role="sme")
+            case.enterprise.users.add(owner)
+            services.case_close(user=ned, case=case, resolution="unresolved", note="停产")
+            services.case_rate(user=owner, case=AssistanceCase.objects.get(pk=case.pk), score=score)
+        kpis.compute_campaign(country.pk)
+        return country
+
+    def test_the_page_ranks_the_provinces_by_satisfaction(self, client_for, nora, rated):
+        url = reverse("dashboards:campaign", args=[rated.pk])
+        by_firms = client_for(nora).get(url).context["dashboard"].children
+        assert by_firms[0].region.code == "130000"
+        by_satisfaction = client_for(nora).get(url, {"rank_by": "satisfaction_mean"}).context["dashboard"]
+        assert [c.region.code for c in by_satisfaction.children[:2]] == ["440000", "130000"]
+        assert by_satisfaction.children[0].rank == 1 and by_satisfaction.rank_by == "satisfaction_mean"
+
+    def test_an_unknown_figure_falls_back_to_firms_assisted(self, client_for, nora, rated):
+        response = client_for(nora).get(reverse("dashboards:campaign", args=[rated.pk]), {"rank_by": "<script>"})
+        assert response.status_code == 200 and response.context["dashboard"].rank_by == "firms_assisted"
+
+    def test_the_export_ranks_as_the_page(self, client_for, nora, rated):
+        response = client_for(nora).get(reverse("dashboards:export", args=[rated.pk, "csv"]),
+                                        {"rank_by": "satisfaction_mean"})
+        text = response.content.decode("utf-8-sig")
+        assert text.index("440000") < text.index("130000,")
+
+    def test_the_api_orders_the_provinces_by_any_figure(self, api_for, nora, rated):
+        rows = api_for(nora).get(reverse("api:kpi-snapshot-list"), {
+            "campaign": rated.pk, "level": "province", "to_date": "true", "breakdown": "total",
+            "rank_by": "satisfaction_mean"}).json()["results"]
+        assert [row["region"] for row in rows[:2]] == ["440000", "130000"]
+        assert api_for(nora).get(reverse("api:kpi-snapshot-list"), {"rank_by": "nope"}).status_code == 400

@@ -305,9 +305,8 @@ def write_cases(campaign: Campaign, rows: list[CaseRow], *, user: User, lead: Us
     if problems:
         return problems
     AssistanceCase.objects.bulk_create([case for _row, case in new_cases], batch_size=1000)
-    for _row, case in kept:
-        case.save(update_fields=[*OUTCOMES, "status", "resolution", "closed_at", "last_visit_on", "next_follow_up_on",
-                                 "updated_at"])
+    AssistanceCase.objects.bulk_update([case for _row, case in kept], [
+        *OUTCOMES, "status", "resolution", "closed_at", "last_visit_on", "next_follow_up_on"], batch_size=1000)
     known = defaultdict(set)
     for visit in Visit.objects.filter(case__in=[case for _row, case in kept]).values_list(
             "case_id", "visited_on", "mode", "hours"):
