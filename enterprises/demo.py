@@ -126,7 +126,7 @@ def seed_needs_and_surveys(seed: int = 2027) -> int:
             enterprise=firm, service_area=areas[area_code], title=title, description=description,
             urgency=rng.choice(["low", "normal", "normal", "high", "urgent"]), status=status,
             decline_reason="不属于本次帮扶活动范围" if status == NeedRequest.Status.DECLINED else "",
-            submitted_by=contact, submitted_at=submitted,
+            submitted_by=contact, submitted_at=submitted, created_at=submitted,
         )
         NeedEvent.objects.create(need=need, to_status=NeedRequest.Status.SUBMITTED, actor=contact, at=submitted)
         if status != NeedRequest.Status.SUBMITTED:

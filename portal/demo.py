@@ -25,6 +25,8 @@ class DemoAccount:
 
 ACCOUNTS = [
     DemoAccount("admin", "系统管理员", Role.ADMINISTRATOR, None, "门户运维"),
+    DemoAccount("national_supervisor", "林国华", Role.SUPERVISOR, "000000", "国家市场监督管理总局"),
+    DemoAccount("national_regulator", "郑晓明", Role.REGULATOR, "000000", "国家市场监督管理总局"),
     DemoAccount("hebei_supervisor", "赵立新", Role.SUPERVISOR, "130000", "河北省市场监督管理局"),
     DemoAccount("anhui_supervisor", "孙静", Role.SUPERVISOR, "340000", "安徽省市场监督管理局"),
     DemoAccount("sjz_regulator", "王建国", Role.REGULATOR, "130100", "石家庄市市场监督管理局"),

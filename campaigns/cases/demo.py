@@ -337,7 +337,7 @@ class CaseSeeder:
         with happened(opened):
             case = services.case_open(user=lead, campaign=self.campaigns[plan.campaign], enterprise=firm,
                                       needs=needs, title=title[:120])
-        AssistanceCase.objects.filter(pk=case.pk).update(opened_at=opened)
+        AssistanceCase.objects.filter(pk=case.pk).update(opened_at=opened, entered_at=opened)
         experts = self.assign(plan, lead, case, firm, area, opened_age)
         rank = STEPS.index(plan.status) if plan.status != Status.CLOSED else len(STEPS) - (
             1 if plan.resolution == R else 2)

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, Visit
+from campaigns.models import ENTERED_LATER_DAYS
 from portal.models import User
 from portal.selectors import region_code_q, region_is_visible_to
 
@@ -72,10 +73,12 @@ def stale_cases(user: User) -> QuerySet[AssistanceCase]:
 
 
 def cases_awaiting_rating(user: User) -> QuerySet[AssistanceCase]:
-    """Closed cases of the SME user's firms that nobody has rated yet."""
+    """Closed cases of the SME user's firms that nobody has rated yet; a case that had closed long
+    before it was typed in (a paper record, 补录) is not put to the firm."""
     if not user.is_authenticated or not user.is_sme:
         return AssistanceCase.objects.none()
-    return cases_visible_to(user).filter(status=Status.CLOSED, rating__isnull=True).order_by("-closed_at")
+    return (cases_visible_to(user).filter(status=Status.CLOSED, rating__isnull=True)
+            .exclude(closed_at__lt=F("entered_at") - timedelta(days=ENTERED_LATER_DAYS)).order_by("-closed_at"))
 
 
 # --- Who may do what on a case (the services enforce it; pages ask before offering a button) ---

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaigns.cases.demo import seed_cases
-from campaigns.demo import seed_campaigns
+from campaigns.demo import seed_campaigns, seed_national_campaigns
 from campaigns.training.demo import seed_training
 from enterprises.demo import seed_enterprises, seed_needs_and_surveys
 from experts.demo import seed_experts
@@ -22,6 +22,7 @@ class Command(BaseCommand):
             experts = seed_experts()
             cases = seed_cases()
             sessions = seed_training(seed_campaigns())
+            seed_national_campaigns(next(user for user in users if user.username == "national_regulator"))
         # Counted here rather than in the background: the command may end before a thread would.
         outbox.drain_all(seconds=600)
         self.stdout.write(self.style.SUCCESS(
