@@ -66,7 +66,7 @@ def test_an_expert_at_capacity_is_flagged_and_ranked_lower(bob, firm):
 
 def test_a_rating_counts_in_the_record_of_the_experts_who_saw_the_case_through(bob, alice):
     from campaigns.cases.models import AssistanceCase
-    from campaigns.cases.services import expert_rating_records_rebuild
+    from campaigns.cases.ratings import expert_rating_records_rebuild
     from experts.models import Expert
     from experts.selectors import with_record
 

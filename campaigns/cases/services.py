@@ -10,8 +10,7 @@ from pathlib import PurePath
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -492,17 +491,3 @@ def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = ""
                      changes={"rating": [None, score]}, note=comment.strip())
         figures_changed(case.campaign_id, ["ratings"], [(case.enterprise.region_id, rating.rated_at)])
     return rating
-
-
-
-def expert_rating_records_rebuild(experts: QuerySet[Expert] | None = None) -> int:
-    """Recompute the stored satisfaction record (rating_count, rating_total) from the ratings of
-    the cases each expert saw through to the end. case_rate keeps it up to date one rating at a
-    time; this is for data written in bulk (benchmarks) or a repair."""
-    rated = CaseRating.objects.filter(case__assignments__expert=OuterRef("pk"),
-                                      case__assignments__released_at__isnull=True).order_by()
-    count = rated.annotate(n=Func(F("score"), function="COUNT")).values("n")[:1]
-    total = rated.annotate(t=Func(F("score"), function="SUM")).values("t")[:1]
-    experts = Expert.objects.all() if experts is None else experts
-    return experts.update(rating_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
-                          rating_total=Coalesce(Subquery(total, output_field=IntegerField()), 0))
