@@ -220,9 +220,11 @@ class Command(BenchmarkCommand):
 
         self.heading("Removing the benchmark's data")
         with transaction.atomic():
-            NeedsSurvey.objects.filter(campaign=self.campaign).delete()
-            AssistanceCase.objects.filter(campaign=self.campaign).delete()
-            self.campaign.delete()
+            # By the prefix: also what an earlier run that stopped half-way left behind.
+            campaigns = Campaign.objects.filter(name__startswith=PREFIX)
+            NeedsSurvey.objects.filter(campaign__in=campaigns).delete()
+            AssistanceCase.objects.filter(campaign__in=campaigns).delete()
+            campaigns.delete()
             Enterprise.objects.filter(name__startswith=PREFIX).delete()
             for job in ImportJob.objects.filter(uploaded_by=self.user):
                 job.file.delete(save=False)
