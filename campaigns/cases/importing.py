@@ -69,6 +69,8 @@ COLUMNS = (
     Column("money_saved_period", "节约周期", aliases=("节约金额周期", "money_saved_period")),
 )
 COLUMN_ORDER = {column.key: position for position, column in enumerate(COLUMNS)}
+KEPT_FIELDS = ["certificate_obtained", "standard_drafted", "excellence_model_adopted", "lab_set_up", "money_saved",
+               "money_saved_period", "status", "resolution", "closed_at", "last_visit_on", "next_follow_up_on"]
 CASE_FIELDS = ("opened_on", "title", "closed_on", "resolution", "certificate_obtained", "standard_drafted",
                "excellence_model_adopted", "lab_set_up", "money_saved", "money_saved_period")
 OUTCOMES = ("certificate_obtained", "standard_drafted", "excellence_model_adopted", "lab_set_up", "money_saved",
@@ -299,14 +301,18 @@ def write_cases(campaign: Campaign, rows: list[CaseRow], *, user: User, lead: Us
                                   title=values.get("title") or str(_("One-to-one assistance")),
                                   opened_at=day_moment(values["opened_on"]), entered_at=now)
             new_cases.append((row, case))
+            close(case, row)
         else:
-            kept.append((row, case))
-        close(case, row)
+            before = [getattr(case, name) for name in KEPT_FIELDS]
+            close(case, row)
+            kept.append((row, case, before != [getattr(case, name) for name in KEPT_FIELDS]))
     if problems:
         return problems
     AssistanceCase.objects.bulk_create([case for _row, case in new_cases], batch_size=1000)
-    AssistanceCase.objects.bulk_update([case for _row, case in kept], [
-        *OUTCOMES, "status", "resolution", "closed_at", "last_visit_on", "next_follow_up_on"], batch_size=1000)
+    # A kept case is written again only when the file changes it: a second import writes nothing.
+    AssistanceCase.objects.bulk_update([case for _row, case, changed in kept if changed], KEPT_FIELDS,
+                                       batch_size=1000)
+    kept = [(row, case) for row, case, _changed in kept]
     known = defaultdict(set)
     for visit in Visit.objects.filter(case__in=[case for _row, case in kept]).values_list(
             "case_id", "visited_on", "mode", "hours"):
