@@ -92,7 +92,12 @@ class CaseEditForm(BootstrapMixin, forms.ModelForm):
             self.fields["lead"].empty_label = None
         if "money_saved" in self.fields:
             self.fields["money_saved"].validators.append(MinValueValidator(0))
+        if "money_saved_period" in self.fields:  # left out of a form: the case keeps its period
+            self.fields["money_saved_period"].required = False
         self.initial.setdefault("version", case.version)
+
+    def clean_money_saved_period(self) -> str:
+        return self.cleaned_data.get("money_saved_period") or self.instance.money_saved_period
 
     @property
     def editable_fields(self) -> list[str]:
