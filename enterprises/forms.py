@@ -5,7 +5,14 @@ from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurv
 from enterprises.selectors import latest_campaign_of, survey_campaigns
 from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
 from enterprises.uscc import normalise, validate_uscc
-from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, RegionCodeField
+from portal.forms import (
+    BootstrapMixin,
+    BoundedModelMultipleChoiceField,
+    CodeField,
+    HalfWidthEmailField,
+    MultipleFileField,
+    RegionCodeField,
+)
 from portal.models import Industry, ServiceArea, enclosing_codes
 
 
@@ -43,6 +50,7 @@ class EnterpriseForm(BootstrapMixin, forms.ModelForm):
         fields = ["uscc", "name", "region", "industry", "size", "employees", "annual_revenue", "address",
                   "contact_name", "contact_phone", "contact_email", "is_key", "is_specialized",
                   "is_exporter", "in_industrial_park"]
+        field_classes = {"contact_phone": CodeField, "contact_email": HalfWidthEmailField}
 
     def __init__(self, *args, regulator: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,6 +82,7 @@ class ContactsForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Enterprise
         fields = ["contact_name", "contact_phone", "contact_email", "address"]
+        field_classes = {"contact_phone": CodeField, "contact_email": HalfWidthEmailField}
 
     def _post_clean(self):
         pass
@@ -135,6 +144,7 @@ class CertificationForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Certification
         fields = ["scheme", "number", "body", "issued_on", "expires_on"]
+        field_classes = {"number": CodeField}
         widgets = {"issued_on": forms.DateInput(attrs={"type": "date"}),
                    "expires_on": forms.DateInput(attrs={"type": "date"})}
 

@@ -1,6 +1,9 @@
 """Form plumbing shared by every app's pages: Bootstrap widgets, service errors shown per field,
 bounded choices, regions typed as codes, several files in one field; and the sign-up form."""
 
+import re
+import unicodedata
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
@@ -8,6 +11,30 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Region, User
+
+
+def halfwidth(text: str) -> str:
+    """Full-width letters, digits and signs typed with a Chinese input method (１３８, ＡＢＣ, ＠) as
+    the ASCII characters they stand for (Unicode NFKC), so a code is checked as the user meant it."""
+    return unicodedata.normalize("NFKC", text)
+
+
+class HalfWidthMixin:
+    """A form field whose text is read through `halfwidth` before it is validated."""
+
+    def to_python(self, value):
+        return super().to_python(halfwidth(value) if isinstance(value, str) else value)
+
+
+class CodeField(HalfWidthMixin, forms.CharField):
+    """A code, number or phone number."""
+
+
+class HalfWidthEmailField(HalfWidthMixin, forms.EmailField):
+    """An e-mail address, full-width ＠ and letters included."""
+
+
+PHONE = re.compile(r"\+?[0-9][0-9-]{4,}[0-9]")
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -41,8 +68,8 @@ class SignupForm(UserCreationForm):
     """An SME contact person creates an account, then registers or claims their firm."""
 
     full_name = forms.CharField(label=_("Full name"), max_length=64)
-    phone = forms.CharField(label=_("Mobile phone"), max_length=32)
-    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = CodeField(label=_("Mobile phone"), max_length=32)
+    email = HalfWidthEmailField(label=_("E-mail"), required=False)
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -55,7 +82,7 @@ class SignupForm(UserCreationForm):
 
     def clean_phone(self):
         phone = "".join(self.cleaned_data["phone"].split())
-        if not phone.lstrip("+").replace("-", "").isdigit() or len(phone) < 7:
+        if not PHONE.fullmatch(phone):
             raise ValidationError(_("Enter a phone number made of digits."))
         return phone
 
@@ -80,7 +107,7 @@ class BootstrapMixin:
             widget.attrs.setdefault("class", css)
 
 
-class RegionCodeField(forms.CharField):
+class RegionCodeField(CodeField):
     """A region typed as its 6-digit code (the credit code usually suggests it)."""
 
     def __init__(self, **kwargs):
