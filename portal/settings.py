@@ -18,6 +18,9 @@ from portal.env import env_bool, env_broker_url, env_database, env_int, env_list
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# Django's technical 404 and 500 pages (URL patterns, tracebacks) instead of the portal's own:
+# for a developer at work, never for the demo or the people using the portal.
+DEBUG_ERROR_PAGES = DEBUG and env_bool("DJANGO_DEBUG_ERROR_PAGES", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if SECRET_KEY is None:
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "portal.security.twofactor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.middleware.PortalErrorPagesMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
