@@ -723,7 +723,7 @@ class TestQueryCounts:
         # session, user, the user's region (jurisdiction) and its province (header), the count, one page of cases
         # with firm, region, campaign and lead joined, their active assignments with experts (one prefetch); the
         # filter choices: campaigns, leads and experts of the visible cases.
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             response = client.get(reverse("cases:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
 
@@ -735,7 +735,7 @@ class TestQueryCounts:
         # session, user, the user's region (jurisdiction) and its province (header), the count, one page of visits
         # with case, firm, campaign and logger joined and the file count annotated; the filter choices: campaigns
         # and who logged visits.
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(7):
             response = client.get(reverse("visits:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
 
@@ -750,7 +750,7 @@ class TestQueryCounts:
         # session, user, the user's region (jurisdiction) and its province (header), the case with firm, region,
         # campaign and lead; its visits and their attachments; the rating; the audit entries of the case and its
         # visits; the needs; the assignments with experts and who assigned; the history with actors.
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(11):
             response = client.get(reverse("cases:detail", args=[case.pk]))
         assert len(response.context["visits"]) == visits
 
