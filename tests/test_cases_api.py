@@ -747,8 +747,10 @@ def test_the_suggestions_for_a_case_rank_the_fitting_specialty_first_and_say_why
     assert best["specialty_fits"] is True and best["served_region"] == {"code": "130100", "name": "石家庄市"}
     assert (best["load"], best["capacity"], best["at_capacity"], best["rating_count"]) == (0, 3, False, 0)
     assert best["score"] > rows[1]["score"]
-    assert best["reasons"] == ["Specialty fits the service area", "Serves 石家庄市", "Has room: 0 of 3 open cases",
-                               "No ratings yet"]
+    assert best["named_words"] == ["计量", "校准", "压力表"] and best["past_cases"] == 0
+    assert best["reasons"] == ["Specialty fits the service area",
+                               "Specialty Metrology matches the need's words: 计量、校准、压力表",
+                               "Serves 石家庄市", "Has room: 0 of 3 open cases", "No ratings yet"]
 
 
 def test_an_expert_already_on_the_case_is_not_suggested_again(api, bob, case, pool):

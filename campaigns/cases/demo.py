@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.cases import services
-from campaigns.cases.matching import suggest_experts
+from campaigns.cases.matching import case_words, suggest_experts
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit
 from campaigns.demo import seed_campaigns
 from campaigns.models import Campaign
@@ -367,7 +367,8 @@ class CaseSeeder:
         if plan.status == Status.OPEN and not plan.expert and plan.follow_up != "silent":
             wanted = self.rng.choice([0, 1])  # some new cases still wait for their expert
         if wanted:
-            suggestions = suggest_experts(user=lead, enterprise=firm, service_area_ids=[area], exclude_case=case)
+            suggestions = suggest_experts(user=lead, enterprise=firm, service_area_ids=[area], exclude_case=case,
+                                          text=case_words(case))
             # Experts with a demo login get only the cases planned for them, so their load is as told.
             fitting = [s.expert for s in suggestions if s.specialty_fits and not s.at_capacity
                        and s.expert.user_id is None and s.expert not in chosen]
