@@ -12,6 +12,7 @@ from portal.forms import (
     HalfWidthEmailField,
     MultipleFileField,
     RegionCodeField,
+    lazy_interpolate,
 )
 from portal.models import Industry, ServiceArea, enclosing_codes
 
@@ -104,8 +105,8 @@ class ClaimDecisionForm(BootstrapMixin, forms.Form):
 class NeedForm(BootstrapMixin, forms.ModelForm):
     attachments = MultipleFileField(
         label=_("Attachments"), required=False, accept=",".join(sorted(ATTACHMENT_TYPES)),
-        help_text=_("Up to %(count)d files of 10 MB each: PDF, images, Word, Excel or text.")
-        % {"count": ATTACHMENT_MAX_COUNT},
+        help_text=lazy_interpolate(_("Up to %(count)d files of 10 MB each: PDF, images, Word, Excel or text."),
+                                   count=ATTACHMENT_MAX_COUNT),
     )
 
     class Meta:

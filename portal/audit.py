@@ -5,9 +5,11 @@ display texts, dates and decimals as strings, choices by their stored value (sho
 when read, in the reader's language).
 """
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -15,7 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from portal.models import AuditEntry, User
 from portal.selectors import EVERYWHERE, jurisdiction_prefix
@@ -32,6 +34,48 @@ EXTRA_LABELS = {
     "attachments": gettext_lazy("attachments"),
     "targets": gettext_lazy("campaign targets"),
 }
+
+
+# The notes the portal writes itself. They are stored as their English message, filled in, and shown
+# in the reader's language (an entry is written once, in the writer's language, but read in any);
+# entries written before in Chinese are recognised too. A note a person typed is shown as typed.
+PORTAL_NOTES = [
+    gettext_noop("Answered by case #%(number)d"),
+    gettext_noop("Met by case #%(number)d"),
+    gettext_noop("Assigned past capacity"),
+    gettext_noop("%(firms)d firm-times, %(persons)d person-times"),
+    gettext_noop("Target removed"),
+    gettext_noop("Changed in administration"),
+    gettext_noop("Created in administration"),
+]
+
+
+def portal_note(message: str, **numbers: int) -> str:
+    """A note of PORTAL_NOTES as stored: the English message filled in."""
+    assert message in PORTAL_NOTES, message
+    return message % numbers if numbers else message
+
+
+@cache
+def note_patterns() -> list[tuple[re.Pattern, str]]:
+    def pattern(text: str) -> re.Pattern:
+        return re.compile(re.sub(r"%\\\(([a-z]+)\\\)d", r"(?P<\1>\\d+)", re.escape(text)))
+
+    patterns = []
+    for message in PORTAL_NOTES:
+        with override("zh-hans"):
+            chinese = _(message)
+        patterns += [(pattern(message), message), (pattern(chinese), message)]
+    return patterns
+
+
+def note_text(note: str) -> str:
+    """The note in the reader's language when the portal wrote it; as typed otherwise."""
+    for pattern, message in note_patterns():
+        match = pattern.fullmatch(note)
+        if match:
+            return _(message) % {name: int(value) for name, value in match.groupdict().items()}
+    return note
 
 
 def json_value(value: Any) -> Any:
@@ -111,6 +155,7 @@ def with_rows(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
     entries = list(entries)
     for entry in entries:
         entry.rows = change_rows(entry)
+        entry.note_text = note_text(entry.note)
     return entries
 
 

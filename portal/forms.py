@@ -8,9 +8,17 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Region, User
+
+
+def lazy_interpolate(message, **params):
+    """`message % params`, translated when shown rather than when the module loads: a form's
+    class attributes are built once, in the default language, and `gettext_lazy(...) % {...}`
+    would fix that language for everyone."""
+    return lazy(lambda: str(message) % params, str)()
 
 
 def halfwidth(text: str) -> str:

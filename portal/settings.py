@@ -274,8 +274,9 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Quality-campaign portal API",
-    "DESCRIPTION": "Enterprises, quality needs, experts, assistance cases, campaigns and KPIs.",
+    # Lazy: the schema (and the docs page reading it) speaks the reader's language.
+    "TITLE": _("Quality-campaign portal API"),
+    "DESCRIPTION": _("Enterprises, quality needs, experts, assistance cases, campaigns and KPIs."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -43,3 +43,10 @@ def test_the_api_docs_page_leads_back_to_the_portal(client_for, bob):
     html = client_for(bob).get(reverse("api:docs")).content.decode()
     assert f'href="{reverse("home")}"' in html
     assert "返回平台" in html
+
+
+def test_the_api_schema_and_browsable_api_speak_chinese_where_a_translation_exists(client_for, bob):
+    schema = client_for(bob).get(reverse("api:schema") + "?format=json").json()
+    assert schema["info"]["title"] == "质量帮扶平台接口"
+    browsable = client_for(bob).get("/api/enterprises/", HTTP_ACCEPT="text/html").content.decode()
+    assert "过滤" in browsable  # Django REST framework's own Chinese catalogue

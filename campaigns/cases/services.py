@@ -151,7 +151,7 @@ def case_open(
         for need in needs:
             if need.status == NeedStatus.SUBMITTED:
                 need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED,
-                             note=_("Answered by case #%(number)d") % {"number": case.pk})
+                             note=audit.portal_note("Answered by case #%(number)d", number=case.pk))
         audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
         figures_changed(campaign.pk, ["cases"], [(enterprise.region_id, case.opened_at)])
         # The firm's certificates now count as an assisted firm's, whenever they were issued.
@@ -280,7 +280,7 @@ def case_close(
                 if need.status == NeedStatus.SUBMITTED:
                     need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED)
                 need_advance(actor=user, need=need, to_status=NeedStatus.FULFILLED,
-                             note=_("Met by case #%(number)d") % {"number": case.pk})
+                             note=audit.portal_note("Met by case #%(number)d", number=case.pk))
             else:
                 need_advance(actor=user, need=need, to_status=NeedStatus.DECLINED, note=reason)
         audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
@@ -324,7 +324,7 @@ def case_assign_expert(
         if over:
             changes["override_reason"] = [None, override_reason]
         audit.record(actor=user, obj=case, action=audit.Action.ASSIGN, region_code=case.enterprise.region_id,
-                     changes=changes, note=_("Assigned past capacity") if over else "")
+                     changes=changes, note=audit.portal_note("Assigned past capacity") if over else "")
     return assignment
 
 
