@@ -1,4 +1,5 @@
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
@@ -30,7 +31,24 @@ class CreditCodeField(forms.CharField):
         return value
 
 
+class SectionGroupedChoices(ModelChoiceIterator):
+    """The divisions under their sections' names, as <optgroup>s: "C 制造业" › "13 农副食品加工业"."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        groups: dict[Industry, list] = {}
+        for division in self.queryset.select_related("parent"):
+            groups.setdefault(division.parent, []).append(self.choice(division))
+        for section, choices in groups.items():
+            yield (str(section), choices)
+
+
 class IndustryChoiceField(forms.ModelChoiceField):
+    """A GB/T 4754 division, picked by name under its section."""
+
+    iterator = SectionGroupedChoices
+
     def __init__(self, **kwargs):
         super().__init__(queryset=Industry.objects.filter(level=Industry.Level.DIVISION).order_by("code"),
                          label=_("Industry (GB/T 4754)"), **kwargs)
@@ -68,10 +86,10 @@ class EnterpriseForm(BootstrapMixin, forms.ModelForm):
         if not cleaned.get("region") and cleaned.get("uscc"):
             region = suggested_region(cleaned["uscc"])
             if region is None:
-                self.add_error("region", _("The credit code names no known region; enter the region code."))
+                self.add_error("region", _("The credit code names no known region; choose the region."))
             cleaned["region"] = region
         elif not cleaned.get("region") and "region" not in self.errors and not self.instance.pk:
-            self.add_error("region", _("Enter the region code."))
+            self.add_error("region", _("Choose the region."))
         return cleaned
 
     def _post_clean(self):

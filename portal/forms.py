@@ -116,13 +116,18 @@ class BootstrapMixin:
 
 
 class RegionCodeField(CodeField):
-    """A region typed as its 6-digit code (the credit code usually suggests it)."""
+    """A region, picked by name or pinyin in the region picker or typed as its 6-digit code (the
+    credit code usually suggests it)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Region code"))
+        kwargs.setdefault("label", _("Region"))
         kwargs.setdefault("max_length", 6)
-        kwargs.setdefault("help_text", _("The 6-digit administrative division code, e.g. 130102."))
+        kwargs.setdefault("help_text", _("Search by name or pinyin, or choose the province, city and county in turn "
+                                         "(the 6-digit code, e.g. 130102, works too)."))
         super().__init__(**kwargs)
+        # static/portal/pickers.js turns the code box into the region picker; without JavaScript
+        # the code is typed.
+        self.widget.attrs.update({"data-region-picker": "", "inputmode": "numeric"})
 
     def clean(self, value):
         value = (super().clean(value) or "").strip()

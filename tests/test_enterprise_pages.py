@@ -368,7 +368,7 @@ class TestRegistryList:
         client = client_for(bob)
         # session, user, the user's region (jurisdiction) and its province (header), the count,
         # and one page of firms with region, parent and industry joined, open-needs flag as a subquery.
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             response = client.get(reverse("enterprises:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
 

@@ -15,6 +15,7 @@ from portal.shell import views
 regions_patterns = (
     [
         path("", views.RegionListView.as_view(), name="list"),
+        path("lookup/", views.region_lookup, name="lookup"),
         path("<str:code>/", views.RegionDetailView.as_view(), name="detail"),
     ],
     "regions",
