@@ -7,6 +7,7 @@
   "use strict";
   const text = document.body.dataset;
   const levels = [text.pickerProvince, text.pickerCity, text.pickerCounty];
+  const levelNames = { province: text.pickerProvince, city: text.pickerCity, county: text.pickerCounty };
   let counter = 0;
 
   function lookup(url, params) {
@@ -57,7 +58,10 @@
 
     function fill(depth, regions, selected) {
       const select = cascade[depth];
-      select.replaceChildren(element("option", { value: "" }, "— " + levels[depth] + " —"));
+      // Named by the level listed: a city official's cascade starts at the city, then its counties.
+      const name = (regions.length && levelNames[regions[0].level]) || levels[depth];
+      select.setAttribute("aria-label", name);
+      select.replaceChildren(element("option", { value: "" }, "— " + name + " —"));
       regions.forEach(function (region) {
         const option = element("option", { value: region.code }, region.name);
         option.dataset.path = region.path;
