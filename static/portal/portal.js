@@ -1,7 +1,25 @@
 // Behaviour that used to sit in inline attributes, which the Content-Security-Policy does not run:
-// selects that submit their form on change, and bar widths given as data-width ("42%").
+// selects that submit their form on change, and bar widths given as data-width ("42%"); and a
+// hint above a table wider than the screen, which scrolls sideways.
 (function () {
   "use strict";
+  function markScrollable(wrapper) {
+    const overflows = wrapper.scrollWidth > wrapper.clientWidth + 1;
+    wrapper.classList.toggle("is-scrollable", overflows);
+    let hint = wrapper.previousElementSibling;
+    if (!hint || !hint.classList.contains("scroll-hint")) {
+      if (!overflows) { return; }
+      hint = document.createElement("div");
+      hint.className = "scroll-hint small text-muted";
+      hint.textContent = document.body.dataset.scrollHint || "";
+      wrapper.before(hint);
+    }
+    hint.classList.toggle("is-shown", overflows);
+  }
+  function markAllScrollable() { document.querySelectorAll(".table-responsive").forEach(markScrollable); }
+  window.addEventListener("resize", markAllScrollable);
+  window.addEventListener("load", markAllScrollable);
+
   function apply(root) {
     root.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       if (select.dataset.autosubmitBound) { return; }
@@ -12,6 +30,7 @@
       const width = parseFloat(bar.dataset.width);
       bar.style.width = (isFinite(width) ? Math.max(0, Math.min(100, width)) : 0) + "%";
     });
+    root.querySelectorAll(".table-responsive").forEach(markScrollable);
   }
   document.addEventListener("DOMContentLoaded", function () { apply(document); });
   document.addEventListener("htmx:load", function (event) { apply(event.target); });
