@@ -6,6 +6,16 @@
   function markScrollable(wrapper) {
     const overflows = wrapper.scrollWidth > wrapper.clientWidth + 1;
     wrapper.classList.toggle("is-scrollable", overflows);
+    // A region that scrolls must be reachable with the keyboard (arrow keys scroll it once focused).
+    if (overflows) {
+      wrapper.tabIndex = 0;
+      wrapper.setAttribute("role", "region");
+      wrapper.setAttribute("aria-label", document.body.dataset.scrollHint || "");
+    } else if (wrapper.getAttribute("role") === "region") {
+      wrapper.removeAttribute("tabindex");
+      wrapper.removeAttribute("role");
+      wrapper.removeAttribute("aria-label");
+    }
     let hint = wrapper.previousElementSibling;
     if (!hint || !hint.classList.contains("scroll-hint")) {
       if (!overflows) { return; }
