@@ -61,6 +61,20 @@ def test_it_creates_the_demo_firms_with_valid_codes_naming_their_region(demo):
         assert firm.industry.level == "division"
 
 
+def test_no_two_demo_firms_share_a_name_and_the_pending_claim_names_its_firm(demo):
+    from enterprises.models import EnterpriseClaim
+
+    names = list(Enterprise.objects.values_list("name", flat=True))
+    assert len(names) == len(set(names))
+    claim = EnterpriseClaim.objects.get(user__username="sme_newcomer")
+    assert Enterprise.objects.filter(name=claim.enterprise.name).count() == 1
+
+
+def test_the_regulators_have_an_office_phone_and_mail_for_the_firms(demo):
+    regulator = User.objects.get(username="sjz_regulator")
+    assert regulator.phone and "@" in regulator.email
+
+
 def test_the_demo_firms_lie_in_the_demo_cities(demo):
     for city, count in FIRMS_PER_CITY.items():
         assert Enterprise.objects.filter(region__code__startswith=city[:4]).count() == count, city
