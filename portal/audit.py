@@ -6,7 +6,9 @@ when read, in the reader's language).
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -16,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, override
 
@@ -106,12 +109,27 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
     return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
 
 
+# The demo tells a story over past months; its entries carry the story's dates (`dated`). Entries
+# cannot be changed once written, so the date is given as they are written. Nothing else sets it.
+_story_time: ContextVar[datetime | None] = ContextVar("audit_story_time", default=None)
+
+
+@contextmanager
+def dated(when: datetime) -> Iterator[None]:
+    """Entries recorded inside carry `when` instead of the present (the demo's seed only)."""
+    token = _story_time.set(when)
+    try:
+        yield
+    finally:
+        _story_time.reset(token)
+
+
 def record(*, actor: User | None, obj: models.Model, action: str, region_code: str,
            changes: dict[str, list] | None = None, note: str = "") -> AuditEntry:
     return AuditEntry.objects.create(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True), object_id=str(obj.pk),
         object_repr=str(obj)[:200], region_code=region_code, action=action, actor=actor,
-        changes=changes or {}, note=note,
+        changes=changes or {}, note=note, at=_story_time.get() or timezone.now(),
     )
 
 

@@ -75,6 +75,18 @@ def test_the_regulators_have_an_office_phone_and_mail_for_the_firms(demo):
     assert regulator.phone and "@" in regulator.email
 
 
+def test_the_audit_trail_of_the_demo_cases_carries_the_storys_dates(demo):
+    import datetime
+
+    from django.utils import timezone
+
+    case = AssistanceCase.objects.filter(status="closed").order_by("opened_at").first()
+    entries = AuditEntry.objects.filter(object_id=str(case.pk), content_type__model="assistancecase")
+    assert entries.exists()
+    assert all(entry.at < timezone.now() - datetime.timedelta(days=1) for entry in entries)
+    assert min(entry.at for entry in entries).date() == timezone.localtime(case.opened_at).date()
+
+
 def test_the_demo_firms_lie_in_the_demo_cities(demo):
     for city, count in FIRMS_PER_CITY.items():
         assert Enterprise.objects.filter(region__code__startswith=city[:4]).count() == count, city

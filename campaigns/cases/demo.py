@@ -19,6 +19,7 @@ from campaigns.models import Campaign
 from enterprises.models import Enterprise, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.services import need_submit
 from experts.models import Expert
+from portal import audit
 from portal.models import ServiceArea, User
 
 Status = AssistanceCase.Status
@@ -202,7 +203,8 @@ STAMPED = ((CaseEvent, "at"), (NeedEvent, "at"), (CaseAssignment, "assigned_at")
 def happened(when: datetime) -> Iterator[None]:
     """Move the history the enclosed service call writes to `when`, the day it happened in the story."""
     marks = {model: model.objects.aggregate(last=Max("pk"))["last"] or 0 for model, _column in STAMPED}
-    yield
+    with audit.dated(when):  # the audit trail cannot be changed afterwards: it is dated as written
+        yield
     for model, column in STAMPED:
         model.objects.filter(pk__gt=marks[model]).update(**{column: when})
 
