@@ -1160,3 +1160,14 @@ def test_the_schema_validates_without_a_warning(tmp_path):
     for path in ["/api/cases/{id}/transition/", "/api/visits/{id}/attachments/{attachment_id}/",
                  "/api/needs/{id}/suggestions/", "/api/experts/", "/api/campaigns/"]:
         assert path in schema
+
+
+def test_a_note_the_portal_wrote_reads_in_the_readers_language(api, api_for, bob, case):
+    busy = ExpertFactory(name="满员专家", capacity=1)
+    other = services.case_open(user=bob, campaign=case.campaign, enterprise=EnterpriseFactory(), title="另一件")
+    services.case_assign_expert(user=bob, case=other, expert=busy)
+    services.case_assign_expert(user=bob, case=case, expert=busy, override_reason="唯一熟悉该型号的专家")
+    entries = api(bob).get(case_url(case, "audit")).json()
+    assert "Assigned past capacity" in [entry["note"] for entry in entries]
+    chinese = api_for(bob).get(case_url(case, "audit")).json()  # no language picked: Chinese
+    assert "超额指派" in [entry["note"] for entry in chinese]
