@@ -105,6 +105,14 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # for expert matching over thousands of candidates that took longer than the query itself
     # (see `manage.py benchmark_cases --explain`). The portal's queries gain nothing from it.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+else:
+    # The embedded default has several writers at once (requests, and the thread that drains the
+    # outbox after a commit). A transaction takes SQLite's write lock when it begins, so a reader
+    # never has to upgrade to a writer half-way (which fails at once with "database is locked"),
+    # waits for the lock up to `timeout` seconds, and the write-ahead log lets pages be read
+    # while a write goes on.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=30, init_command="PRAGMA journal_mode=WAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
