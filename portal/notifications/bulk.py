@@ -69,8 +69,9 @@ def notify_set(spec: NotificationSet) -> int:
                 body_sql, body_params = literal_sql(str(kind.body), spec.values)
             sql = (
                 f"INSERT INTO {note_table} (recipient_id, kind, title, body, link, object_type, object_id, "
-                f"{key_column}, created_at) SELECT {spec.recipient}, %s, {title_sql}, {body_sql}, {spec.link}, %s, {spec.object_id}, "
-                f"{spec.key}, %s FROM {spec.source} JOIN {user_table} recipient ON recipient.id = {spec.recipient} "
+                f"{key_column}, created_at) SELECT {spec.recipient}, %s, {title_sql}, {body_sql}, {spec.link}, %s, "
+                f"{spec.object_id}, {spec.key}, %s FROM {spec.source} "
+                f"JOIN {user_table} recipient ON recipient.id = {spec.recipient} "
                 f"WHERE ({spec.where}) AND recipient.is_active AND recipient.language = %s "
                 f"ON CONFLICT DO NOTHING"
             )
