@@ -208,3 +208,56 @@ def test_a_keyed_notice_is_written_once_per_recipient(alice, bob):
     again = notify([alice, bob], "kpi_behind", key="kpi_behind:1:130100:2026-W49",
                    params={"campaign": "c", "region": "r", "targets": "t"})
     assert len(first) == 2 and again == []
+
+
+# --- Imports tell their uploader ------------------------------------------------------------------
+
+
+def import_job(user, rows):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from enterprises import importing
+    from tests.test_enterprise_import_export import csv_bytes
+
+    return importing.import_job_create(user=user, upload=SimpleUploadedFile("rows.csv", csv_bytes(rows)),
+                                       enqueue=False)
+
+
+def test_a_finished_import_tells_its_uploader_only_once(bob, bianca, charlie):
+    from enterprises import importing
+    from tests.test_enterprise_import_export import firm_row
+
+    job = import_job(bob, [firm_row(), firm_row()])
+    importing.import_job_process(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "done"
+    [note] = told(bob)
+    assert note.kind == "import_finished" and "rows.csv" in note.title and "2" in note.body
+    assert note.link == f"/enterprises/import/{job.pk}/"
+    assert not told(bianca) and not told(charlie)
+    importing.import_job_process(job_id=job.pk)  # a second run of the task tells nobody again
+    assert len(told(bob)) == 1
+
+
+def test_an_import_with_bad_rows_asks_its_uploader_to_decide(bob):
+    from enterprises import importing
+    from tests.test_enterprise_import_export import firm_row
+
+    job = import_job(bob, [firm_row(), firm_row(industry="ZZ")])
+    importing.import_job_process(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "invalid"
+    assert kinds_of(bob) == ["import_invalid"]
+
+
+def test_a_failed_import_tells_its_uploader(bob):
+    from enterprises import importing
+    from portal.imports import jobs
+    from tests.test_enterprise_import_export import firm_row
+
+    job = import_job(bob, [firm_row()])
+    jobs.job_fail(importing.REGISTRY, job.pk, {"code": "internal", "params": {"done": 0}})
+    jobs.job_fail(importing.REGISTRY, job.pk, {"code": "internal", "params": {"done": 0}})
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert kinds_of(bob) == ["import_failed"]
