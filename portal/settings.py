@@ -304,6 +304,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two lists have a field named "kind": each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "portal.notifications.kinds.KIND_CHOICES",
+                            "SurveyKindEnum": "enterprises.models.NeedsSurvey.Kind"},
     # The API is for the portal's own users: its description is not published to the world.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "POSTPROCESSING_HOOKS": [

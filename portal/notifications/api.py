@@ -12,7 +12,7 @@ from portal.access import ALL_ROLES, RolePermission
 from portal.api.views import RegistryViewSet, service_errors
 from portal.notifications import services
 from portal.notifications.filters import NotificationFilterSet
-from portal.notifications.kinds import KINDS
+from portal.notifications.kinds import KIND_CHOICES, KINDS
 from portal.notifications.models import Notification, NotificationPreference
 from portal.notifications.selectors import notifications_visible_to, unread_count
 
@@ -64,7 +64,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
 
 
 class PreferenceSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[(name, kind.label) for name, kind in KINDS.items()])
+    kind = serializers.ChoiceField(choices=KIND_CHOICES)
     label = serializers.CharField(read_only=True)
     email = serializers.ChoiceField(choices=NotificationPreference.Email.choices)
 

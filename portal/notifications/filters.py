@@ -3,16 +3,12 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from portal.notifications.kinds import KINDS
+from portal.notifications.kinds import KIND_CHOICES
 from portal.notifications.models import Notification
 
 
-def kind_choices():
-    return [(kind.name, kind.label) for kind in KINDS.values()]
-
-
 class NotificationFilterSet(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=kind_choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=KIND_CHOICES)
     unread = django_filters.BooleanFilter(label=_("Unread only"), field_name="read_at", lookup_expr="isnull")
 
     class Meta:

@@ -101,6 +101,10 @@ KPI_BEHIND = kind(
       "%(targets)s."), STAFF)
 
 
+# Every kind as a choice, for the inbox's filter, the API and its schema (one enum, NotificationKindEnum).
+KIND_CHOICES = [(kind.name, kind.label) for kind in KINDS.values()]
+
+
 def kinds_for(user: User) -> list[Kind]:
     """The kinds a user can receive, for the preferences page."""
     role = user.effective_role
