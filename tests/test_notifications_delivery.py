@@ -209,3 +209,13 @@ def test_a_forged_unsubscribe_token_is_refused(client, alice):
     token = unsubscribe_token(alice, "need_declined")[:-2] + "xx"
     response = client.post(reverse("notifications:unsubscribe", args=[token]))
     assert response.status_code == 404 and not NotificationPreference.objects.exists()
+
+
+def test_administrators_read_the_deliveries_in_django_admin_without_changing_them(client_for, admin_user, bob,
+                                                                                   declined):
+    Delivery.objects.update(state=State.FAILED, last_error="550 mailbox unavailable")
+    client = client_for(admin_user)
+    page = client.get(reverse("admin:portal_delivery_changelist"), {"state": "failed"})
+    assert page.status_code == 200 and "550 mailbox unavailable" in page.content.decode()
+    assert client.get(reverse("admin:portal_delivery_add")).status_code == 403
+    assert client_for(bob).get(reverse("admin:portal_delivery_changelist")).status_code == 302
