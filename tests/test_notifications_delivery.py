@@ -219,3 +219,54 @@ def test_administrators_read_the_deliveries_in_django_admin_without_changing_the
     assert page.status_code == 200 and "550 mailbox unavailable" in page.content.decode()
     assert client.get(reverse("admin:portal_delivery_add")).status_code == 403
     assert client_for(bob).get(reverse("admin:portal_delivery_changelist")).status_code == 302
+
+
+class SlowChannel(EmailChannel):
+    """Takes its time, so two workers overlap while sending."""
+
+    def send(self, message):
+        import time
+
+        time.sleep(0.05)
+        super().send(message)
+
+
+def test_two_workers_sending_at_once_send_each_email_exactly_once(needs_postgres, transactional_db, settings,
+                                                                  monkeypatch):
+    import threading
+
+    from portal import outbox
+
+    from django.db import connection as default_connection
+
+    from portal import refdata
+    from portal.models import Industry, Region, Specialty, User
+    from portal.notifications.channels import _load
+    from tests.factories import UserFactory
+
+    if not Region.objects.exists():
+        refdata.load_all(Region, Industry, ServiceArea, Specialty)
+    settings.NOTIFICATION_CHANNELS = ["tests.test_notifications_delivery.SlowChannel"]
+    _load.cache_clear()
+    # The commits must not wake a delivery of their own here: the three workers below do it all.
+    monkeypatch.setitem(outbox.handlers, "notifications", lambda entries: None)
+    people = [UserFactory(role=User.Role.SME, email=f"firm{n}@example.cn") for n in range(30)]
+    for person in people:
+        notify([person], "claim_confirmed", params={"enterprise": "恒泰"})
+    counts = []
+
+    def worker():
+        try:
+            counts.append(delivery.deliver_due(seconds=30))
+        finally:
+            default_connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    _load.cache_clear()
+    assert sum(counts) == 30 and len(counts) == 3
+    assert sorted(email.to[0] for email in mail.outbox) == sorted(person.email for person in people)
+    assert set(Delivery.objects.values_list("state", flat=True)) == {State.SENT}
