@@ -110,6 +110,14 @@ class TestPreferences:
         assert set(name for name in expert.fields if name.startswith("kind_")) == {"kind_expert_assigned",
                                                                                    "kind_expert_released"}
 
+    def test_a_supervisor_is_offered_no_kind_but_may_set_the_language(self, client_for, diana):
+        client = client_for(diana)
+        form = client.get(reverse("notifications:preferences")).context["form"]
+        assert not [name for name in form.fields if name.startswith("kind_")]
+        assert client.post(reverse("notifications:preferences"), {"language": "en"}).status_code == 302
+        diana.refresh_from_db()
+        assert diana.language == "en"
+
     def test_saving_keeps_each_choice_and_the_language(self, client_for, erin):
         response = client_for(erin).post(reverse("notifications:preferences"), {
             "language": "en", "kind_expert_assigned": "digest", "kind_expert_released": "off"})

@@ -235,11 +235,9 @@ def test_two_workers_sending_at_once_send_each_email_exactly_once(needs_postgres
                                                                   monkeypatch):
     import threading
 
-    from portal import outbox
-
     from django.db import connection as default_connection
 
-    from portal import refdata
+    from portal import outbox, refdata
     from portal.models import Industry, Region, Specialty, User
     from portal.notifications.channels import _load
     from tests.factories import UserFactory

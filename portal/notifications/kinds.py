@@ -16,7 +16,6 @@ from portal.models import User
 Role = User.Role
 SME = frozenset({Role.SME})
 EXPERT = frozenset({Role.EXPERT})
-STAFF = frozenset({Role.REGULATOR, Role.SUPERVISOR, Role.ADMINISTRATOR})
 REGULATOR = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 
 
@@ -98,7 +97,7 @@ IMPORT_FAILED = kind(
 KPI_BEHIND = kind(
     "kpi_behind", _("Target behind its pace"), _("%(campaign)s: %(region)s behind pace"),
     _("Halfway through the campaign %(campaign)s, %(region)s is behind the pro-rata pace of its targets: "
-      "%(targets)s."), STAFF)
+      "%(targets)s."), REGULATOR)
 
 
 # Every kind as a choice, for the inbox's filter, the API and its schema (one enum, NotificationKindEnum).
