@@ -106,3 +106,5 @@ class AuditedAdminMixin:
     def has_delete_permission(self, request, obj=None):
         # Records with history are deactivated, not deleted.
         return False
+
+from portal.notifications import admin as notifications_admin  # noqa: E402, F401 - registers Delivery

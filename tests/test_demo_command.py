@@ -266,3 +266,25 @@ def test_the_demo_dashboards_have_their_figures_once_the_seed_ends(db):
     for campaign in Campaign.objects.all():
         totals = KpiSnapshot.objects.get(campaign=campaign, region=campaign.region, period="", breakdown="", key="")
         assert totals.figures["cases"] == campaign.cases.count()
+
+
+def test_demo_accounts_have_unread_notifications_of_several_kinds(demo):
+    from portal.notifications.models import Notification
+
+    def kinds(username: str) -> set[str]:
+        return set(Notification.objects.filter(recipient__username=username, read_at__isnull=True)
+                   .values_list("kind", flat=True))
+
+    assert {"need_declined", "case_opened", "visit_logged", "case_closed"} <= kinds("sme_hengtai")
+    assert {"follow_up_overdue", "case_stale"} & kinds("sjz_regulator")
+    assert "expert_assigned" in kinds("expert_wang")
+    # Jurisdiction: nobody in Tangshan is told of Shijiazhuang's cases.
+    assert not Notification.objects.filter(recipient__username="ts_regulator", body__contains="石家庄").exists()
+
+
+def test_running_it_twice_adds_no_notification(demo):
+    from portal.notifications.models import Notification
+
+    before = Notification.objects.count()
+    call_command("demo", "--no-serve", stdout=StringIO())
+    assert Notification.objects.count() == before

@@ -383,8 +383,11 @@ class TestImportTask:
         # batch, progress saved, result saved (7). Importing: the job, region codes, industry
         # codes, existing codes of the batch, savepoint, job locked, the batch's registered firms
         # read and locked for the audit, counters saved, savepoint released, job done (10), the
-        # INSERT ... ON CONFLICT statements and the audit entries' INSERT statements.
-        with django_assert_num_queries(7 + 10 + inserts + audit_inserts):
+        # INSERT ... ON CONFLICT statements and the audit entries' INSERT statements. The check's result
+        # and the job's end are each saved in a transaction with the uploader's notification (2 + 2), which
+        # reads the job with its uploader, inserts the notification and reads their preferences inside a
+        # savepoint (5).
+        with django_assert_num_queries(7 + 10 + 4 + 5 + inserts + audit_inserts):
             importing.import_job_process(job_id=job.pk)
         job.refresh_from_db()
         assert (job.status, job.created_count) == ("done", rows)

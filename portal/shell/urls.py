@@ -30,6 +30,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/signup/", account_views.signup, name="signup"),
     path("accounts/security/", include("portal.security.urls")),
+    path("notifications/", include("portal.notifications.urls")),
     path("regions/", include(regions_patterns)),
     path("enterprises/", include("enterprises.urls")),
     path("needs/", include(need_patterns)),

@@ -44,4 +44,13 @@
   }
   document.addEventListener("DOMContentLoaded", function () { apply(document); });
   document.addEventListener("htmx:load", function (event) { apply(event.target); });
+  // The notification bell asks for its count; a session held at the two-factor or password page is
+  // redirected there instead, and that page must not be swapped into the bell.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const bell = event.detail.elt;
+    if (bell.dataset && bell.dataset.bellUrl) {
+      const answered = new URL(event.detail.xhr.responseURL || bell.dataset.bellUrl, window.location.href);
+      if (answered.pathname !== bell.dataset.bellUrl) { event.detail.shouldSwap = false; }
+    }
+  });
 })();
