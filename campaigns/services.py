@@ -145,7 +145,7 @@ def campaign_target_remove(*, user: User, target: CampaignTarget) -> None:
             return  # removed meanwhile by someone else: nothing left to do, nothing to record
         # Recorded on the campaign, where the trail can still be found once the target is gone.
         audit.record(actor=user, obj=campaign, action=audit.Action.UPDATE, region_code=campaign.region_id,
-                     changes={"targets": [str(target), None]}, note=_("Target removed"))
+                     changes={"targets": [str(target), None]}, note=audit.portal_note("Target removed"))
         targets_changed(campaign.pk)
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Model
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,12 +21,15 @@ from enterprises.models import (
     NeedRequest,
     NeedsSurvey,
 )
+from enterprises.selectors import enterprise_contacts
 from enterprises.uscc import normalise, region_code_of
 from portal import audit, outbox
 from portal.dates import day_moment
 from portal.kpi_notes import TOPIC as KPI_TOPIC
 from portal.kpi_notes import month_of
 from portal.models import Region, ServiceArea, User
+from portal.notifications import kinds as notice
+from portal.notifications.services import notify
 from portal.selectors import region_is_visible_to
 from portal.uploads import check_content
 
@@ -156,6 +160,12 @@ def claim_decide(*, user: User, claim: EnterpriseClaim, confirm: bool, note: str
         claim.save()
         if confirm:
             claim.enterprise.users.add(claim.user)
+            notify([claim.user], notice.CLAIM_CONFIRMED.name, obj=claim.enterprise,
+                   params={"enterprise": claim.enterprise.name},
+                   link=reverse("enterprises:detail", args=[claim.enterprise_id]))
+        else:
+            notify([claim.user], notice.CLAIM_REJECTED.name, obj=claim,
+                   params={"enterprise": claim.enterprise.name, "reason": claim.decision_note})
     return claim
 
 
@@ -260,7 +270,27 @@ def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = 
         audit.record_update(actor=actor, obj=need, before=before, region_code=region_code,
                             action=audit.Action.TRANSITION, note=note.strip())
         figures_changed(need.enterprise, sources=["needs"], when=need.submitted_at)
+        need_notify(need)
     return need
+
+
+# Which step of a need its firm is told of, and by which kind of notification.
+NEED_NOTICES = {
+    Status.TRIAGED: notice.NEED_ACCEPTED,
+    Status.MATCHED: notice.NEED_MATCHED,
+    Status.FULFILLED: notice.NEED_FULFILLED,
+    Status.DECLINED: notice.NEED_DECLINED,
+}
+
+
+def need_notify(need: NeedRequest) -> None:
+    """Tell the firm's accounts of the step its need just took (in the step's transaction)."""
+    kind = NEED_NOTICES.get(need.status)
+    if kind is None:
+        return
+    notify(enterprise_contacts(need.enterprise), kind.name, obj=need,
+           params={"need": need.title, "reason": need.decline_reason},
+           link=reverse("needs:detail", args=[need.pk]))
 
 
 def need_accept(*, user: User, need: NeedRequest, note: str = "") -> NeedRequest:

@@ -42,6 +42,18 @@ ACCOUNTS = [
     DemoAccount("sme_newcomer", "何晓东", Role.SME, None, ""),
 ]
 
+# Office lines and mail of the bureau staff, so a firm sees whom to call on its case page.
+CONTACTS = {
+    "sjz_regulator": ("0311-87651201", "wangjianguo@sjz-amr.example.cn"),
+    "sjz_regulator2": ("0311-87651202", "lina@sjz-amr.example.cn"),
+    "changan_regulator": ("0311-86041105", "liuyang@ca-amr.example.cn"),
+    "ts_regulator": ("0315-28173306", "zhangwei@ts-amr.example.cn"),
+    "dg_regulator": ("0769-22831107", "chenzhiqiang@dg-amr.example.cn"),
+    "hf_regulator": ("0551-62651108", "zhoumin@hf-amr.example.cn"),
+    "expert_wang": ("13831100217", "wanghaiyan@hbjl.example.cn"),
+    "expert_zhao": ("13931100358", "zhaoming@cqc-sjz.example.cn"),
+}
+
 
 @transaction.atomic
 def seed_accounts() -> list[User]:
@@ -54,6 +66,8 @@ def seed_accounts() -> list[User]:
                 "role": account.role,
                 "region": Region.objects.get(code=account.region) if account.region else None,
                 "organisation": account.organisation,
+                "phone": CONTACTS.get(account.username, ("", ""))[0],
+                "email": CONTACTS.get(account.username, ("", ""))[1],
                 "is_staff": account.role == Role.ADMINISTRATOR,
                 "is_superuser": account.role == Role.ADMINISTRATOR,
             },

@@ -192,6 +192,8 @@ class User(AbstractUser):
         Region, verbose_name=_("jurisdiction"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="staff", help_text=_("Required for regulators and supervisors."),
     )
+    # The language notifications and emails are written in (the portal's pages follow the switcher).
+    language = models.CharField(_("language of notifications"), max_length=8, default="zh-hans")
 
     class Meta:
         verbose_name = _("user")
@@ -358,3 +360,6 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit entries cannot be deleted.")
+
+
+from portal.notifications.models import Delivery, Notification, NotificationPreference  # noqa: E402, F401

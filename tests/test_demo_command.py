@@ -61,6 +61,32 @@ def test_it_creates_the_demo_firms_with_valid_codes_naming_their_region(demo):
         assert firm.industry.level == "division"
 
 
+def test_no_two_demo_firms_share_a_name_and_the_pending_claim_names_its_firm(demo):
+    from enterprises.models import EnterpriseClaim
+
+    names = list(Enterprise.objects.values_list("name", flat=True))
+    assert len(names) == len(set(names))
+    claim = EnterpriseClaim.objects.get(user__username="sme_newcomer")
+    assert Enterprise.objects.filter(name=claim.enterprise.name).count() == 1
+
+
+def test_the_regulators_have_an_office_phone_and_mail_for_the_firms(demo):
+    regulator = User.objects.get(username="sjz_regulator")
+    assert regulator.phone and "@" in regulator.email
+
+
+def test_the_audit_trail_of_the_demo_cases_carries_the_storys_dates(demo):
+    import datetime
+
+    from django.utils import timezone
+
+    case = AssistanceCase.objects.filter(status="closed").order_by("opened_at").first()
+    entries = AuditEntry.objects.filter(object_id=str(case.pk), content_type__model="assistancecase")
+    assert entries.exists()
+    assert all(entry.at < timezone.now() - datetime.timedelta(days=1) for entry in entries)
+    assert min(entry.at for entry in entries).date() == timezone.localtime(case.opened_at).date()
+
+
 def test_the_demo_firms_lie_in_the_demo_cities(demo):
     for city, count in FIRMS_PER_CITY.items():
         assert Enterprise.objects.filter(region__code__startswith=city[:4]).count() == count, city
@@ -256,3 +282,25 @@ def test_the_national_campaigns_were_entered_after_the_fact_with_their_headline_
     assert provinces.count() >= 2  # drilled down by province
     assert all(case.entered_later for case in qms.cases.select_related("campaign")[:5])
     assert User.objects.get(username="national_supervisor").region_id == "000000"
+
+
+def test_demo_accounts_have_unread_notifications_of_several_kinds(demo):
+    from portal.notifications.models import Notification
+
+    def kinds(username: str) -> set[str]:
+        return set(Notification.objects.filter(recipient__username=username, read_at__isnull=True)
+                   .values_list("kind", flat=True))
+
+    assert {"need_declined", "case_opened", "visit_logged", "case_closed"} <= kinds("sme_hengtai")
+    assert {"follow_up_overdue", "case_stale"} & kinds("sjz_regulator")
+    assert "expert_assigned" in kinds("expert_wang")
+    # Jurisdiction: nobody in Tangshan is told of Shijiazhuang's cases.
+    assert not Notification.objects.filter(recipient__username="ts_regulator", body__contains="石家庄").exists()
+
+
+def test_running_it_twice_adds_no_notification(demo):
+    from portal.notifications.models import Notification
+
+    before = Notification.objects.count()
+    call_command("demo", "--no-serve", stdout=StringIO())
+    assert Notification.objects.count() == before

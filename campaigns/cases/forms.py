@@ -15,7 +15,13 @@ from campaigns.cases.services import (
     PHOTO_TYPES,
     TRANSITIONS,
 )
-from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, MultipleFileInput
+from portal.forms import (
+    BootstrapMixin,
+    BoundedModelMultipleChoiceField,
+    MultipleFileField,
+    MultipleFileInput,
+    lazy_interpolate,
+)
 
 Status = AssistanceCase.Status
 Resolution = AssistanceCase.Resolution
@@ -189,8 +195,8 @@ class VisitForm(BootstrapMixin, forms.ModelForm):
 
     attachments = MultipleFileField(
         label=_("Photos and files"), required=False, widget=AttachmentInput,
-        help_text=_("Up to %(count)d files of %(size)d MB each: photos, PDF, Word, Excel or text.")
-        % {"count": ATTACHMENT_MAX_COUNT, "size": ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+        help_text=lazy_interpolate(_("Up to %(count)d files of %(size)d MB each: photos, PDF, Word, Excel or text."),
+                                   count=ATTACHMENT_MAX_COUNT, size=ATTACHMENT_MAX_BYTES // (1024 * 1024)),
     )
 
     class Meta:

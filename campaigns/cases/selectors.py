@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, DateField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, Visit
@@ -52,6 +52,19 @@ def shows_internal_remarks(user: User) -> bool:
 def overdue_q() -> Q:
     """Open, and the follow-up promised by the latest visit has passed."""
     return ~Q(status=Status.CLOSED) & Q(next_follow_up_on__lt=timezone.localdate())
+
+
+def action_first(cases: QuerySet[AssistanceCase]) -> QuerySet[AssistanceCase]:
+    """The order of a case list: what needs action first. Open cases whose follow-up is overdue
+    (the longest overdue first), then open cases without a visit for 30 days, then the other open
+    cases, newest first, and closed cases last."""
+    attention = Case(
+        When(overdue_q(), then=Value(0)), When(stale_q(), then=Value(1)),
+        When(~Q(status=Status.CLOSED), then=Value(2)), default=Value(3), output_field=IntegerField(),
+    )
+    overdue_since = Case(When(overdue_q(), then=F("next_follow_up_on")), default=Value(None), output_field=DateField())
+    return cases.annotate(attention=attention, overdue_since=overdue_since).order_by(
+        "attention", F("overdue_since").asc(nulls_last=True), "-opened_at", "-pk")
 
 
 def stale_q() -> Q:

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,12 +27,15 @@ from campaigns.figures import figures_changed
 from campaigns.models import Campaign
 from campaigns.services import check_event_day, check_open_for_entry, locked_campaign
 from enterprises.models import Enterprise, NeedRequest
+from enterprises.selectors import enterprise_contacts
 from enterprises.services import need_advance
 from experts.models import Expert
 from experts.selectors import experts_visible_to
 from portal import audit
 from portal.dates import day_moment
 from portal.models import User
+from portal.notifications import kinds as notice
+from portal.notifications.services import notify
 from portal.selectors import region_is_visible_to
 from portal.uploads import check_content
 
@@ -160,11 +164,14 @@ def case_open(
         for need in needs:
             if need.status == NeedStatus.SUBMITTED:
                 need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED,
-                             note=_("Answered by case #%(number)d") % {"number": case.pk})
+                             note=audit.portal_note("Answered by case #%(number)d", number=case.pk))
         audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
         figures_changed(campaign.pk, ["cases"], [(enterprise.region_id, case.opened_at)])
         # The firm's certificates now count as an assisted firm's, whenever they were issued.
         figures_changed(campaign.pk, ["certified"], [(enterprise.region_id, None)])
+        notify(enterprise_contacts(enterprise), notice.CASE_OPENED.name, obj=case,
+               params={"enterprise": enterprise.name, "case": case.title, "campaign": campaign.name},
+               link=reverse("cases:detail", args=[case.pk]))
     return case
 
 
@@ -293,12 +300,14 @@ def case_close(
                 if need.status == NeedStatus.SUBMITTED:
                     need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED)
                 need_advance(actor=user, need=need, to_status=NeedStatus.FULFILLED,
-                             note=_("Met by case #%(number)d") % {"number": case.pk})
+                             note=audit.portal_note("Met by case #%(number)d", number=case.pk))
             else:
                 need_advance(actor=user, need=need, to_status=NeedStatus.DECLINED, note=reason)
         audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
                             action=audit.Action.TRANSITION, note=note.strip())
         figures_changed(case.campaign_id, ["closed"], [(case.enterprise.region_id, case.closed_at)])
+        notify(enterprise_contacts(case.enterprise), notice.CASE_CLOSED.name, obj=case,
+               params={"case": case.title}, link=reverse("cases:rate", args=[case.pk]))
     return case
 
 
@@ -337,7 +346,10 @@ def case_assign_expert(
         if over:
             changes["override_reason"] = [None, override_reason]
         audit.record(actor=user, obj=case, action=audit.Action.ASSIGN, region_code=case.enterprise.region_id,
-                     changes=changes, note=_("Assigned past capacity") if over else "")
+                     changes=changes, note=audit.portal_note("Assigned past capacity") if over else "")
+        notify([expert.user], notice.EXPERT_ASSIGNED.name, obj=case,
+               params={"case": case.title, "enterprise": case.enterprise.name},
+               link=reverse("cases:detail", args=[case.pk]))
     return assignment
 
 
@@ -354,6 +366,9 @@ def case_release_expert(*, user: User, case: AssistanceCase, expert: Expert, not
         assignment.save()
         audit.record(actor=user, obj=case, action=audit.Action.RELEASE, region_code=case.enterprise.region_id,
                      changes={"expert": [f"{expert.name} ({expert.code})", None]}, note=note.strip())
+        # No link: a released expert no longer sees the case.
+        notify([expert.user], notice.EXPERT_RELEASED.name, obj=case,
+               params={"case": case.title, "enterprise": case.enterprise.name})
     return assignment
 
 
@@ -430,6 +445,12 @@ def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[Uploade
             need_advance(actor=user, need=need, to_status=NeedStatus.IN_PROGRESS)
         audit.record_create(actor=user, obj=visit, fields=VISIT_FIELDS, region_code=case.enterprise.region_id)
         visit_figures_changed(case, [visit.visited_on])
+        # The firm reads the visit on its page, which leaves the internal remark out; the notice
+        # names only the date, the mode and the case.
+        notify(enterprise_contacts(case.enterprise), notice.VISIT_LOGGED.name, obj=visit,
+               params={"case": case.title, "date": visit.visited_on.isoformat(),
+                       "mode": Visit.Mode(visit.mode).label},
+               link=reverse("visits:detail", args=[visit.pk]))
     return visit
 
 

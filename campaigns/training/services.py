@@ -58,8 +58,9 @@ def training_record(
             for firm, persons, names in attendances
         ])
         audit.record_create(actor=user, obj=session, fields=TRAINING_FIELDS, region_code=region.code,
-                            note=_("%(firms)d firm-times, %(persons)d person-times") % {
-                                "firms": len(attendances), "persons": sum(row[1] for row in attendances)})
+                            note=audit.portal_note("%(firms)d firm-times, %(persons)d person-times",
+                                                   firms=len(attendances),
+                                                   persons=sum(row[1] for row in attendances)))
         figures_changed(campaign.pk, ["sessions", "attendance"], [(region.code, session.held_on)])
     return session
 

@@ -264,6 +264,9 @@ class SuggestionSerializer(serializers.Serializer):
     expert = ExpertBriefSerializer()
     score = serializers.IntegerField()
     specialty_fits = serializers.BooleanField()
+    named_words = serializers.ListField(child=serializers.CharField(),
+                                        help_text=_("Words of the need that name one of the expert's specialties."))
+    past_cases = serializers.IntegerField(help_text=_("Past cases in the service area or on those words."))
     served_region = ServedRegionSerializer(allow_null=True, help_text=_("The closest region served."))
     load = serializers.IntegerField()
     capacity = serializers.IntegerField()

@@ -26,6 +26,7 @@ from campaigns.cases.forms import (
 )
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating, Visit
 from campaigns.cases.selectors import (
+    action_first,
     cases_visible_to,
     is_assigned_expert,
     may_manage_case,
@@ -109,7 +110,8 @@ class CaseListView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         self.filterset = CaseFilterSet(self.request.GET, queryset=cases_visible_to(self.request.user))
         active = CaseAssignment.objects.filter(active=True).select_related("expert")
-        return self.filterset.qs.prefetch_related(Prefetch("assignments", queryset=active, to_attr="active_experts"))
+        return action_first(self.filterset.qs).prefetch_related(
+            Prefetch("assignments", queryset=active, to_attr="active_experts"))
 
     def get_context_data(self, **kwargs):
         user = self.request.user

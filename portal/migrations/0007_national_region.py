@@ -14,7 +14,7 @@ def load_regions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0005_idempotency_keys'),
+        ('portal', '0006_notifications'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0005_kpi_cells_and_measures'),
+        ('campaigns', '0006_kpi_tables_room_for_updates'),
     ]
 
     operations = [

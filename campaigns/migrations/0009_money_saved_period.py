@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0007_entry_after_the_fact'),
+        ('campaigns', '0008_entry_after_the_fact'),
     ]
 
     operations = [

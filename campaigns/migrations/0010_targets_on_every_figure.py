@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_money_saved_period'),
+        ('campaigns', '0009_money_saved_period'),
     ]
 
     operations = [

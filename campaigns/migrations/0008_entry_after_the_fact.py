@@ -15,7 +15,7 @@ def entered_when_recorded(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0006_national_level'),
+        ('campaigns', '0007_national_level'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
