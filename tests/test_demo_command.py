@@ -80,7 +80,9 @@ def test_the_audit_trail_of_the_demo_cases_carries_the_storys_dates(demo):
 
     from django.utils import timezone
 
-    case = AssistanceCase.objects.filter(status="closed").order_by("opened_at").first()
+    # The story's cases, not the national campaigns' typed in after the fact (audited when typed in).
+    case = (AssistanceCase.objects.filter(status="closed").exclude(campaign__region_id="000000")
+            .order_by("opened_at").first())
     entries = AuditEntry.objects.filter(object_id=str(case.pk), content_type__model="assistancecase")
     assert entries.exists()
     assert all(entry.at < timezone.now() - datetime.timedelta(days=1) for entry in entries)
