@@ -407,6 +407,7 @@ class RegistryImport:
 
     jobs = ImportJob
     columns = COLUMNS
+    detail_url_name = "enterprises:import-detail"
 
     @property
     def max_rows(self) -> int:

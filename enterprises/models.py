@@ -255,7 +255,11 @@ class NeedRequest(models.Model):
                                      on_delete=models.SET_NULL, related_name="duplicates")
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("submitted by"),
                                      on_delete=models.PROTECT, related_name="needs_submitted")
+    # When the need was received (on paper, by phone or online); figures count it then.
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    # When it was typed into the portal: the same moment for a need submitted online, later for one
+    # received on paper and entered by the bureau (补录).
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

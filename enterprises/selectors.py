@@ -38,6 +38,11 @@ def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
     return enterprises if prefix == EVERYWHERE else enterprises.filter(enterprises_in(prefix))
 
 
+def enterprise_contacts(enterprise: Enterprise) -> QuerySet[User]:
+    """The active SME accounts acting for a firm: who is told of its needs, claims and cases."""
+    return enterprise.users.filter(is_active=True, role=User.Role.SME)
+
+
 def needs_visible_to(user: User) -> QuerySet[NeedRequest]:
     needs = NeedRequest.objects.select_related("enterprise", "enterprise__region", "service_area")
     if not user.is_authenticated:

@@ -327,7 +327,7 @@ class TestList:
         # sessions with campaign, region, service area and recorder joined and firm-times and person-times as
         # subqueries; the totals of every session kept (one aggregate); the filter choices: campaigns and service
         # areas.
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(8):
             response = client.get(reverse("training:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
 
@@ -340,7 +340,7 @@ class TestList:
         # session, user, the user's region (jurisdiction) and its province (header); the session with campaign,
         # region, service area and recorder and its totals; the attendance with firms and their regions; the audit
         # entries with actors.
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(6):
             response = client.get(reverse("training:detail", args=[session.pk]))
         assert len(response.context["attendances"]) == firm_count
 

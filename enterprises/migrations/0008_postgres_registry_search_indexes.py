@@ -48,6 +48,6 @@ class KeptTrigramExtension(TrigramExtension):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("enterprises", "0006_registry_search_and_sort_columns")]
+    dependencies = [("enterprises", "0007_registry_search_and_sort_columns")]
 
     operations = [KeptTrigramExtension(), migrations.RunPython(run(FORWARD), run(BACKWARD))]

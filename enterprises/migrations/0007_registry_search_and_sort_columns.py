@@ -35,7 +35,7 @@ def fill_derived_columns(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enterprises', '0005_survey_campaign'),
+        ('enterprises', '0006_need_entered_at'),
         ('portal', '0005_idempotency_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
