@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CampaignTarget
 from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, RegionCodeField
-from portal.models import ServiceArea
+from portal.models import ServiceArea, User
 
 CENT = Decimal("0.01")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -69,3 +69,22 @@ class TargetValueForm(BootstrapMixin, forms.Form):
     """A new value for one of the targets listed."""
 
     value = TargetValueField()
+
+
+class RecordsImportForm(BootstrapMixin, forms.Form):
+    """A list of a campaign's cases or survey answers to import; administrators name the cases' lead."""
+
+    file = forms.FileField(
+        label=_("List (.csv or .xlsx)"), help_text=_("The first row holds the column headers."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+        error_messages={"required": _("Choose the file to import.")},
+    )
+    lead = forms.ModelChoiceField(label=_("Lead regulator of the imported cases"), required=False,
+                                  queryset=User.objects.none())
+
+    def __init__(self, *args, leads=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if leads is None:
+            del self.fields["lead"]
+        else:
+            self.fields["lead"].queryset = leads

@@ -12,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Region, ServiceArea
 
+# A record typed in more than this many days after its event counts as entered later (补录).
+ENTERED_LATER_DAYS = 7
+
 
 class Campaign(models.Model):
     """A quality-support campaign (质量提升行动, 一对一帮扶 ...) run by a bureau over a period.
@@ -30,6 +33,10 @@ class Campaign(models.Model):
     service_areas = models.ManyToManyField(ServiceArea, verbose_name=_("service areas in scope"),
                                            related_name="campaigns", blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Closed for entry (录入截止): the records are final; nothing more is entered, even after the fact.
+    entry_closed_at = models.DateTimeField(_("closed for entry at"), null=True, blank=True)
+    entry_closed_by = models.ForeignKey("portal.User", verbose_name=_("closed for entry by"), null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-starts_on", "name"]
@@ -53,6 +60,17 @@ class Campaign(models.Model):
     def is_running_on(self, day) -> bool:
         return self.starts_on <= day <= self.ends_on
 
+    @property
+    def is_open_for_entry(self) -> bool:
+        return self.entry_closed_at is None
+
+    def entered_later(self, event_day, entered_day) -> bool:
+        """Whether a record was typed in after the fact (补录): after the campaign ended, or more
+        than ENTERED_LATER_DAYS after the day it happened, e.g. from a paper form."""
+        if event_day is None or entered_day is None:
+            return False
+        return entered_day > self.ends_on or (entered_day - event_day).days > ENTERED_LATER_DAYS
+
 
 class CampaignTarget(models.Model):
     """A figure a campaign sets out to reach (目标任务): campaign-wide, in one region, or in each
@@ -69,11 +87,37 @@ class CampaignTarget(models.Model):
         CERTIFIED_SHARE = "certified_share", _("Share of assisted firms certified (%)")
         SATISFACTION_MEAN = "satisfaction_mean", _("Mean satisfaction (1-5)")
         SATISFIED_SHARE = "satisfied_share", _("Share of ratings 4-5 (%)")
+        # Every other figure the KPI engine counts (campaigns/kpis/engine.py) takes a target too.
+        CASES = "cases", _("Cases opened")
+        CASES_CLOSED = "cases_closed", _("Cases closed")
+        CASES_RESOLVED = "cases_resolved", _("Cases resolved")
+        VISITS = "visits", _("Visits")
+        ON_SITE_VISITS = "on_site_visits", _("On-site visits")
+        CONSULTATIONS = "consultations", _("Consultations (remote and mobile clinic)")
+        VISIT_HOURS = "visit_hours", _("Visit hours")
+        NEEDS_RECEIVED = "needs_received", _("Needs received")
+        FULFILMENT_RATE = "fulfilment_rate", _("Fulfilment rate (%)")
+        FIRMS_CERTIFIED = "firms_certified", _("Firms certified")
+        CERTIFICATES_OBTAINED = "certificates_obtained", _("Certificates obtained")
+        STANDARDS_DRAFTED = "standards_drafted", _("Standards drafted")
+        EXCELLENCE_MODELS = "excellence_models", _("Excellence-performance models adopted")
+        LABS_SET_UP = "labs_set_up", _("Measurement labs set up")
+        MONEY_SAVED_ONCE = "money_saved_once", _("Money saved, one-off (yuan)")
+        MONEY_SAVED_PER_YEAR = "money_saved_per_year", _("Money saved per year (yuan)")
+        RATINGS = "ratings", _("Ratings given")
+        SURVEYS = "surveys", _("Follow-up surveys answered")
+        AWARENESS_UP_SHARE = "awareness_up_share", _("Quality awareness up (%)")
+        PERFORMANCE_UP_SHARE = "performance_up_share", _("Quality performance up (%)")
+        REVENUE_CHANGE_MEAN = "revenue_change_mean", _("Mean revenue change (%)")
+        OUTPUT_CHANGE_MEAN = "output_change_mean", _("Mean output change (%)")
+        MARGIN_CHANGE_MEAN = "margin_change_mean", _("Mean profit-margin change (%)")
 
-    PERCENT_METRICS = (Metric.CERTIFIED_SHARE, Metric.SATISFIED_SHARE)
+    PERCENT_METRICS = (Metric.CERTIFIED_SHARE, Metric.SATISFIED_SHARE, Metric.FULFILMENT_RATE,
+                       Metric.AWARENESS_UP_SHARE, Metric.PERFORMANCE_UP_SHARE)
 
     class Scope(models.TextChoices):
         CAMPAIGN = "campaign", _("Campaign-wide")
+        EACH_PROVINCE = "each_province", _("Each province")
         EACH_CITY = "each_city", _("Each city")
         EACH_COUNTY = "each_county", _("Each county")
         REGION = "region", _("One region")
@@ -81,7 +125,7 @@ class CampaignTarget(models.Model):
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
                                  related_name="targets")
     metric = models.CharField(_("figure"), max_length=24, choices=Metric.choices)
-    scope = models.CharField(_("applies to"), max_length=12, choices=Scope.choices, default=Scope.CAMPAIGN)
+    scope = models.CharField(_("applies to"), max_length=16, choices=Scope.choices, default=Scope.CAMPAIGN)
     region = models.ForeignKey(Region, verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text=_("Only for a target of one region."))
     value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
@@ -119,6 +163,9 @@ class CampaignTarget(models.Model):
             errors["value"] = _("A share is at most 100%.")
         if self.metric == self.Metric.SATISFACTION_MEAN and self.value is not None and not 1 <= self.value <= 5:
             errors["value"] = _("Mean satisfaction is between 1 and 5.")
+        if (self.scope == self.Scope.EACH_PROVINCE and self.campaign_id
+                and self.campaign.region.level != Region.Level.NATIONAL):
+            errors["scope"] = _("Only a campaign over the whole country has a target for each province.")
         if self.region_id and self.campaign_id and not self.campaign.covers(self.region_id):
             errors["region"] = _("This region lies outside the campaign's jurisdiction.")
         if errors:

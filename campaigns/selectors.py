@@ -29,6 +29,16 @@ def campaigns_open_for(enterprise: Enterprise, day=None) -> QuerySet[Campaign]:
     )
 
 
+def campaigns_for_entry(enterprise: Enterprise) -> QuerySet[Campaign]:
+    """Campaigns a case for `enterprise` may be recorded in: covering its region, started, open for
+    entry; a running one takes a case opened today, an ended one a case entered after the fact."""
+    return (
+        Campaign.objects.select_related("region")
+        .filter(region_id__in=enclosing_codes(enterprise.region_id), starts_on__lte=timezone.localdate(),
+                entry_closed_at__isnull=True)
+    )
+
+
 def may_manage_campaign(user: User, campaign: Campaign) -> bool:
     """Regulators of the campaign's whole jurisdiction (or above it) and administrators."""
     return user.is_authenticated and (

@@ -145,8 +145,53 @@ def campaign_target_remove(*, user: User, target: CampaignTarget) -> None:
             return  # removed meanwhile by someone else: nothing left to do, nothing to record
         # Recorded on the campaign, where the trail can still be found once the target is gone.
         audit.record(actor=user, obj=campaign, action=audit.Action.UPDATE, region_code=campaign.region_id,
-                     changes={"targets": [str(target), None]}, note=_("Target removed"))
+                     changes={"targets": [str(target), None]}, note=audit.portal_note("Target removed"))
         targets_changed(campaign.pk)
+
+
+def check_open_for_entry(campaign: Campaign) -> None:
+    """Refuse a record for a campaign its administrator closed for entry."""
+    if not campaign.is_open_for_entry:
+        raise ValidationError({"campaign": _("This campaign was closed for entry on %(date)s: its records are "
+                                             "final.") % {"date": timezone.localdate(campaign.entry_closed_at)}})
+
+
+def check_event_day(campaign: Campaign, day: date, field: str) -> None:
+    """A record entered after the fact (补录) names a day inside the campaign's period, not in the future."""
+    if day > timezone.localdate():
+        raise ValidationError({field: _("The date cannot be in the future.")})
+    if not campaign.is_running_on(day):
+        raise ValidationError({field: _("The campaign ran from %(start)s to %(end)s; the date must lie in that "
+                                        "period.") % {"start": campaign.starts_on, "end": campaign.ends_on}})
+
+
+def campaign_entry_close(*, user: User, campaign: Campaign) -> Campaign:
+    """The administrator closes a campaign for entry: nothing more is recorded in it, after the fact
+    included. Closing again changes nothing."""
+    if not (user.is_authenticated and user.is_administrator):
+        raise PermissionDenied
+    with transaction.atomic():
+        campaign = locked_campaign(campaign)
+        if campaign.entry_closed_at is None:
+            before = audit.snapshot(campaign, ("entry_closed_at",))
+            campaign.entry_closed_at, campaign.entry_closed_by = timezone.now(), user
+            campaign.save(update_fields=["entry_closed_at", "entry_closed_by"])
+            audit.record_update(actor=user, obj=campaign, before=before, region_code=campaign.region_id)
+    return campaign
+
+
+def campaign_entry_reopen(*, user: User, campaign: Campaign) -> Campaign:
+    """The administrator opens a closed campaign for entry again (a correction is due)."""
+    if not (user.is_authenticated and user.is_administrator):
+        raise PermissionDenied
+    with transaction.atomic():
+        campaign = locked_campaign(campaign)
+        if campaign.entry_closed_at is not None:
+            before = audit.snapshot(campaign, ("entry_closed_at",))
+            campaign.entry_closed_at, campaign.entry_closed_by = None, None
+            campaign.save(update_fields=["entry_closed_at", "entry_closed_by"])
+            audit.record_update(actor=user, obj=campaign, before=before, region_code=campaign.region_id)
+    return campaign
 
 
 def locked_campaign(campaign: Campaign) -> Campaign:

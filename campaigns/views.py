@@ -6,17 +6,21 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from campaigns import importing as survey_importing
 from campaigns import services as campaign_services
+from campaigns.cases import importing as case_importing
 from campaigns.filters import CampaignFilterSet, PeriodStatus, with_figures, with_targets
-from campaigns.forms import CampaignForm, TargetForm, TargetValueForm
+from campaigns.forms import CampaignForm, RecordsImportForm, TargetForm, TargetValueForm
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.selectors import campaigns_visible_to, may_manage_campaign
-from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
+from portal.access import EDITORS, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
 from portal.filters import MAX_ID
 from portal.forms import add_service_errors
@@ -81,8 +85,28 @@ def campaign_detail(request, pk: int):
         "targets": targets,
         "service_areas": campaign.service_areas.all(),
         "can_manage": may_manage_campaign(user, campaign),
+        "can_import": campaign.is_open_for_entry and user.effective_role in EDITORS,
         "audit_entries": with_rows((audit_entries_for(user, campaign) | target_entries)[:AUDIT_ROWS]),
     })
+
+
+@login_required
+@require_POST
+def campaign_entry_close(request, pk: int):
+    """The administrator closes the campaign for entry: its records are final."""
+    campaign = visible_campaign(request.user, pk)
+    campaign_services.campaign_entry_close(user=request.user, campaign=campaign)
+    messages.success(request, _("The campaign is closed for entry."))
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@login_required
+@require_POST
+def campaign_entry_reopen(request, pk: int):
+    campaign = visible_campaign(request.user, pk)
+    campaign_services.campaign_entry_reopen(user=request.user, campaign=campaign)
+    messages.success(request, _("The campaign is open for entry again."))
+    return redirect("campaigns:detail", pk=campaign.pk)
 
 
 @login_required
@@ -188,3 +212,58 @@ def target_of(campaign: Campaign, value: str) -> CampaignTarget:
     if not value.isdigit() or not 0 < int(value) <= MAX_ID:
         raise Http404
     return get_object_or_404(campaign.targets.select_related("region"), pk=int(value))
+
+
+# The two imports of a campaign's records entered after the fact: cases with visits, survey answers.
+IMPORTS = {
+    "cases": (case_importing, "案件与走访导入模板.csv"),
+    "surveys": (survey_importing, "调查问卷导入模板.csv"),
+}
+PROBLEMS_SHOWN = 500
+
+
+@login_required
+@idempotent_post
+def campaign_import(request, pk: int, kind: str):
+    """Import a list of the campaign's cases (with visits and outcomes) or survey answers: every row
+    checked first, and all of it recorded or, when a row is bad, nothing and the report."""
+    user = request.user
+    campaign = visible_campaign(user, pk)
+    require_roles(user, EDITORS)
+    module, _template = IMPORTS[kind]
+    leads = None
+    if kind == "cases" and user.is_administrator:
+        leads = User.objects.filter(role=Role.REGULATOR, is_active=True, region__isnull=False).order_by("region_id")
+    form = RecordsImportForm(request.POST or None, request.FILES or None, leads=leads)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        extra = {"lead": form.cleaned_data.get("lead")} if kind == "cases" else {}
+        try:
+            report = (module.case_import if kind == "cases" else module.survey_import)(
+                user=user, campaign=campaign, upload=form.cleaned_data["file"], **extra)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if not report.problems:
+                if kind == "cases":
+                    text = _("%(created)d cases and %(visits)d visits recorded, %(kept)d cases already there.") % {
+                        "created": report.cases_created, "visits": report.visits_created, "kept": report.cases_kept}
+                else:
+                    text = _("%(created)d survey answers recorded, %(updated)d brought up to date.") % {
+                        "created": report.created, "updated": report.updated}
+                messages.success(request, text + " " + _("The figures follow within a minute."))
+                return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_import.html", {
+        "campaign": campaign, "kind": kind, "form": form, "report": report, "columns": module.COLUMNS,
+        "problems": report.problem_rows()[:PROBLEMS_SHOWN] if report else [],
+    })
+
+
+@login_required
+def campaign_import_template(request, kind: str):
+    """An empty list with the header row, for people to fill in."""
+    require_roles(request.user, EDITORS)
+    module, name = IMPORTS[kind]
+    response = HttpResponse(module.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response

@@ -29,6 +29,25 @@ SIZES = [(Enterprise.Size.MICRO, 0.45, (3, 9)), (Enterprise.Size.SMALL, 0.35, (1
          (Enterprise.Size.MEDIUM, 0.17, (100, 299)), (Enterprise.Size.LARGE, 0.03, (300, 2000))]
 
 
+# The firms the demo SME accounts are given (link_sme_accounts): no other firm takes their names.
+SME_FIRMS = [("sme_hengtai", "130100", "14", "石家庄恒泰食品有限公司"),
+             ("sme_dongguan", "441900", "33", "东莞市精益五金制品有限公司")]
+
+
+def unique_name(name: str, stem: str, used: set[str]) -> str:
+    """`name`, or the same firm under the next free stem: two firms never share a name. Chosen
+    without the random generator, so the rest of the demo stays as it was."""
+    start = NAME_STEMS.index(stem)
+    for step in range(len(NAME_STEMS)):
+        candidate = name.replace(stem, NAME_STEMS[(start + step) % len(NAME_STEMS)], 1)
+        if candidate not in used:
+            break
+    else:
+        candidate = name.replace("有限公司", f"{len(used)}有限公司")
+    used.add(candidate)
+    return candidate
+
+
 def short_name(region: Region) -> str:
     return region.name.removesuffix("市").removesuffix("区").removesuffix("县")
 
@@ -38,6 +57,7 @@ def seed_enterprises(seed: int = 2026) -> int:
     rng = random.Random(seed)
     divisions = {industry.code: industry for industry in Industry.objects.filter(code__in=TRADE_WORDS)}
     created = 0
+    used = {name for *_, name in SME_FIRMS} | set(Enterprise.objects.values_list("name", flat=True))
     for city_code, count in FIRMS_PER_CITY.items():
         city = Region.objects.get(code=city_code)
         counties = list(city.children.all()) or [city]
@@ -46,7 +66,8 @@ def seed_enterprises(seed: int = 2026) -> int:
             division_code = rng.choice(list(TRADE_WORDS))
             size, _, (low, high) = rng.choices(SIZES, weights=[s[1] for s in SIZES])[0]
             uscc = generate_uscc(county.code, rng)
-            name = f"{short_name(city)}{rng.choice(NAME_STEMS)}{rng.choice(TRADE_WORDS[division_code])}有限公司"
+            stem = rng.choice(NAME_STEMS)
+            name = unique_name(f"{short_name(city)}{stem}{rng.choice(TRADE_WORDS[division_code])}有限公司", stem, used)
             contact = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN])
             employees = rng.randint(low, high)
             _, was_created = Enterprise.objects.get_or_create(
@@ -69,8 +90,7 @@ def seed_enterprises(seed: int = 2026) -> int:
 
 def link_sme_accounts() -> None:
     """Give each demo SME account a firm of its own, with the name its account promises."""
-    for username, city_code, division, name in [("sme_hengtai", "130100", "14", "石家庄恒泰食品有限公司"),
-                                                ("sme_dongguan", "441900", "33", "东莞市精益五金制品有限公司")]:
+    for username, city_code, division, name in SME_FIRMS:
         user = User.objects.filter(username=username).first()
         if user is None or user.enterprises.exists():
             continue
@@ -126,7 +146,7 @@ def seed_needs_and_surveys(seed: int = 2027) -> int:
             enterprise=firm, service_area=areas[area_code], title=title, description=description,
             urgency=rng.choice(["low", "normal", "normal", "high", "urgent"]), status=status,
             decline_reason="不属于本次帮扶活动范围" if status == NeedRequest.Status.DECLINED else "",
-            submitted_by=contact, submitted_at=submitted,
+            submitted_by=contact, submitted_at=submitted, created_at=submitted,
         )
         NeedEvent.objects.create(need=need, to_status=NeedRequest.Status.SUBMITTED, actor=contact, at=submitted)
         if status != NeedRequest.Status.SUBMITTED:

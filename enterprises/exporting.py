@@ -27,6 +27,9 @@ HEADERS = [column.header for column in COLUMNS]
 BOOLEAN_POSITIONS = {index for index, column in enumerate(COLUMNS) if column.key in BOOLEAN_KEYS}
 SIZE_POSITION = [column.key for column in COLUMNS].index("size")
 CHUNK_ROWS = 2_000
+# Column widths of the XLSX sheet, in Excel's units (a Chinese character takes about two): wide
+# enough for a firm's full name or address; other columns fit their Chinese header.
+XLSX_WIDTHS = {"name": 38, "address": 40, "uscc": 22, "contact_email": 26, "contact_phone": 16}
 
 
 def neutralise(value: Any) -> Any:
@@ -80,10 +83,14 @@ def write_xlsx(enterprises: QuerySet[Enterprise], target: IO[bytes]) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="企业名录")
     sheet.freeze_panes = "A2"
+    for index, column in enumerate(COLUMNS, start=1):
+        width = max(XLSX_WIDTHS.get(column.key, 10), 2 * len(column.header) + 2)
+        sheet.column_dimensions[get_column_letter(index)].width = width
     bold = Font(bold=True)
     header = []
     for title in HEADERS:

@@ -4,38 +4,77 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.models import Certification, Enterprise, NeedRequest
-from enterprises.uscc import normalise
+from enterprises import search
+from enterprises.models import Certification, Enterprise, EnterpriseClaim, NeedRequest
+from enterprises.selectors import enterprises_in
 from portal.filters import RegionPrefixFilter
-from portal.models import Industry, ServiceArea
+from portal.models import Industry, ServiceArea, code_prefix
 
 BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
 
+# The registry's orders, each ending in id so that a row's place is unique (the keyset cursor,
+# portal/pagination.py); each has an index per jurisdiction level (Enterprise.Meta.indexes).
+SORTS = {
+    "name": ("name", "id"),
+    "-created": ("-created_at", "-id"),
+    "region": ("region_id", "name", "id"),
+}
+SORT_CHOICES = [("name", _("Name")), ("-created", _("Newest first")), ("region", _("Region"))]
+
+
+class EnterpriseRegionFilter(RegionPrefixFilter):
+    """A region at any level, as an equality on the column of that level (see enterprises_in)."""
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        if not value.isdigit() or len(value) != 6:
+            return qs.none()
+        return qs.filter(enterprises_in(code_prefix(value)))
+
 
 class EnterpriseFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Name or credit code"), method="search")
-    region = RegionPrefixFilter(label=_("Region code"), field_name="region")
+    q = django_filters.CharFilter(
+        label=_("Search"), method="search",
+        help_text=_("Words of the name, credit code (any part), address, contact or region, in any order; "
+                    "traditional characters and pinyin initials work too."))
+    region = EnterpriseRegionFilter(label=_("Region code"), field_name="region")
     industry = django_filters.CharFilter(label=_("Industry (section letter or division code)"), method="by_industry")
-    size = django_filters.MultipleChoiceFilter(label=_("Size class"), choices=Enterprise.Size.choices)
+    # No DISTINCT (django-filter's default for several values): the filter joins nothing, and
+    # DISTINCT over every column made PostgreSQL sort a province's firms for one page.
+    size = django_filters.MultipleChoiceFilter(label=_("Size class"), choices=Enterprise.Size.choices,
+                                               distinct=False)
     is_key = django_filters.BooleanFilter(label=_("Key enterprise"))
     is_specialized = django_filters.BooleanFilter(label=_("Specialized and innovative"))
     is_exporter = django_filters.BooleanFilter(label=_("Exporter"))
     in_industrial_park = django_filters.BooleanFilter(label=_("In an industrial park"))
     certification = django_filters.ChoiceFilter(label=_("Holds certification"),
                                                 choices=Certification.Scheme.choices, method="by_certification")
-    has_open_needs = django_filters.BooleanFilter(label=_("Has open needs"), method="by_open_needs")
+    has_open_needs = django_filters.BooleanFilter(label=_("Has open needs"))
+    sort = django_filters.ChoiceFilter(label=_("Sort by"), choices=SORT_CHOICES, method="by_sort",
+                                       empty_label=None)
 
     class Meta:
         model = Enterprise
         fields = ["q", "region", "industry", "size", "is_key", "is_specialized", "is_exporter",
-                  "in_industrial_park", "certification", "has_open_needs"]
+                  "in_industrial_park", "certification", "has_open_needs", "sort"]
+
+    @property
+    def ordering(self) -> tuple[str, ...]:
+        """The order of the filtered rows: the chosen sort, or by name."""
+        chosen = self.form.cleaned_data.get("sort") if self.is_bound and self.is_valid() else None
+        return SORTS.get(chosen or "name", SORTS["name"])
+
+    @property
+    def qs(self):
+        return super().qs.order_by(*self.ordering)
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        code = normalise(value)
-        return queryset.filter(Q(name__icontains=value) | Q(uscc__startswith=code))
+        return search.matching(queryset, value)
+
+    def by_sort(self, queryset, name, value):
+        return queryset  # applied by `qs`, also when no sort is given
 
     def by_industry(self, queryset, name, value):
         value = value.strip().upper()
@@ -48,10 +87,6 @@ class EnterpriseFilterSet(django_filters.FilterSet):
     def by_certification(self, queryset, name, value):
         held = Certification.objects.filter(enterprise=OuterRef("pk"), scheme=value)
         return queryset.filter(Exists(held))
-
-    def by_open_needs(self, queryset, name, value):
-        open_needs = NeedRequest.objects.filter(enterprise=OuterRef("pk"), status__in=NeedRequest.OPEN_STATUSES)
-        return queryset.filter(Exists(open_needs)) if value else queryset.exclude(Exists(open_needs))
 
 
 class NeedFilterSet(django_filters.FilterSet):
@@ -73,15 +108,22 @@ class NeedFilterSet(django_filters.FilterSet):
         fields = ["q", "status", "open", "service_area", "urgency", "region", "enterprise"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(enterprise__name__icontains=value)
-            | Q(enterprise__uscc__startswith=normalise(value))
-        )
+        return search.matching(queryset, value, "enterprise__search_text", also=["title"])
 
     def by_open(self, queryset, name, value):
         open_q = Q(status__in=NeedRequest.OPEN_STATUSES)
         return queryset.filter(open_q) if value else queryset.exclude(open_q)
+
+
+class ClaimFilterSet(django_filters.FilterSet):
+    """Claims by status and by the registry's search over the claimed firm."""
+
+    q = django_filters.CharFilter(label=_("Enterprise"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=EnterpriseClaim.Status.choices)
+
+    class Meta:
+        model = EnterpriseClaim
+        fields = ["q", "status"]
+
+    def search(self, queryset, name, value):
+        return search.matching(queryset, value, "enterprise__search_text")

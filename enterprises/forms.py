@@ -1,11 +1,20 @@
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
 from enterprises.selectors import latest_campaign_of, survey_campaigns
 from enterprises.services import ATTACHMENT_MAX_COUNT, ATTACHMENT_TYPES, suggested_region
 from enterprises.uscc import normalise, validate_uscc
-from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, RegionCodeField
+from portal.forms import (
+    BootstrapMixin,
+    BoundedModelMultipleChoiceField,
+    CodeField,
+    HalfWidthEmailField,
+    MultipleFileField,
+    RegionCodeField,
+    lazy_interpolate,
+)
 from portal.models import Industry, ServiceArea, enclosing_codes
 
 
@@ -22,7 +31,24 @@ class CreditCodeField(forms.CharField):
         return value
 
 
+class SectionGroupedChoices(ModelChoiceIterator):
+    """The divisions under their sections' names, as <optgroup>s: "C 制造业" › "13 农副食品加工业"."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        groups: dict[Industry, list] = {}
+        for division in self.queryset.select_related("parent"):
+            groups.setdefault(division.parent, []).append(self.choice(division))
+        for section, choices in groups.items():
+            yield (str(section), choices)
+
+
 class IndustryChoiceField(forms.ModelChoiceField):
+    """A GB/T 4754 division, picked by name under its section."""
+
+    iterator = SectionGroupedChoices
+
     def __init__(self, **kwargs):
         super().__init__(queryset=Industry.objects.filter(level=Industry.Level.DIVISION).order_by("code"),
                          label=_("Industry (GB/T 4754)"), **kwargs)
@@ -43,6 +69,7 @@ class EnterpriseForm(BootstrapMixin, forms.ModelForm):
         fields = ["uscc", "name", "region", "industry", "size", "employees", "annual_revenue", "address",
                   "contact_name", "contact_phone", "contact_email", "is_key", "is_specialized",
                   "is_exporter", "in_industrial_park"]
+        field_classes = {"contact_phone": CodeField, "contact_email": HalfWidthEmailField}
 
     def __init__(self, *args, regulator: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,10 +86,10 @@ class EnterpriseForm(BootstrapMixin, forms.ModelForm):
         if not cleaned.get("region") and cleaned.get("uscc"):
             region = suggested_region(cleaned["uscc"])
             if region is None:
-                self.add_error("region", _("The credit code names no known region; enter the region code."))
+                self.add_error("region", _("The credit code names no known region; choose the region."))
             cleaned["region"] = region
         elif not cleaned.get("region") and "region" not in self.errors and not self.instance.pk:
-            self.add_error("region", _("Enter the region code."))
+            self.add_error("region", _("Choose the region."))
         return cleaned
 
     def _post_clean(self):
@@ -74,6 +101,7 @@ class ContactsForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Enterprise
         fields = ["contact_name", "contact_phone", "contact_email", "address"]
+        field_classes = {"contact_phone": CodeField, "contact_email": HalfWidthEmailField}
 
     def _post_clean(self):
         pass
@@ -95,8 +123,8 @@ class ClaimDecisionForm(BootstrapMixin, forms.Form):
 class NeedForm(BootstrapMixin, forms.ModelForm):
     attachments = MultipleFileField(
         label=_("Attachments"), required=False, accept=",".join(sorted(ATTACHMENT_TYPES)),
-        help_text=_("Up to %(count)d files of 10 MB each: PDF, images, Word, Excel or text.")
-        % {"count": ATTACHMENT_MAX_COUNT},
+        help_text=lazy_interpolate(_("Up to %(count)d files of 10 MB each: PDF, images, Word, Excel or text."),
+                                   count=ATTACHMENT_MAX_COUNT),
     )
 
     class Meta:
@@ -135,6 +163,7 @@ class CertificationForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Certification
         fields = ["scheme", "number", "body", "issued_on", "expires_on"]
+        field_classes = {"number": CodeField}
         widgets = {"issued_on": forms.DateInput(attrs={"type": "date"}),
                    "expires_on": forms.DateInput(attrs={"type": "date"})}
 

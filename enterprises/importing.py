@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.models import Enterprise, ImportJob
+from enterprises.models import DERIVED_FIELDS, Enterprise, ImportJob
 from enterprises.selectors import IMPORTERS, import_jobs_visible_to
 from enterprises.services import AUDITED_ENTERPRISE_FIELDS
 from enterprises.uscc import normalise, region_code_of, validate_uscc
@@ -407,6 +407,7 @@ class RegistryImport:
 
     jobs = ImportJob
     columns = COLUMNS
+    detail_url_name = "enterprises:import-detail"
 
     @property
     def max_rows(self) -> int:
@@ -421,7 +422,7 @@ class RegistryImport:
         for row in rows:
             # Read under the lock: a firm registered by hand since the check counts as updated.
             row.exists = row.values["uscc"] in before
-        created = upsert(rows, update_fields)
+        created = upsert(rows, update_fields, checker.region_names, before)
         AuditEntry.objects.bulk_create(audit_entries(
             rows, before, update_fields, job=job, checker=checker,
             content_type=ContentType.objects.get_for_model(Enterprise)))
@@ -431,13 +432,25 @@ class RegistryImport:
 REGISTRY = RegistryImport()
 
 
-def upsert(rows: list[CleanRow], update_fields: list[str]) -> int:
-    """Write one batch; returns how many firms it created."""
+def upsert(rows: list[CleanRow], update_fields: list[str], region_names: dict[str, str],
+           before: dict[str, dict[str, Any]]) -> int:
+    """Write one batch; returns how many firms it created. `before` holds the batch's firms already
+    registered: a text column the file lacks keeps its value in the derived search text too."""
     if not rows:
         return 0
+    firms = []
+    for row in rows:
+        firm = Enterprise(**row.values)
+        old = before.get(row.values["uscc"])
+        if old is not None:
+            for key in TEXT_KEYS:
+                if key not in row.values:
+                    setattr(firm, key, old[key])
+        firm.derive(region_names)
+        firms.append(firm)
     firms = Enterprise.objects.bulk_create(
-        [Enterprise(**row.values) for row in rows],
-        update_conflicts=True, unique_fields=["uscc"], update_fields=update_fields,
+        firms,
+        update_conflicts=True, unique_fields=["uscc"], update_fields=[*update_fields, *DERIVED_FIELDS],
     )
     # PostgreSQL and SQLite (3.35+) return the ids of inserted and updated rows alike (RETURNING).
     for row, firm in zip(rows, firms, strict=True):
@@ -457,7 +470,8 @@ def locked_registry_rows(rows: list[CleanRow], update_fields: list[str]) -> dict
     overwrite: one query, locking those rows until the batch commits so no edit slips in between."""
     if not rows:
         return {}
-    columns = ["pk", "uscc", "region_id", *(attname(name) for name in update_fields if name != "updated_at")]
+    columns = ["pk", "uscc", "region_id", *TEXT_KEYS,
+               *(attname(name) for name in update_fields if name != "updated_at")]
     firms = (Enterprise.objects.select_for_update().filter(uscc__in=[row.values["uscc"] for row in rows])
              .order_by().values(*dict.fromkeys(columns)))
     return {firm["uscc"]: firm for firm in firms}

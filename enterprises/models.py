@@ -10,8 +10,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enterprises import search
 from enterprises.uscc import validate_uscc
 from portal.models import Industry, Region, ServiceArea
+
+# The columns Enterprise.derive() computes from the others.
+DERIVED_FIELDS = ("province_code", "city_code", "search_text", "search_pairs")
+
+
+def region_path_names(code: str, names: dict[str, str] | None = None) -> list[str]:
+    """The names of the province, city and county a region code lies in (from `names`, code → name,
+    when the caller has them all; else one query)."""
+    codes = list(dict.fromkeys([code[:2] + "0000", code[:4] + "00", code])) if code else []
+    if names is None:
+        names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    return [names[c] for c in codes if c in names]
 
 
 class Enterprise(models.Model):
@@ -46,6 +59,15 @@ class Enterprise(models.Model):
                                    related_name="enterprises", blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Kept by the registry's own writes, never typed: the region's first 2 and 4 digits, so a
+    # province's or city's firms are an equality that an index sorted by name or date can serve;
+    # the folded text the search reads (enterprises/search.py); whether any need is open
+    # (NeedRequest.save keeps it).
+    province_code = models.CharField(_("province code"), max_length=2, editable=False, default="")
+    city_code = models.CharField(_("city code"), max_length=4, editable=False, default="")
+    search_text = models.TextField(_("search text"), editable=False, default="")
+    search_pairs = models.TextField(_("search text's character pairs"), editable=False, default="")
+    has_open_needs = models.BooleanField(_("has open needs"), default=False, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -68,14 +90,50 @@ class Enterprise(models.Model):
             models.Index(fields=["is_exporter"], name="enterprise_exporter_idx", condition=Q(is_exporter=True)),
             models.Index(fields=["in_industrial_park"], name="enterprise_park_idx",
                          condition=Q(in_industrial_park=True)),
+            models.Index(fields=["has_open_needs"], name="enterprise_open_needs_idx",
+                         condition=Q(has_open_needs=True)),
+            # One index per jurisdiction level and sort (enterprises/filters.py SORTS), ending in
+            # id: a page is the next rows of one index from a cursor, whatever the registry's size.
+            *(models.Index(fields=[*level, *sort, "id"], name=f"enterprise_{prefix}_{suffix}_idx")
+              for prefix, level in (("all", []), ("prov", ["province_code"]),
+                                    ("city", ["province_code", "city_code"]),
+                                    ("county", ["region"]))
+              for suffix, sort in (("name", ["name"]), ("created", ["created_at"]))),
+            models.Index(fields=["province_code", "region", "name", "id"], name="enterprise_prov_region_idx"),
+            models.Index(fields=["province_code", "city_code", "region", "name", "id"],
+                         name="enterprise_city_region_idx"),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.derive()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *DERIVED_FIELDS}
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.annual_revenue is not None and self.annual_revenue < 0:
             raise ValidationError({"annual_revenue": _("Revenue cannot be negative.")})
+
+    def derive(self, region_names: dict[str, str] | None = None) -> None:
+        """Compute the derived columns from the others; `region_names` (code → name) saves the query
+        for the region's names when a caller writes many firms."""
+        code = self.region_id or ""
+        self.province_code, self.city_code = code[:2], code[:4]
+        self.search_text = search.search_text(
+            uscc=self.uscc, name=self.name, address=self.address, contact_name=self.contact_name,
+            contact_phone=self.contact_phone, region_names=region_path_names(code, region_names),
+        )
+        self.search_pairs = search.pairs(self.search_text)
+
+    @staticmethod
+    def refresh_open_needs(enterprise_ids) -> None:
+        """Set has_open_needs of these firms from their needs, in one statement."""
+        open_needs = NeedRequest.objects.filter(enterprise=models.OuterRef("pk"),
+                                                status__in=NeedRequest.OPEN_STATUSES)
+        Enterprise.objects.filter(pk__in=enterprise_ids).update(has_open_needs=models.Exists(open_needs))
 
 
 class Certification(models.Model):
@@ -197,7 +255,11 @@ class NeedRequest(models.Model):
                                      on_delete=models.SET_NULL, related_name="duplicates")
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("submitted by"),
                                      on_delete=models.PROTECT, related_name="needs_submitted")
+    # When the need was received (on paper, by phone or online); figures count it then.
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    # When it was typed into the portal: the same moment for a need submitted online, later for one
+    # received on paper and entered by the bureau (补录).
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -215,6 +277,17 @@ class NeedRequest(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        # The firm's has_open_needs follows every write of one of its needs, in the same transaction.
+        super().save(*args, **kwargs)
+        Enterprise.refresh_open_needs([self.enterprise_id])
+
+    def delete(self, *args, **kwargs):
+        enterprise_id = self.enterprise_id
+        result = super().delete(*args, **kwargs)
+        Enterprise.refresh_open_needs([enterprise_id])
+        return result
 
     @property
     def is_open(self) -> bool:

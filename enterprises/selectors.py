@@ -1,14 +1,28 @@
 """Reads of the enterprise registry: what each user may see, and counts by region."""
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 
 from enterprises.models import Enterprise, EnterpriseClaim, ImportJob, NeedRequest, NeedsSurvey
 from portal.access import has_role
 from portal.models import Region, User
-from portal.selectors import region_code_q
+from portal.selectors import EVERYWHERE, jurisdiction_prefix, region_code_q
 
 IMPORTERS = frozenset({User.Role.REGULATOR, User.Role.ADMINISTRATOR})
+
+
+def enterprises_in(prefix: str) -> Q:
+    """Firms inside the region-code prefix `prefix`, as equalities on the level columns down to its
+    level (province_code, city_code, the county's region), so the index of that level sorted by
+    the list's order serves a page without reading the rest of the jurisdiction."""
+    if not prefix:
+        return Q()
+    if len(prefix) not in (2, 4, 6):
+        return Q(region_id__startswith=prefix)
+    # Every level down to this one, so the jurisdiction's own equality (a province's, when a
+    # supervisor picks one of its cities) is part of the same index's condition, not a filter.
+    columns = {"province_code": prefix[:2], "city_code": prefix[:4], "region_id": prefix}
+    return Q(**dict(list(columns.items())[:[2, 4, 6].index(len(prefix)) + 1]))
 
 
 def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
@@ -18,7 +32,15 @@ def enterprises_visible_to(user: User) -> QuerySet[Enterprise]:
         return enterprises.none()
     if user.is_sme:
         return enterprises.filter(users=user)
-    return enterprises.filter(region_code_q(user))
+    prefix = jurisdiction_prefix(user)
+    if prefix is None:
+        return enterprises.none()
+    return enterprises if prefix == EVERYWHERE else enterprises.filter(enterprises_in(prefix))
+
+
+def enterprise_contacts(enterprise: Enterprise) -> QuerySet[User]:
+    """The active SME accounts acting for a firm: who is told of its needs, claims and cases."""
+    return enterprise.users.filter(is_active=True, role=User.Role.SME)
 
 
 def needs_visible_to(user: User) -> QuerySet[NeedRequest]:
@@ -56,11 +78,6 @@ def import_jobs_visible_to(user: User) -> QuerySet[ImportJob]:
     if user.is_administrator:
         return jobs
     return jobs.filter(region_id=user.region_id)
-
-
-def with_open_need_flag(enterprises: QuerySet[Enterprise]) -> QuerySet[Enterprise]:
-    open_needs = NeedRequest.objects.filter(enterprise=OuterRef("pk"), status__in=NeedRequest.OPEN_STATUSES)
-    return enterprises.annotate(has_open_needs=Exists(open_needs))
 
 
 def enterprise_counts_by_child(region: Region, children: QuerySet[Region]) -> list[Region]:

@@ -1,12 +1,14 @@
 """Every write to the registry, its claims, needs and surveys."""
 
 from collections.abc import Iterable
+from datetime import date
 from pathlib import PurePath
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Model
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,11 +21,15 @@ from enterprises.models import (
     NeedRequest,
     NeedsSurvey,
 )
+from enterprises.selectors import enterprise_contacts
 from enterprises.uscc import normalise, region_code_of
 from portal import audit, outbox
+from portal.dates import day_moment
 from portal.kpi_notes import TOPIC as KPI_TOPIC
 from portal.kpi_notes import month_of
 from portal.models import Region, ServiceArea, User
+from portal.notifications import kinds as notice
+from portal.notifications.services import notify
 from portal.selectors import region_is_visible_to
 from portal.uploads import check_content
 
@@ -154,6 +160,12 @@ def claim_decide(*, user: User, claim: EnterpriseClaim, confirm: bool, note: str
         claim.save()
         if confirm:
             claim.enterprise.users.add(claim.user)
+            notify([claim.user], notice.CLAIM_CONFIRMED.name, obj=claim.enterprise,
+                   params={"enterprise": claim.enterprise.name},
+                   link=reverse("enterprises:detail", args=[claim.enterprise_id]))
+        else:
+            notify([claim.user], notice.CLAIM_REJECTED.name, obj=claim,
+                   params={"enterprise": claim.enterprise.name, "reason": claim.decision_note})
     return claim
 
 
@@ -175,10 +187,18 @@ def check_attachment(upload: UploadedFile) -> None:
 def need_submit(
     *, user: User, enterprise: Enterprise, service_area: ServiceArea, title: str, description: str,
     urgency: str = NeedRequest.Urgency.NORMAL, attachments: Iterable[UploadedFile] = (),
+    received_on: date | None = None,
 ) -> NeedRequest:
-    """An SME asks for help: the need and its attachments are saved together or not at all."""
-    if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator:
+    """An SME asks for help: the need and its attachments are saved together or not at all.
+
+    A need received earlier (on paper, by phone) is entered with `received_on`, the day it came in,
+    by the firm, an administrator or a regulator of the firm's region; it keeps both that day and
+    the moment it was typed in."""
+    back_office = received_on is not None and user.is_regulator and region_is_visible_to(user, enterprise.region_id)
+    if not enterprise.users.filter(pk=user.pk).exists() and not user.is_administrator and not back_office:
         raise PermissionDenied
+    if received_on is not None and received_on > timezone.localdate():
+        raise ValidationError({"received_on": _("A need cannot be received on a future date.")})
     attachments = list(attachments)
     if len(attachments) > ATTACHMENT_MAX_COUNT:
         raise ValidationError({"attachments": _("Attach at most %(count)d files.") % {"count": ATTACHMENT_MAX_COUNT}})
@@ -193,8 +213,11 @@ def need_submit(
     if not service_area.active:
         raise ValidationError({"service_area": _("This service area is not offered at present.")})
     with transaction.atomic():
+        lock_open_need_flag(enterprise.pk)
         need = NeedRequest(enterprise=enterprise, service_area=service_area, title=title.strip(),
                            description=description.strip(), urgency=urgency, submitted_by=user)
+        if received_on is not None:
+            need.submitted_at = day_moment(received_on)
         need.full_clean()
         need.save()
         NeedEvent.objects.create(need=need, from_status="", to_status=Status.SUBMITTED, actor=user)
@@ -204,6 +227,13 @@ def need_submit(
                                           size=upload.size)
         figures_changed(enterprise, sources=["needs"], when=need.submitted_at)
     return need
+
+
+def lock_open_need_flag(enterprise_id: int) -> None:
+    """Lock the firm's row before one of its needs is written: NeedRequest.save recomputes the firm's
+    has_open_needs from its needs, and two needs of one firm changing at once must not each
+    recompute it from a view that misses the other's change. Always the firm first, then the need."""
+    list(Enterprise.objects.select_for_update().filter(pk=enterprise_id).values_list("pk"))
 
 
 # Which status a need may move to from which; cases (experts app) drive matched onwards.
@@ -229,6 +259,7 @@ def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = 
     services move a case's needs as the case goes on)."""
     region_code = need.enterprise.region_id
     with transaction.atomic():
+        lock_open_need_flag(need.enterprise_id)
         need = NeedRequest.objects.select_for_update().get(pk=need.pk)
         if to_status not in TRANSITIONS[need.status]:
             raise ValidationError(
@@ -248,7 +279,27 @@ def need_advance(*, actor: User, need: NeedRequest, to_status: str, note: str = 
         audit.record_update(actor=actor, obj=need, before=before, region_code=region_code,
                             action=audit.Action.TRANSITION, note=note.strip())
         figures_changed(need.enterprise, sources=["needs"], when=need.submitted_at)
+        need_notify(need)
     return need
+
+
+# Which step of a need its firm is told of, and by which kind of notification.
+NEED_NOTICES = {
+    Status.TRIAGED: notice.NEED_ACCEPTED,
+    Status.MATCHED: notice.NEED_MATCHED,
+    Status.FULFILLED: notice.NEED_FULFILLED,
+    Status.DECLINED: notice.NEED_DECLINED,
+}
+
+
+def need_notify(need: NeedRequest) -> None:
+    """Tell the firm's accounts of the step its need just took (in the step's transaction)."""
+    kind = NEED_NOTICES.get(need.status)
+    if kind is None:
+        return
+    notify(enterprise_contacts(need.enterprise), kind.name, obj=need,
+           params={"need": need.title, "reason": need.decline_reason},
+           link=reverse("needs:detail", args=[need.pk]))
 
 
 def need_accept(*, user: User, need: NeedRequest, note: str = "") -> NeedRequest:

@@ -6,6 +6,7 @@ check character computed from the first 17.
 """
 
 import random
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -23,8 +24,9 @@ def check_character(first17: str) -> str:
 
 
 def normalise(code: str) -> str:
-    """Upper-case and strip spaces: people type codes in lower case and with blanks."""
-    return "".join(code.split()).upper()
+    """Upper-case and strip spaces: people type codes in lower case and with blanks, and with a
+    Chinese input method in full-width characters (９１３５...), read as their ASCII twins (NFKC)."""
+    return "".join(unicodedata.normalize("NFKC", code).split()).upper()
 
 
 def validate_uscc(code: str) -> None:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from enterprises import services
-from enterprises.filters import EnterpriseFilterSet, NeedFilterSet
+from enterprises.filters import ClaimFilterSet, EnterpriseFilterSet, NeedFilterSet
 from enterprises.forms import (
     CertificationForm,
     ClaimDecisionForm,
@@ -24,12 +24,11 @@ from enterprises.forms import (
     TriageForm,
 )
 from enterprises.hooks import need_page
-from enterprises.models import EnterpriseClaim, NeedAttachment, NeedEvent, NeedRequest, NeedsSurvey
+from enterprises.models import Enterprise, EnterpriseClaim, NeedAttachment, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.selectors import (
     claims_visible_to,
     enterprises_visible_to,
     needs_visible_to,
-    with_open_need_flag,
 )
 from enterprises.uscc import normalise, validate_uscc
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
@@ -37,30 +36,37 @@ from portal.audit import audit_entries_for, with_rows
 from portal.forms import add_service_errors
 from portal.idempotency import idempotent_post
 from portal.models import User
+from portal.pagination import keyset_page
 
 Role = User.Role
 EDITORS = frozenset({Role.REGULATOR, Role.ADMINISTRATOR})
 
 
 class EnterpriseListView(RoleRequiredMixin, ListView):
-    """The registry of the user's jurisdiction, with the filters the API shares."""
+    """The registry of the user's jurisdiction, with the filters the API shares, paged by cursor
+    (portal/pagination.py): a province's million firms page as fast on the last page as on the first."""
 
     template_name = "enterprises/enterprise_list.html"
     read_roles = STAFF_ROLES
 
-    def get_paginate_by(self, queryset):
-        return per_page(self.request)
-
     def get_queryset(self):
-        visible = with_open_need_flag(enterprises_visible_to(self.request.user))
-        self.filterset = EnterpriseFilterSet(self.request.GET, queryset=visible)
+        self.filterset = EnterpriseFilterSet(self.request.GET, queryset=enterprises_visible_to(self.request.user))
         return self.filterset.qs.select_related("region__parent", "industry")
 
     def get_context_data(self, **kwargs):
+        page = keyset_page(self.object_list, self.filterset.ordering, per_page=per_page(self.request),
+                           after=self.request.GET.get("after", ""), before=self.request.GET.get("before", ""))
+        # Each size's label translated once, not once per row (get_size_display hashes lazy choices).
+        sizes = {value: str(label) for value, label in Enterprise.Size.choices}
+        for firm in page.rows:
+            firm.size_label = sizes.get(firm.size, firm.size)
         query = self.request.GET.copy()
-        query.pop("page", None)
-        return super().get_context_data(filterset=self.filterset, query=query.urlencode(),
-                                         page_sizes=PAGE_SIZES, **kwargs)
+        for key in ("after", "before"):
+            query.pop(key, None)
+        return super().get_context_data(
+            filterset=self.filterset, query=query.urlencode(), page_sizes=PAGE_SIZES, per_page=per_page(self.request),
+            keyset=page, **{**kwargs, "object_list": page.rows},
+        )
 
 
 @login_required
@@ -197,7 +203,12 @@ class ClaimListView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         claims = claims_visible_to(self.request.user)
         status = self.request.GET.get("status", EnterpriseClaim.Status.PENDING)
-        return claims.filter(status=status) if status in EnterpriseClaim.Status.values else claims
+        claims = claims.filter(status=status) if status in EnterpriseClaim.Status.values else claims
+        # The registry's search over the claimed firm: name, code (any part), pinyin initials ...
+        return ClaimFilterSet({"q": self.request.GET.get("q", "")}, queryset=claims).qs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(q=self.request.GET.get("q", ""), **kwargs)
 
 
 @require_POST

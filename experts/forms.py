@@ -3,7 +3,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from experts.models import Expert
-from portal.forms import BootstrapMixin
+from portal.forms import BootstrapMixin, CodeField, HalfWidthEmailField
 from portal.models import Region, Specialty, User, enclosing_codes
 from portal.selectors import EVERYWHERE, jurisdiction_prefix, regions_visible_to
 
@@ -87,6 +87,7 @@ class ExpertForm(BootstrapMixin, forms.ModelForm):
         fields = ["code", "name", "title", "employer", "employer_kind", "phone", "email", "region", "specialties",
                   "regions_served", "capacity", "is_active", "user", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"code": CodeField, "phone": CodeField, "email": HalfWidthEmailField}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from portal.audit import record_create, record_update, snapshot
+from portal.audit import portal_note, record_create, record_update, snapshot
 from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
 
 admin.site.site_header = _("Quality-campaign portal administration")
@@ -98,11 +98,13 @@ class AuditedAdminMixin:
         obj = form.instance
         if change:
             record_update(actor=request.user, obj=obj, before=getattr(request, "_audit_before", {}),
-                          region_code=self.audit_region(obj), note=_("Changed in administration"))
+                          region_code=self.audit_region(obj), note=portal_note("Changed in administration"))
         else:
             record_create(actor=request.user, obj=obj, fields=self.audited_fields, region_code=self.audit_region(obj),
-                          note=_("Created in administration"))
+                          note=portal_note("Created in administration"))
 
     def has_delete_permission(self, request, obj=None):
         # Records with history are deactivated, not deleted.
         return False
+
+from portal.notifications import admin as notifications_admin  # noqa: E402, F401 - registers Delivery

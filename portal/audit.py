@@ -5,17 +5,22 @@ display texts, dates and decimals as strings, choices by their stored value (sho
 when read, in the reader's language).
 """
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from portal.models import AuditEntry, User
 from portal.selectors import EVERYWHERE, jurisdiction_prefix
@@ -32,6 +37,48 @@ EXTRA_LABELS = {
     "attachments": gettext_lazy("attachments"),
     "targets": gettext_lazy("campaign targets"),
 }
+
+
+# The notes the portal writes itself. They are stored as their English message, filled in, and shown
+# in the reader's language (an entry is written once, in the writer's language, but read in any);
+# entries written before in Chinese are recognised too. A note a person typed is shown as typed.
+PORTAL_NOTES = [
+    gettext_noop("Answered by case #%(number)d"),
+    gettext_noop("Met by case #%(number)d"),
+    gettext_noop("Assigned past capacity"),
+    gettext_noop("%(firms)d firm-times, %(persons)d person-times"),
+    gettext_noop("Target removed"),
+    gettext_noop("Changed in administration"),
+    gettext_noop("Created in administration"),
+]
+
+
+def portal_note(message: str, **numbers: int) -> str:
+    """A note of PORTAL_NOTES as stored: the English message filled in."""
+    assert message in PORTAL_NOTES, message
+    return message % numbers if numbers else message
+
+
+@cache
+def note_patterns() -> list[tuple[re.Pattern, str]]:
+    def pattern(text: str) -> re.Pattern:
+        return re.compile(re.sub(r"%\\\(([a-z]+)\\\)d", r"(?P<\1>\\d+)", re.escape(text)))
+
+    patterns = []
+    for message in PORTAL_NOTES:
+        with override("zh-hans"):
+            chinese = _(message)
+        patterns += [(pattern(message), message), (pattern(chinese), message)]
+    return patterns
+
+
+def note_text(note: str) -> str:
+    """The note in the reader's language when the portal wrote it; as typed otherwise."""
+    for pattern, message in note_patterns():
+        match = pattern.fullmatch(note)
+        if match:
+            return _(message) % {name: int(value) for name, value in match.groupdict().items()}
+    return note
 
 
 def json_value(value: Any) -> Any:
@@ -62,12 +109,27 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
     return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
 
 
+# The demo tells a story over past months; its entries carry the story's dates (`dated`). Entries
+# cannot be changed once written, so the date is given as they are written. Nothing else sets it.
+_story_time: ContextVar[datetime | None] = ContextVar("audit_story_time", default=None)
+
+
+@contextmanager
+def dated(when: datetime) -> Iterator[None]:
+    """Entries recorded inside carry `when` instead of the present (the demo's seed only)."""
+    token = _story_time.set(when)
+    try:
+        yield
+    finally:
+        _story_time.reset(token)
+
+
 def record(*, actor: User | None, obj: models.Model, action: str, region_code: str,
            changes: dict[str, list] | None = None, note: str = "") -> AuditEntry:
     return AuditEntry.objects.create(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True), object_id=str(obj.pk),
         object_repr=str(obj)[:200], region_code=region_code, action=action, actor=actor,
-        changes=changes or {}, note=note,
+        changes=changes or {}, note=note, at=_story_time.get() or timezone.now(),
     )
 
 
@@ -111,6 +173,7 @@ def with_rows(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
     entries = list(entries)
     for entry in entries:
         entry.rows = change_rows(entry)
+        entry.note_text = note_text(entry.note)
     return entries
 
 

@@ -1,12 +1,23 @@
-"""What the benchmark commands share: their output, the EXPLAIN of a query they measured, and
-writing synthetic rows fast with PostgreSQL's COPY."""
+"""What the benchmark commands share: their output, the EXPLAIN of a query they measured,
+writing synthetic rows fast with PostgreSQL's COPY, and serving the portal with gunicorn to
+measure it under concurrent clients."""
 
+import http.client
 import io
+import os
 import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -137,3 +148,124 @@ class Ids:
                                [self.table, CHUNK])
                 self.reserved = [row[0] for row in cursor.fetchall()][::-1]
         return self.reserved.pop()
+
+
+# --- Serving the portal for real and loading it with concurrent clients ----------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+@dataclass
+class Load:
+    """What `clients` concurrent clients saw requesting one URL `requests` times."""
+
+    p50: float
+    p95: float
+    per_second: float
+    statuses: dict[int, int]
+
+
+class ServedPortal:
+    """gunicorn serving the portal from the configured database with production settings (DEBUG
+    off, static files collected), for measurements as people would see them. A context manager:
+    the server is stopped (its own process only) on the way out."""
+
+    def __init__(self, workdir: Path, *, workers: int = 2):
+        self.workdir = workdir
+        self.workers = workers
+        self.process: subprocess.Popen | None = None
+        self.secret = secrets.token_urlsafe(50)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": self.secret,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_STATIC_ROOT": str(self.workdir / "static"), "DJANGO_LOG_LEVEL": "WARNING",
+            # The benchmark's clients are a handful of accounts making thousands of requests.
+            "PORTAL_API_RATE_USER": "10000000/minute",
+        }
+
+    def __enter__(self) -> "ServedPortal":
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=self.environment(), check=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "--log-level", "warning"],
+            cwd=settings.BASE_DIR, env=self.environment())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.get("/api/me/", {})
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise CommandError("gunicorn did not answer within 60 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection_ = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            connection_.request("GET", path, headers=headers)
+            response = connection_.getresponse()
+            return response.status, response.read()
+        finally:
+            connection_.close()
+
+    def load(self, path: str, headers: dict[str, str], *, clients: int = 4, requests: int = 40) -> Load:
+        """`requests` GETs of `path` shared among `clients` threads, each waiting for its answer."""
+        times: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+
+        def client(count: int) -> None:
+            for _ in range(count):
+                started = time.perf_counter()
+                status, _body = self.get(path, headers)
+                took = (time.perf_counter() - started) * 1000
+                with lock:
+                    times.append(took)
+                    statuses[status] = statuses.get(status, 0) + 1
+
+        self.get(path, headers)  # warm-up: the worker's first request of this URL
+        shares = [requests // clients + (1 if n < requests % clients else 0) for n in range(clients)]
+        threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        return Load(p50=percentile(times, 0.5), p95=percentile(times, 0.95), per_second=requests / wall,
+                    statuses=statuses)
+
+
+def session_cookie(user, server: ServedPortal) -> dict[str, str]:
+    """A Cookie header for a session of `user` (as after signing in) that `server` accepts: the
+    session is signed with the server's secret key."""
+    from django.test import Client, override_settings
+
+    with override_settings(SECRET_KEY=server.secret):
+        client = Client()
+        client.force_login(user)
+    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")

@@ -25,6 +25,8 @@ class DemoAccount:
 
 ACCOUNTS = [
     DemoAccount("admin", "系统管理员", Role.ADMINISTRATOR, None, "门户运维"),
+    DemoAccount("national_supervisor", "林国华", Role.SUPERVISOR, "000000", "国家市场监督管理总局"),
+    DemoAccount("national_regulator", "郑晓明", Role.REGULATOR, "000000", "国家市场监督管理总局"),
     DemoAccount("hebei_supervisor", "赵立新", Role.SUPERVISOR, "130000", "河北省市场监督管理局"),
     DemoAccount("anhui_supervisor", "孙静", Role.SUPERVISOR, "340000", "安徽省市场监督管理局"),
     DemoAccount("sjz_regulator", "王建国", Role.REGULATOR, "130100", "石家庄市市场监督管理局"),
@@ -40,6 +42,18 @@ ACCOUNTS = [
     DemoAccount("sme_newcomer", "何晓东", Role.SME, None, ""),
 ]
 
+# Office lines and mail of the bureau staff, so a firm sees whom to call on its case page.
+CONTACTS = {
+    "sjz_regulator": ("0311-87651201", "wangjianguo@sjz-amr.example.cn"),
+    "sjz_regulator2": ("0311-87651202", "lina@sjz-amr.example.cn"),
+    "changan_regulator": ("0311-86041105", "liuyang@ca-amr.example.cn"),
+    "ts_regulator": ("0315-28173306", "zhangwei@ts-amr.example.cn"),
+    "dg_regulator": ("0769-22831107", "chenzhiqiang@dg-amr.example.cn"),
+    "hf_regulator": ("0551-62651108", "zhoumin@hf-amr.example.cn"),
+    "expert_wang": ("13831100217", "wanghaiyan@hbjl.example.cn"),
+    "expert_zhao": ("13931100358", "zhaoming@cqc-sjz.example.cn"),
+}
+
 
 @transaction.atomic
 def seed_accounts() -> list[User]:
@@ -52,6 +66,8 @@ def seed_accounts() -> list[User]:
                 "role": account.role,
                 "region": Region.objects.get(code=account.region) if account.region else None,
                 "organisation": account.organisation,
+                "phone": CONTACTS.get(account.username, ("", ""))[0],
+                "email": CONTACTS.get(account.username, ("", ""))[1],
                 "is_staff": account.role == Role.ADMINISTRATOR,
                 "is_superuser": account.role == Role.ADMINISTRATOR,
             },

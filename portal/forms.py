@@ -1,13 +1,48 @@
 """Form plumbing shared by every app's pages: Bootstrap widgets, service errors shown per field,
 bounded choices, regions typed as codes, several files in one field; and the sign-up form."""
 
+import re
+import unicodedata
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Region, User
+
+
+def lazy_interpolate(message, **params):
+    """`message % params`, translated when shown rather than when the module loads: a form's
+    class attributes are built once, in the default language, and `gettext_lazy(...) % {...}`
+    would fix that language for everyone."""
+    return lazy(lambda: str(message) % params, str)()
+
+
+def halfwidth(text: str) -> str:
+    """Full-width letters, digits and signs typed with a Chinese input method (１３８, ＡＢＣ, ＠) as
+    the ASCII characters they stand for (Unicode NFKC), so a code is checked as the user meant it."""
+    return unicodedata.normalize("NFKC", text)
+
+
+class HalfWidthMixin:
+    """A form field whose text is read through `halfwidth` before it is validated."""
+
+    def to_python(self, value):
+        return super().to_python(halfwidth(value) if isinstance(value, str) else value)
+
+
+class CodeField(HalfWidthMixin, forms.CharField):
+    """A code, number or phone number."""
+
+
+class HalfWidthEmailField(HalfWidthMixin, forms.EmailField):
+    """An e-mail address, full-width ＠ and letters included."""
+
+
+PHONE = re.compile(r"\+?[0-9][0-9-]{4,}[0-9]")
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -41,8 +76,8 @@ class SignupForm(UserCreationForm):
     """An SME contact person creates an account, then registers or claims their firm."""
 
     full_name = forms.CharField(label=_("Full name"), max_length=64)
-    phone = forms.CharField(label=_("Mobile phone"), max_length=32)
-    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = CodeField(label=_("Mobile phone"), max_length=32)
+    email = HalfWidthEmailField(label=_("E-mail"), required=False)
 
     class Meta(UserCreationForm.Meta):
         model = User
@@ -55,7 +90,7 @@ class SignupForm(UserCreationForm):
 
     def clean_phone(self):
         phone = "".join(self.cleaned_data["phone"].split())
-        if not phone.lstrip("+").replace("-", "").isdigit() or len(phone) < 7:
+        if not PHONE.fullmatch(phone):
             raise ValidationError(_("Enter a phone number made of digits."))
         return phone
 
@@ -80,14 +115,19 @@ class BootstrapMixin:
             widget.attrs.setdefault("class", css)
 
 
-class RegionCodeField(forms.CharField):
-    """A region typed as its 6-digit code (the credit code usually suggests it)."""
+class RegionCodeField(CodeField):
+    """A region, picked by name or pinyin in the region picker or typed as its 6-digit code (the
+    credit code usually suggests it)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Region code"))
+        kwargs.setdefault("label", _("Region"))
         kwargs.setdefault("max_length", 6)
-        kwargs.setdefault("help_text", _("The 6-digit administrative division code, e.g. 130102."))
+        kwargs.setdefault("help_text", _("Search by name or pinyin, or choose the province, city and county in turn "
+                                         "(the 6-digit code, e.g. 130102, works too)."))
         super().__init__(**kwargs)
+        # static/portal/pickers.js turns the code box into the region picker; without JavaScript
+        # the code is typed.
+        self.widget.attrs.update({"data-region-picker": "", "inputmode": "numeric"})
 
     def clean(self, value):
         value = (super().clean(value) or "").strip()

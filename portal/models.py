@@ -14,10 +14,13 @@ class Region(models.Model):
     """An administrative division (行政区划) by its 6-digit GB/T 2260 code.
 
     The code nests: the first two digits name the province, the first four the city, all six the
-    county. "Inside a jurisdiction" is therefore a code prefix (see `prefix`).
+    county. "Inside a jurisdiction" is therefore a code prefix (see `prefix`). Above the provinces
+    sits the whole country (全国, code 000000, the empty prefix): the jurisdiction of the national
+    regulator and of campaigns it runs over every province.
     """
 
     class Level(models.TextChoices):
+        NATIONAL = "national", _("National")
         PROVINCE = "province", _("Province")
         CITY = "city", _("City")
         COUNTY = "county", _("County")
@@ -54,13 +57,14 @@ class Region(models.Model):
         """
         chain = []
         region = self
-        while region.parent_id is not None and Region.parent.is_cached(region):
+        while region.parent_id not in (None, NATIONAL_CODE) and Region.parent.is_cached(region):
             region = region.parent
             chain.append(region)
-        if region.parent_id is not None:
+        if region.parent_id not in (None, NATIONAL_CODE):
             codes = {self.code[:2] + "0000", self.code[:4] + "00"} - {self.code} - {r.code for r in chain}
             chain.extend(Region.objects.filter(code__in=codes))
-        return sorted(chain, key=lambda r: r.code)
+        # The country is above every province but no part of a region's name or trail of places.
+        return sorted((r for r in chain if r.code != NATIONAL_CODE), key=lambda r: r.code)
 
     @property
     def is_grouping(self) -> bool:
@@ -74,13 +78,18 @@ class Region(models.Model):
 
 
 MUNICIPALITIES = {"11", "12", "31", "50"}
+# The whole country: above every province, its prefix is empty so every code lies inside it.
+NATIONAL_CODE = "000000"
 
 
 def code_prefix(code: str) -> str:
-    """The prefix of every code inside `code`: a province XX0000 → XX, a city XXYY00 → XXYY.
+    """The prefix of every code inside `code`: the country 000000 → "", a province XX0000 → XX,
+    a city XXYY00 → XXYY.
 
     GB/T 2260 codes carry their level in their trailing zeros, so no lookup is needed.
     """
+    if code == NATIONAL_CODE:
+        return ""
     if code.endswith("0000"):
         return code[:2]
     if code.endswith("00"):
@@ -89,8 +98,10 @@ def code_prefix(code: str) -> str:
 
 
 def enclosing_codes(code: str) -> list[str]:
-    """`code` and the codes of the province and city it lies in, widest first, without a query."""
-    return list(dict.fromkeys([code[:2] + "0000", code[:4] + "00", code]))
+    """`code` and the codes of the country, province and city it lies in, widest first, without a query."""
+    if code == NATIONAL_CODE:
+        return [NATIONAL_CODE]
+    return list(dict.fromkeys([NATIONAL_CODE, code[:2] + "0000", code[:4] + "00", code]))
 
 
 class BilingualName(models.Model):
@@ -181,6 +192,8 @@ class User(AbstractUser):
         Region, verbose_name=_("jurisdiction"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="staff", help_text=_("Required for regulators and supervisors."),
     )
+    # The language notifications and emails are written in (the portal's pages follow the switcher).
+    language = models.CharField(_("language of notifications"), max_length=8, default="zh-hans")
 
     class Meta:
         verbose_name = _("user")
@@ -347,3 +360,6 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit entries cannot be deleted.")
+
+
+from portal.notifications.models import Delivery, Notification, NotificationPreference  # noqa: E402, F401

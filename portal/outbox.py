@@ -14,6 +14,7 @@ transaction (rows locked with SKIP LOCKED, so several workers share the work): a
 or database that dies half-way leaves the entries for the next drain.
 """
 
+import contextlib
 import logging
 import select
 import threading
@@ -85,12 +86,27 @@ def drain_all(*, seconds: float = 60.0) -> int:
 
 _running = threading.Lock()
 _again = threading.Event()
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def drained_by_caller():
+    """Within this block, commits start no background drain: the caller drains when it is done
+    (a bulk write such as the demo seed, which would otherwise race its own drain thread)."""
+    before = getattr(_held, "on", False)
+    _held.on = True
+    try:
+        yield
+    finally:
+        _held.on = before
 
 
 def drain_after_commit() -> None:
     """Once the current transaction commits, drain in this process: inline when the settings say
     so (the test suite), otherwise in one background thread at a time, so the response is not kept
     waiting; a commit that arrives while the thread runs makes it go round once more."""
+    if getattr(_held, "on", False):
+        return
     connection_ = transaction.get_connection()
     if any(func is _wake for _savepoints, func, _robust in connection_.run_on_commit):
         return

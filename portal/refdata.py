@@ -54,7 +54,7 @@ def load_regions(Region) -> int:
     rows = read_csv("regions.csv")
     existing = set(Region.objects.values_list("code", flat=True))
     # Parents first: the file is sorted by code, and a parent's code sorts before its children's.
-    by_level = {"province": 0, "city": 1, "county": 2}
+    by_level = {"national": -1, "province": 0, "city": 1, "county": 2}
     rows.sort(key=lambda row: (by_level[row["level"]], row["code"]))
     new = [
         Region(code=row["code"], name=row["name"], level=row["level"], parent_id=row["parent_code"] or None)

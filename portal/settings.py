@@ -18,6 +18,9 @@ from portal.env import env_bool, env_broker_url, env_database, env_int, env_list
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# Django's technical 404 and 500 pages (URL patterns, tracebacks) instead of the portal's own:
+# for a developer at work, never for the demo or the people using the portal.
+DEBUG_ERROR_PAGES = DEBUG and env_bool("DJANGO_DEBUG_ERROR_PAGES", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if SECRET_KEY is None:
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "portal.security.twofactor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.middleware.PortalErrorPagesMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,6 +109,14 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # for expert matching over thousands of candidates that took longer than the query itself
     # (see `manage.py benchmark_cases --explain`). The portal's queries gain nothing from it.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+else:
+    # The embedded default has several writers at once (requests, and the thread that drains the
+    # outbox after a commit). A transaction takes SQLite's write lock when it begins, so a reader
+    # never has to upgrade to a writer half-way (which fails at once with "database is locked"),
+    # waits for the lock up to `timeout` seconds, and the write-ahead log lets pages be read
+    # while a write goes on.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=30, init_command="PRAGMA journal_mode=WAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
@@ -221,8 +233,26 @@ STORAGES = {
     },
 }
 
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "portal@localhost")
+# Email: printed on the console unless EMAIL_HOST names an SMTP server (README "Notifications").
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on; choose one.")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", env_str("DJANGO_DEFAULT_FROM_EMAIL", "portal@localhost"))
+# Where the portal is reached from outside, for the links in emails.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# The channels a notification leaves the portal by (portal/notifications/channels.py).
+NOTIFICATION_CHANNELS = env_list("PORTAL_NOTIFICATION_CHANNELS", ["portal.notifications.channels.EmailChannel"])
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -270,14 +300,18 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Quality-campaign portal API",
-    "DESCRIPTION": "Enterprises, quality needs, experts, assistance cases, campaigns and KPIs.",
+    # Lazy: the schema (and the docs page reading it) speaks the reader's language.
+    "TITLE": _("Quality-campaign portal API"),
+    "DESCRIPTION": _("Enterprises, quality needs, experts, assistance cases, campaigns and KPIs."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two lists have a field named "kind": each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "portal.notifications.kinds.KIND_CHOICES",
+                            "SurveyKindEnum": "enterprises.models.NeedsSurvey.Kind"},
     # The API is for the portal's own users: its description is not published to the world.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "POSTPROCESSING_HOOKS": [
@@ -319,6 +353,15 @@ CELERY_BEAT_SCHEDULE = {
     # A full count of running (and just ended) campaigns' KPIs: it puts right, counts and logs any
     # figure the updates got wrong, and writes only the rows that change.
     "kpi-refresh-all": {"task": "campaigns.tasks.kpi_refresh_all", "schedule": crontab(minute="*/15")},
+    # Notifications' emails that the outbox's wake-up missed, and retries after a transient failure.
+    "notifications-deliver": {"task": "portal.tasks.notifications_deliver", "schedule": 60.0},
+    # Lead regulators' follow-ups due tomorrow or overdue, cases without a visit, rating reminders.
+    "notifications-reminders": {"task": "campaigns.tasks.reminders_send", "schedule": crontab(hour=7, minute=30)},
+    # The daily digest, after the reminders so it carries them.
+    "notifications-digest": {"task": "portal.tasks.notifications_digest", "schedule": crontab(hour=8, minute=0)},
+    # Targets behind their pro-rata pace past mid-campaign, to the campaign's regulators, on Mondays.
+    "notifications-kpi-pace": {"task": "campaigns.tasks.kpi_pace_check",
+                               "schedule": crontab(day_of_week="mon", hour=7, minute=45)},
 }
 # On the embedded default (no worker), the outbox is drained after the commit in a background
 # thread of the web process; the test settings drain inline instead, so a test sees the result.

@@ -30,3 +30,19 @@ def idempotency_keys_forget() -> int:
     from portal import idempotency
 
     return idempotency.forget_old()
+
+
+@shared_task(name="portal.tasks.notifications_deliver", ignore_result=True)
+def notifications_deliver() -> int:
+    """Send the notifications' emails that are due; safe to run twice at once (rows are claimed)."""
+    from portal.notifications import delivery
+
+    return delivery.deliver_due()
+
+
+@shared_task(name="portal.tasks.notifications_digest", ignore_result=True)
+def notifications_digest() -> int:
+    """The daily digest: one email per person listing what waited for it; a rerun sends nothing new."""
+    from portal.notifications import delivery
+
+    return delivery.digests_send()

@@ -146,3 +146,20 @@ def test_an_assignment_recorded_on_its_case_reads_with_proper_labels(bob, firm):
     entry = audit_entries_for(bob, case).get(action="assign")
     with translation.override("zh-hans"):
         assert change_rows(entry) == [{"field": "专家", "old": "—", "new": "刘建华 (130100-0001)"}]
+
+
+def test_a_note_the_portal_wrote_reads_in_the_readers_language():
+    from django.utils import translation
+
+    from portal.audit import note_text, portal_note
+
+    stored = portal_note("Answered by case #%(number)d", number=12)
+    assert stored == "Answered by case #12"
+    with translation.override("zh-hans"):
+        assert "#12" in note_text(stored) and note_text(stored) != stored
+        chinese = note_text(portal_note("Assigned past capacity"))
+    assert chinese != "Assigned past capacity"
+    with translation.override("en"):
+        # An entry written earlier in Chinese reads in English too; a typed note stays as typed.
+        assert note_text(chinese) == "Assigned past capacity"
+        assert note_text("企业停产待检") == "企业停产待检"

@@ -22,7 +22,7 @@ def test_it_refuses_to_run_on_anything_but_postgresql(monkeypatch):
 @pytest.mark.needs_postgres
 def test_a_tiny_run_removes_its_firms_and_keeps_the_importers_audit_trail(needs_postgres):
     output = StringIO()
-    call_command("benchmark_registry", "--enterprises", "60", "--import-rows", "40", stdout=output)
+    call_command("benchmark_registry", "--enterprises", "60", "--import-rows", "40", "--no-serve", stdout=output)
     assert "Removing the synthetic data" in output.getvalue()
     assert not Enterprise.objects.exists()
     # The import's entries stay (append-only); the account that made them is deactivated, not deleted.

@@ -178,7 +178,7 @@ def test_the_list_costs_the_same_queries_at_any_page_size(client_for, bob, djang
     # session, user, the user's region (jurisdiction) and its province (page header); the COUNT;
     # one page of campaigns joined to region -> city -> province, with its status and its case and
     # session counts as subqueries.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(url("list"), {"per_page": per_page})
     assert len(response.context["object_list"]) == per_page
 

@@ -723,7 +723,7 @@ class TestQueryCounts:
         # session, user, the user's region (jurisdiction) and its province (header), the count, one page of cases
         # with firm, region, campaign and lead joined, their active assignments with experts (one prefetch); the
         # filter choices: campaigns, leads and experts of the visible cases.
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             response = client.get(reverse("cases:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
 
@@ -735,7 +735,7 @@ class TestQueryCounts:
         # session, user, the user's region (jurisdiction) and its province (header), the count, one page of visits
         # with case, firm, campaign and logger joined and the file count annotated; the filter choices: campaigns
         # and who logged visits.
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(7):
             response = client.get(reverse("visits:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == per_page
 
@@ -750,7 +750,7 @@ class TestQueryCounts:
         # session, user, the user's region (jurisdiction) and its province (header), the case with firm, region,
         # campaign and lead; its visits and their attachments; the rating; the audit entries of the case and its
         # visits; the needs; the assignments with experts and who assigned; the history with actors.
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(11):
             response = client.get(reverse("cases:detail", args=[case.pk]))
         assert len(response.context["visits"]) == visits
 
@@ -784,3 +784,15 @@ def test_ids_past_the_databases_range_are_refused_not_crashed(client_for, bob, c
     assert client.get(reverse("cases:list"), {"campaign": huge, "lead": huge, "expert": huge}).status_code == 200
     assert client.get(reverse("visits:list"), {"case": huge, "logged_by": huge}).status_code == 200
     assert AssistanceCase.objects.count() == 1 and case.assignments.count() == 0
+
+
+def test_the_firm_sees_the_phone_and_email_of_its_regulator_and_expert(client_for, alice, bob, case, assigned):
+    bob.phone, bob.email, bob.organisation = "0311-87650000", "wangjg@sjz.example.cn", "石家庄市市场监督管理局"
+    bob.save()
+    assigned.expert.phone, assigned.expert.email = "13800001111", "wanghy@lab.example.cn"
+    assigned.expert.save()
+    html = client_for(alice).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    contacts = html[html.index('data-testid="case-contacts"'):html.index('data-testid="case-experts"')]
+    for text in ["王建国", 'href="tel:0311-87650000"', "mailto:wangjg@sjz.example.cn", "石家庄市市场监督管理局",
+                 "王海燕", 'href="tel:13800001111"', "mailto:wanghy@lab.example.cn"]:
+        assert text in contacts

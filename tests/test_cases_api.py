@@ -716,8 +716,10 @@ def test_the_suggestions_for_a_case_rank_the_fitting_specialty_first_and_say_why
     assert best["specialty_fits"] is True and best["served_region"] == {"code": "130100", "name": "石家庄市"}
     assert (best["load"], best["capacity"], best["at_capacity"], best["rating_count"]) == (0, 3, False, 0)
     assert best["score"] > rows[1]["score"]
-    assert best["reasons"] == ["Specialty fits the service area", "Serves 石家庄市", "Has room: 0 of 3 open cases",
-                               "No ratings yet"]
+    assert best["named_words"] == ["计量", "校准", "压力表"] and best["past_cases"] == 0
+    assert best["reasons"] == ["Specialty fits the service area",
+                               "Specialty Metrology matches the need's words: 计量、校准、压力表",
+                               "Serves 石家庄市", "Has room: 0 of 3 open cases", "No ratings yet"]
 
 
 def test_an_expert_already_on_the_case_is_not_suggested_again(api, bob, case, pool):
@@ -1127,3 +1129,14 @@ def test_the_schema_validates_without_a_warning(tmp_path):
     for path in ["/api/cases/{id}/transition/", "/api/visits/{id}/attachments/{attachment_id}/",
                  "/api/needs/{id}/suggestions/", "/api/experts/", "/api/campaigns/"]:
         assert path in schema
+
+
+def test_a_note_the_portal_wrote_reads_in_the_readers_language(api, api_for, bob, case):
+    busy = ExpertFactory(name="满员专家", capacity=1)
+    other = services.case_open(user=bob, campaign=case.campaign, enterprise=EnterpriseFactory(), title="另一件")
+    services.case_assign_expert(user=bob, case=other, expert=busy)
+    services.case_assign_expert(user=bob, case=case, expert=busy, override_reason="唯一熟悉该型号的专家")
+    entries = api(bob).get(case_url(case, "audit")).json()
+    assert "Assigned past capacity" in [entry["note"] for entry in entries]
+    chinese = api_for(bob).get(case_url(case, "audit")).json()  # no language picked: Chinese
+    assert "超额指派" in [entry["note"] for entry in chinese]

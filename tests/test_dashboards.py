@@ -397,6 +397,11 @@ class TestExport:
         assert monthly[-1][0] == f"{TODAY:%Y-%m}"
         regions = list(book["Regions"].iter_rows(values_only=True))
         assert {row[1] for row in regions[1:]} >= {"130102", "130104"}
+        # Size classes by name in the reader's language, never by their stored codes.
+        sizes = list(book["Size class"].iter_rows(values_only=True))
+        assert sizes[0][:2] == ("Size class", "Firms assisted")
+        names = {row[0] for row in sizes[1:]}
+        assert "Small" in names and not names & {"micro", "small", "medium", "large"}
 
     def test_text_a_spreadsheet_would_evaluate_is_neutralised(self, client_for, diana, bob, charlie, admin_user):
         campaign = build_hebei_campaign(bob, charlie, admin_user, name='=HYPERLINK("http://x","点我")',

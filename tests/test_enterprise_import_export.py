@@ -387,8 +387,11 @@ class TestImportTask:
         # batch, progress saved, result saved (7). Importing: the job, region codes, industry
         # codes, existing codes of the batch, savepoint, job locked, the batch's registered firms
         # read and locked for the audit, counters saved, savepoint released, job done (10), the
-        # INSERT ... ON CONFLICT statements and the audit entries' INSERT statements.
-        with django_assert_num_queries(7 + 10 + inserts + audit_inserts):
+        # INSERT ... ON CONFLICT statements and the audit entries' INSERT statements. The check's result
+        # and the job's end are each saved in a transaction with the uploader's notification (2 + 2), which
+        # reads the job with its uploader, inserts the notification and reads their preferences inside a
+        # savepoint (5).
+        with django_assert_num_queries(7 + 10 + 4 + 5 + inserts + audit_inserts):
             importing.import_job_process(job_id=job.pk)
         job.refresh_from_db()
         assert (job.status, job.created_count) == ("done", rows)
@@ -421,11 +424,11 @@ class TestImportTask:
         real_upsert = importing.upsert
         calls = []
 
-        def flaky_upsert(batch, fields):
+        def flaky_upsert(batch, *args):
             calls.append(len(batch))
             if len(calls) == 2:
                 raise OperationalError("server closed the connection unexpectedly")
-            return real_upsert(batch, fields)
+            return real_upsert(batch, *args)
 
         monkeypatch.setattr(importing, "upsert", flaky_upsert)
         with pytest.raises(OperationalError):
@@ -625,3 +628,18 @@ class TestExport:
                 response = client.get(reverse("enterprises:export", args=["csv"]))
                 rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
             assert len(rows) == 1 + count
+
+
+def test_the_xlsx_export_sets_column_widths_fit_for_chinese_names(client_for, bob):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    response = client_for(bob).get(reverse("enterprises:export", args=["xlsx"]))
+    sheet = load_workbook(BytesIO(b"".join(response.streaming_content))).active
+    widths = {sheet.cell(row=1, column=index).value: sheet.column_dimensions[letter].width
+              for index, letter in enumerate("ABCDEFGHIJKLMNOP", start=1) if sheet.cell(row=1, column=index).value}
+    name_header = next(header for header in widths if "名称" in header)
+    # A 17-character Chinese firm name (石家庄恒泰食品有限公司 is 11) fits: two units a character.
+    assert widths[name_header] >= 34
+    assert all(width >= 2 * len(header) for header, width in widths.items())

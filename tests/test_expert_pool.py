@@ -296,7 +296,7 @@ class TestList:
         # session, user, the user's region and its province (the navbar), the filter form's
         # specialty and service-area choices, count, the page of experts with their load and
         # rating subqueries, prefetched specialties, prefetched regions served.
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             response = client.get(reverse("experts:list"), {"per_page": per_page})
         assert len(response.context["object_list"]) == min(per_page, 30)
 

@@ -94,7 +94,8 @@ def hebei(bob, charlie, admin_user):
 EXPECTED_PROVINCE = {
     "cases": 3, "firms_assisted": 3, "key_firms_assisted": 2, "key_industries": 2,
     "cases_closed": 2, "cases_resolved": 1, "certificates_obtained": 0, "standards_drafted": 0,
-    "excellence_models": 0, "labs_set_up": 1, "money_saved": 450000.0,
+    "excellence_models": 0, "labs_set_up": 1, "money_saved": 450000.0, "money_saved_once": 450000.0,
+    "money_saved_per_year": 0.0,
     "visits": 3, "on_site_visits": 1, "consultations": 2, "visit_hours": 6.0,
     "needs_received": 3, "needs_fulfilled": 1, "needs_declined": 1, "fulfilment_rate": 33.33,
     "needs_visited": 1, "days_to_first_visit": 20.0,

@@ -23,14 +23,15 @@ def reference_counts() -> dict[str, int]:
 
 def test_the_migrations_load_every_division_of_gb_t_2260():
     by_level = dict(Region.objects.values_list("level").annotate(n=Count("code")))
-    assert by_level == {"province": 34, "city": 342, "county": 2846}
+    assert by_level == {"national": 1, "province": 34, "city": 342, "county": 2846}
 
 
 @pytest.mark.parametrize(
     ("code", "name", "level", "parent"),
     [
-        ("110000", "北京市", "province", None),
-        ("340000", "安徽省", "province", None),
+        ("000000", "全国", "national", None),
+        ("110000", "北京市", "province", "000000"),
+        ("340000", "安徽省", "province", "000000"),
         ("130100", "石家庄市", "city", "130000"),
         ("130102", "长安区", "county", "130100"),
         ("441900", "东莞市", "city", "440000"),
@@ -48,16 +49,16 @@ def test_cities_without_counties_have_no_children():
         assert not Region.objects.filter(parent_id=code).exists(), code
 
 
-def test_provinces_have_no_parent_and_every_other_region_has_one():
-    assert not Region.objects.filter(level="province", parent__isnull=False).exists()
-    assert not Region.objects.exclude(level="province").filter(parent__isnull=True).exists()
+def test_the_country_has_no_parent_and_every_province_lies_in_it():
+    assert list(Region.objects.filter(parent__isnull=True).values_list("code", flat=True)) == ["000000"]
+    assert not Region.objects.filter(level="province").exclude(parent_id="000000").exists()
 
 
 def test_every_parent_is_the_ancestor_that_the_code_names():
     """A city's parent is its xx0000 province, a county's its xxxx00 city: prefix scoping relies on it."""
     wrong = [
         (region.code, region.parent_id)
-        for region in Region.objects.exclude(level="province")
+        for region in Region.objects.exclude(level__in=["national", "province"])
         if region.parent_id != (region.code[:2] + "0000" if region.level == "city" else region.code[:4] + "00")
     ]
     assert wrong == []
@@ -104,7 +105,7 @@ def test_loading_the_reference_data_again_changes_nothing():
     call_command("load_reference_data", stdout=output)
     call_command("load_reference_data", stdout=output)
     assert reference_counts() == before
-    assert "regions: 3222" in output.getvalue()
+    assert "regions: 3223" in output.getvalue()  # 3,222 divisions and the country
 
 
 def test_loading_the_reference_data_restores_a_missing_row():

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from campaigns.cases.matching import suggest_experts
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit, VisitAttachment
+from campaigns.cases.ratings import expert_rating_records_rebuild
 from campaigns.cases.selectors import cases_visible_to, visits_visible_to
-from campaigns.cases.services import expert_rating_records_rebuild
 from campaigns.models import Campaign
 from enterprises.demo import GIVEN, NAME_STEMS, SURNAMES, TRADE_WORDS
 from enterprises.models import Enterprise, NeedEvent, NeedRequest

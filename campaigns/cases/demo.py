@@ -12,13 +12,14 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.cases import services
-from campaigns.cases.matching import suggest_experts
+from campaigns.cases.matching import case_words, suggest_experts
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, CaseRating, Visit
 from campaigns.demo import seed_campaigns
 from campaigns.models import Campaign
 from enterprises.models import Enterprise, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.services import need_submit
 from experts.models import Expert
+from portal import audit
 from portal.models import ServiceArea, User
 
 Status = AssistanceCase.Status
@@ -202,7 +203,8 @@ STAMPED = ((CaseEvent, "at"), (NeedEvent, "at"), (CaseAssignment, "assigned_at")
 def happened(when: datetime) -> Iterator[None]:
     """Move the history the enclosed service call writes to `when`, the day it happened in the story."""
     marks = {model: model.objects.aggregate(last=Max("pk"))["last"] or 0 for model, _column in STAMPED}
-    yield
+    with audit.dated(when):  # the audit trail cannot be changed afterwards: it is dated as written
+        yield
     for model, column in STAMPED:
         model.objects.filter(pk__gt=marks[model]).update(**{column: when})
 
@@ -337,7 +339,7 @@ class CaseSeeder:
         with happened(opened):
             case = services.case_open(user=lead, campaign=self.campaigns[plan.campaign], enterprise=firm,
                                       needs=needs, title=title[:120])
-        AssistanceCase.objects.filter(pk=case.pk).update(opened_at=opened)
+        AssistanceCase.objects.filter(pk=case.pk).update(opened_at=opened, entered_at=opened)
         experts = self.assign(plan, lead, case, firm, area, opened_age)
         rank = STEPS.index(plan.status) if plan.status != Status.CLOSED else len(STEPS) - (
             1 if plan.resolution == R else 2)
@@ -367,7 +369,8 @@ class CaseSeeder:
         if plan.status == Status.OPEN and not plan.expert and plan.follow_up != "silent":
             wanted = self.rng.choice([0, 1])  # some new cases still wait for their expert
         if wanted:
-            suggestions = suggest_experts(user=lead, enterprise=firm, service_area_ids=[area], exclude_case=case)
+            suggestions = suggest_experts(user=lead, enterprise=firm, service_area_ids=[area], exclude_case=case,
+                                          text=case_words(case))
             # Experts with a demo login get only the cases planned for them, so their load is as told.
             fitting = [s.expert for s in suggestions if s.specialty_fits and not s.at_capacity
                        and s.expert.user_id is None and s.expert not in chosen]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, Visit
 from campaigns.cases.selectors import overdue_q, stale_q
-from enterprises.uscc import normalise
+from enterprises import search
 from portal.filters import RegionPrefixFilter, id_filter
 
 Status = AssistanceCase.Status
@@ -31,14 +31,8 @@ class CaseFilterSet(django_filters.FilterSet):
         fields = ["q", "status", "campaign", "region", "enterprise", "lead", "expert", "overdue", "stale"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(enterprise__name__icontains=value)
-            | Q(enterprise__uscc__startswith=normalise(value))
-        )
+        # The registry's search over the case's firm (every word, any order), or the case title.
+        return search.matching(queryset, value, "enterprise__search_text", also=["title"])
 
     def by_expert(self, queryset, name, value):
         assigned = CaseAssignment.objects.filter(case=OuterRef("pk"), expert_id=value, active=True)

@@ -15,7 +15,13 @@ from campaigns.cases.services import (
     PHOTO_TYPES,
     TRANSITIONS,
 )
-from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, MultipleFileField, MultipleFileInput
+from portal.forms import (
+    BootstrapMixin,
+    BoundedModelMultipleChoiceField,
+    MultipleFileField,
+    MultipleFileInput,
+    lazy_interpolate,
+)
 
 Status = AssistanceCase.Status
 Resolution = AssistanceCase.Resolution
@@ -50,6 +56,9 @@ class CaseOpenForm(BootstrapMixin, forms.Form):
     lead = UserChoiceField(label=_("Lead regulator"), queryset=None, empty_label=_("Choose the lead regulator"))
     diagnosis = forms.CharField(label=_("Diagnosis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     plan = forms.CharField(label=_("Assistance plan"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    opened_on = forms.DateField(label=_("Opened on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=_("Only for a case entered after the fact (a past campaign, a paper "
+                                            "record): the day it opened. Empty: today."))
 
     def __init__(self, *args, campaigns, needs, leads, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,7 +98,12 @@ class CaseEditForm(BootstrapMixin, forms.ModelForm):
             self.fields["lead"].empty_label = None
         if "money_saved" in self.fields:
             self.fields["money_saved"].validators.append(MinValueValidator(0))
+        if "money_saved_period" in self.fields:  # left out of a form: the case keeps its period
+            self.fields["money_saved_period"].required = False
         self.initial.setdefault("version", case.version)
+
+    def clean_money_saved_period(self) -> str:
+        return self.cleaned_data.get("money_saved_period") or self.instance.money_saved_period
 
     @property
     def editable_fields(self) -> list[str]:
@@ -130,7 +144,11 @@ class CaseCloseForm(BootstrapMixin, forms.Form):
     money_saved = forms.DecimalField(label=_("Money saved (yuan)"), required=False, min_value=0, max_digits=14,
                                      decimal_places=2,
                                      widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    money_saved_period = forms.ChoiceField(label=_("Money saved per"), choices=AssistanceCase.SavingsPeriod.choices,
+                                           initial=AssistanceCase.SavingsPeriod.ONCE, required=False)
     outcome_notes = forms.CharField(label=_("Outcome notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    closed_on = forms.DateField(label=_("Closed on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                help_text=_("Only for a case entered after the fact: the day it closed. Empty: today."))
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     def __init__(self, *args, needs, **kwargs):
@@ -144,7 +162,9 @@ class CaseCloseForm(BootstrapMixin, forms.Form):
         return cleaned
 
     def outcomes(self) -> dict:
-        return {name: self.cleaned_data[name] for name in OUTCOME_FIELDS}
+        outcomes = {name: self.cleaned_data[name] for name in OUTCOME_FIELDS}
+        outcomes["money_saved_period"] = self.cleaned_data["money_saved_period"] or AssistanceCase.SavingsPeriod.ONCE
+        return outcomes
 
 
 class AssignForm(forms.Form):
@@ -175,8 +195,8 @@ class VisitForm(BootstrapMixin, forms.ModelForm):
 
     attachments = MultipleFileField(
         label=_("Photos and files"), required=False, widget=AttachmentInput,
-        help_text=_("Up to %(count)d files of %(size)d MB each: photos, PDF, Word, Excel or text.")
-        % {"count": ATTACHMENT_MAX_COUNT, "size": ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+        help_text=lazy_interpolate(_("Up to %(count)d files of %(size)d MB each: photos, PDF, Word, Excel or text."),
+                                   count=ATTACHMENT_MAX_COUNT, size=ATTACHMENT_MAX_BYTES // (1024 * 1024)),
     )
 
     class Meta:

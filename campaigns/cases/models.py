@@ -35,6 +35,10 @@ class AssistanceCase(models.Model):
         RESOLVED = "resolved", _("Resolved")
         UNRESOLVED = "unresolved", _("Unresolved")
 
+    class SavingsPeriod(models.TextChoices):
+        ONCE = "once", _("One-off")
+        PER_YEAR = "per_year", _("Per year")
+
     campaign = models.ForeignKey("campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.PROTECT,
                                  related_name="cases")
     enterprise = models.ForeignKey(Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT,
@@ -53,11 +57,17 @@ class AssistanceCase(models.Model):
     lab_set_up = models.BooleanField(_("measurement lab set up"), default=False)
     money_saved = models.DecimalField(_("money saved (yuan)"), max_digits=14, decimal_places=2, null=True,
                                       blank=True, validators=[MinValueValidator(0)])
+    money_saved_period = models.CharField(_("money saved per"), max_length=8, choices=SavingsPeriod.choices,
+                                          default=SavingsPeriod.ONCE,
+                                          help_text=_("A one-off saving, or one the firm makes every year."))
     outcome_notes = models.TextField(_("outcome notes"), blank=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT,
                                   related_name="+")
+    # When the case opened: today, or the day given when it is entered after the fact (补录).
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now,
+                                      help_text=_("When the case was typed into the portal."))
     # Kept by the visit services so the home page and lists need no aggregate over visits.
     last_visit_on = models.DateField(_("last visit"), null=True, blank=True)
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
@@ -96,6 +106,11 @@ class AssistanceCase(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
+
+    @property
+    def entered_later(self) -> bool:
+        """Typed in after the fact (补录): after the campaign ended or well after the case opened."""
+        return self.campaign.entered_later(timezone.localdate(self.opened_at), timezone.localdate(self.entered_at))
 
 
 class CaseEvent(models.Model):
@@ -201,6 +216,13 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} · {self.visited_on}"
+
+    @property
+    def entered_later(self) -> bool:
+        """Typed in after the fact (补录), e.g. from a paper visit record."""
+        if self.logged_at is None:
+            return False
+        return self.case.campaign.entered_later(self.visited_on, timezone.localdate(self.logged_at))
 
     def clean(self) -> None:
         errors = {}

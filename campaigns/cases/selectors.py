@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, DateField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from campaigns.cases.models import AssistanceCase, CaseAssignment, Visit
+from campaigns.models import ENTERED_LATER_DAYS
 from portal.models import User
 from portal.selectors import region_code_q, region_is_visible_to
 
@@ -53,6 +54,19 @@ def overdue_q() -> Q:
     return ~Q(status=Status.CLOSED) & Q(next_follow_up_on__lt=timezone.localdate())
 
 
+def action_first(cases: QuerySet[AssistanceCase]) -> QuerySet[AssistanceCase]:
+    """The order of a case list: what needs action first. Open cases whose follow-up is overdue
+    (the longest overdue first), then open cases without a visit for 30 days, then the other open
+    cases, newest first, and closed cases last."""
+    attention = Case(
+        When(overdue_q(), then=Value(0)), When(stale_q(), then=Value(1)),
+        When(~Q(status=Status.CLOSED), then=Value(2)), default=Value(3), output_field=IntegerField(),
+    )
+    overdue_since = Case(When(overdue_q(), then=F("next_follow_up_on")), default=Value(None), output_field=DateField())
+    return cases.annotate(attention=attention, overdue_since=overdue_since).order_by(
+        "attention", F("overdue_since").asc(nulls_last=True), "-opened_at", "-pk")
+
+
 def stale_q() -> Q:
     """Open, and no visit for 30 days (counting from opening when there has been none)."""
     cutoff = timezone.localdate() - timedelta(days=STALE_AFTER_DAYS)
@@ -72,10 +86,12 @@ def stale_cases(user: User) -> QuerySet[AssistanceCase]:
 
 
 def cases_awaiting_rating(user: User) -> QuerySet[AssistanceCase]:
-    """Closed cases of the SME user's firms that nobody has rated yet."""
+    """Closed cases of the SME user's firms that nobody has rated yet; a case that had closed long
+    before it was typed in (a paper record, 补录) is not put to the firm."""
     if not user.is_authenticated or not user.is_sme:
         return AssistanceCase.objects.none()
-    return cases_visible_to(user).filter(status=Status.CLOSED, rating__isnull=True).order_by("-closed_at")
+    return (cases_visible_to(user).filter(status=Status.CLOSED, rating__isnull=True)
+            .exclude(closed_at__lt=F("entered_at") - timedelta(days=ENTERED_LATER_DAYS)).order_by("-closed_at"))
 
 
 # --- Who may do what on a case (the services enforce it; pages ask before offering a button) ---

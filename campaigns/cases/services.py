@@ -4,13 +4,14 @@ Each is one transaction, records its audit entry, and refuses what the user may 
 (PermissionDenied) or what the rules forbid (ValidationError with a message per field)."""
 
 from collections.abc import Iterable
+from datetime import date
 from pathlib import PurePath
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,13 +25,17 @@ from campaigns.cases.selectors import (
 )
 from campaigns.figures import figures_changed
 from campaigns.models import Campaign
-from campaigns.services import locked_campaign
+from campaigns.services import check_event_day, check_open_for_entry, locked_campaign
 from enterprises.models import Enterprise, NeedRequest
+from enterprises.selectors import enterprise_contacts
 from enterprises.services import need_advance
 from experts.models import Expert
 from experts.selectors import experts_visible_to
 from portal import audit
+from portal.dates import day_moment
 from portal.models import User
+from portal.notifications import kinds as notice
+from portal.notifications.services import notify
 from portal.selectors import region_is_visible_to
 from portal.uploads import check_content
 
@@ -48,7 +53,7 @@ TRANSITIONS = {
 }
 MANAGER_FIELDS = (
     "title", "lead", "diagnosis", "plan", "certificate_obtained", "standard_drafted", "excellence_model_adopted",
-    "lab_set_up", "money_saved", "outcome_notes",
+    "lab_set_up", "money_saved", "money_saved_period", "outcome_notes",
 )
 EXPERT_FIELDS = ("diagnosis", "plan")
 AUDITED_CASE_FIELDS = ("campaign", "enterprise", "needs", "status", "resolution", *MANAGER_FIELDS)
@@ -79,11 +84,14 @@ def check_lead(lead: User, enterprise: Enterprise) -> None:
 def case_open(
     *, user: User, campaign: Campaign, title: str, enterprise: Enterprise | None = None,
     needs: Iterable[NeedRequest] = (), lead: User | None = None, diagnosis: str = "", plan: str = "",
+    opened_on: date | None = None,
 ) -> AssistanceCase:
     """Open a one-to-one case for a firm, from some of its needs or directly.
 
-    The campaign must cover the firm's region and be running today; the needs must be open,
-    belong to the firm and not be answered by another open case. Submitted needs are accepted.
+    The campaign must cover the firm's region, be open for entry and running today, or, for a case
+    entered after the fact (补录), `opened_on` names the day it opened inside the campaign's period.
+    The needs must be open, belong to the firm and not be answered by another open case.
+    Submitted needs are accepted.
     """
     needs = list(needs)
     if enterprise is None:
@@ -108,7 +116,7 @@ def case_open(
     today = timezone.localdate()
     if not campaign.covers(enterprise.region_id):
         errors.setdefault("campaign", []).append(_("This campaign does not cover the enterprise's region."))
-    elif not campaign.is_running_on(today):
+    elif opened_on is None and not campaign.is_running_on(today):
         errors.setdefault("campaign", []).append(
             _("This campaign runs from %(start)s to %(end)s; cases open only while it runs.")
             % {"start": campaign.starts_on, "end": campaign.ends_on})
@@ -133,12 +141,17 @@ def case_open(
     with transaction.atomic():
         # Locked so a regulator shortening the period at this moment cannot leave the case outside it.
         campaign = locked_campaign(campaign)
-        if not campaign.is_running_on(today):
+        check_open_for_entry(campaign)
+        if opened_on is not None:
+            check_event_day(campaign, opened_on, "opened_on")
+        elif not campaign.is_running_on(today):
             raise ValidationError({"campaign": _("This campaign runs from %(start)s to %(end)s; cases open only "
                                                  "while it runs.") % {"start": campaign.starts_on,
                                                                       "end": campaign.ends_on}})
         case = AssistanceCase(campaign=campaign, enterprise=enterprise, title=title.strip(), lead=lead,
                               diagnosis=diagnosis.strip(), plan=plan.strip(), opened_by=user)
+        if opened_on is not None:
+            case.opened_at = day_moment(opened_on)
         case.full_clean()
         try:
             with transaction.atomic():
@@ -151,11 +164,14 @@ def case_open(
         for need in needs:
             if need.status == NeedStatus.SUBMITTED:
                 need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED,
-                             note=_("Answered by case #%(number)d") % {"number": case.pk})
+                             note=audit.portal_note("Answered by case #%(number)d", number=case.pk))
         audit.record_create(actor=user, obj=case, fields=AUDITED_CASE_FIELDS, region_code=enterprise.region_id)
         figures_changed(campaign.pk, ["cases"], [(enterprise.region_id, case.opened_at)])
         # The firm's certificates now count as an assisted firm's, whenever they were issued.
         figures_changed(campaign.pk, ["certified"], [(enterprise.region_id, None)])
+        notify(enterprise_contacts(enterprise), notice.CASE_OPENED.name, obj=case,
+               params={"enterprise": enterprise.name, "case": case.title, "campaign": campaign.name},
+               link=reverse("cases:detail", args=[case.pk]))
     return case
 
 
@@ -230,20 +246,24 @@ def case_transition(*, user: User, case: AssistanceCase, to_status: str, note: s
 
 def case_close(
     *, user: User, case: AssistanceCase, resolution: str, fulfilled_needs: Iterable[NeedRequest] = (),
-    note: str = "", version: int | None = None, **outcomes,
+    note: str = "", version: int | None = None, closed_on: date | None = None, **outcomes,
 ) -> AssistanceCase:
     """Close a case resolved or unresolved, record its outcomes, settle its needs (the ones named
-    fulfilled become fulfilled, the others declined with the reason) and release its experts."""
+    fulfilled become fulfilled, the others declined with the reason) and release its experts.
+    A case entered after the fact closes on the day `closed_on` names (from its opening to today)."""
     if not may_manage_case(user, case):
         raise PermissionDenied
     unknown = set(outcomes) - {"certificate_obtained", "standard_drafted", "excellence_model_adopted",
-                               "lab_set_up", "money_saved", "outcome_notes"}
+                               "lab_set_up", "money_saved", "money_saved_period", "outcome_notes"}
     if unknown:
         raise ValidationError(_("Unknown outcome: %(names)s") % {"names": ", ".join(sorted(unknown))})
     with transaction.atomic():
         case = locked_case(case, version)
         if case.is_closed:
             raise ValidationError(_("This case is already closed."), code="illegal_transition")
+        check_open_for_entry(case.campaign)
+        if closed_on is not None and not timezone.localdate(case.opened_at) <= closed_on <= timezone.localdate():
+            raise ValidationError({"closed_on": _("A case closes between the day it opened and today.")})
         if resolution not in Resolution.values:
             raise ValidationError({"resolution": _("Choose resolved or unresolved.")})
         if resolution == Resolution.RESOLVED and case.status != Status.IN_PROGRESS:
@@ -263,7 +283,7 @@ def case_close(
             setattr(case, name, value.strip() if isinstance(value, str) else value)
         case.status = Status.CLOSED
         case.resolution = resolution
-        case.closed_at = timezone.now()
+        case.closed_at = timezone.now() if closed_on is None else day_moment(closed_on)
         case.next_follow_up_on = None
         case.full_clean()
         case.version += 1
@@ -280,12 +300,14 @@ def case_close(
                 if need.status == NeedStatus.SUBMITTED:
                     need_advance(actor=user, need=need, to_status=NeedStatus.TRIAGED)
                 need_advance(actor=user, need=need, to_status=NeedStatus.FULFILLED,
-                             note=_("Met by case #%(number)d") % {"number": case.pk})
+                             note=audit.portal_note("Met by case #%(number)d", number=case.pk))
             else:
                 need_advance(actor=user, need=need, to_status=NeedStatus.DECLINED, note=reason)
         audit.record_update(actor=user, obj=case, before=before, region_code=case.enterprise.region_id,
                             action=audit.Action.TRANSITION, note=note.strip())
         figures_changed(case.campaign_id, ["closed"], [(case.enterprise.region_id, case.closed_at)])
+        notify(enterprise_contacts(case.enterprise), notice.CASE_CLOSED.name, obj=case,
+               params={"case": case.title}, link=reverse("cases:rate", args=[case.pk]))
     return case
 
 
@@ -324,7 +346,10 @@ def case_assign_expert(
         if over:
             changes["override_reason"] = [None, override_reason]
         audit.record(actor=user, obj=case, action=audit.Action.ASSIGN, region_code=case.enterprise.region_id,
-                     changes=changes, note=_("Assigned past capacity") if over else "")
+                     changes=changes, note=audit.portal_note("Assigned past capacity") if over else "")
+        notify([expert.user], notice.EXPERT_ASSIGNED.name, obj=case,
+               params={"case": case.title, "enterprise": case.enterprise.name},
+               link=reverse("cases:detail", args=[case.pk]))
     return assignment
 
 
@@ -341,6 +366,9 @@ def case_release_expert(*, user: User, case: AssistanceCase, expert: Expert, not
         assignment.save()
         audit.record(actor=user, obj=case, action=audit.Action.RELEASE, region_code=case.enterprise.region_id,
                      changes={"expert": [f"{expert.name} ({expert.code})", None]}, note=note.strip())
+        # No link: a released expert no longer sees the case.
+        notify([expert.user], notice.EXPERT_RELEASED.name, obj=case,
+               params={"case": case.title, "enterprise": case.enterprise.name})
     return assignment
 
 
@@ -404,6 +432,7 @@ def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[Uploade
         case = locked_case(case, None)
         if case.is_closed:
             raise ValidationError(_("Visits cannot be logged on a closed case."))
+        check_open_for_entry(case.campaign)
         visit = Visit(case=case, logged_by=user, **fields)
         visit.full_clean()
         if visit.visited_on < case.campaign.starts_on:
@@ -416,6 +445,12 @@ def visit_log(*, user: User, case: AssistanceCase, attachments: Iterable[Uploade
             need_advance(actor=user, need=need, to_status=NeedStatus.IN_PROGRESS)
         audit.record_create(actor=user, obj=visit, fields=VISIT_FIELDS, region_code=case.enterprise.region_id)
         visit_figures_changed(case, [visit.visited_on])
+        # The firm reads the visit on its page, which leaves the internal remark out; the notice
+        # names only the date, the mode and the case.
+        notify(enterprise_contacts(case.enterprise), notice.VISIT_LOGGED.name, obj=visit,
+               params={"case": case.title, "date": visit.visited_on.isoformat(),
+                       "mode": Visit.Mode(visit.mode).label},
+               link=reverse("visits:detail", args=[visit.pk]))
     return visit
 
 
@@ -477,17 +512,3 @@ def case_rate(*, user: User, case: AssistanceCase, score: int, comment: str = ""
                      changes={"rating": [None, score]}, note=comment.strip())
         figures_changed(case.campaign_id, ["ratings"], [(case.enterprise.region_id, rating.rated_at)])
     return rating
-
-
-
-def expert_rating_records_rebuild(experts: QuerySet[Expert] | None = None) -> int:
-    """Recompute the stored satisfaction record (rating_count, rating_total) from the ratings of
-    the cases each expert saw through to the end. case_rate keeps it up to date one rating at a
-    time; this is for data written in bulk (benchmarks) or a repair."""
-    rated = CaseRating.objects.filter(case__assignments__expert=OuterRef("pk"),
-                                      case__assignments__released_at__isnull=True).order_by()
-    count = rated.annotate(n=Func(F("score"), function="COUNT")).values("n")[:1]
-    total = rated.annotate(t=Func(F("score"), function="SUM")).values("t")[:1]
-    experts = Expert.objects.all() if experts is None else experts
-    return experts.update(rating_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
-                          rating_total=Coalesce(Subquery(total, output_field=IntegerField()), 0))

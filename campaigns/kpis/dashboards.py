@@ -29,7 +29,8 @@ from portal.selectors import region_is_visible_to
 
 Breakdown = KpiSnapshot.Breakdown
 Metric = CampaignTarget.Metric
-CHILD_LEVEL = {Region.Level.PROVINCE: Region.Level.CITY, Region.Level.CITY: Region.Level.COUNTY}
+CHILD_LEVEL = {Region.Level.NATIONAL: Region.Level.PROVINCE, Region.Level.PROVINCE: Region.Level.CITY,
+               Region.Level.CITY: Region.Level.COUNTY}
 METRIC_LABELS = dict(Metric.choices)  # lazy: each label follows the language of the request
 
 
@@ -78,10 +79,16 @@ HEADLINE_GROUPS: list[tuple[str | Promise, list[Figure]]] = [
     ]),
     (gettext_lazy("Results"), [
         F("labs_set_up", gettext_lazy("Labs set up")),
+        F("excellence_models", gettext_lazy("Excellence-performance models adopted")),
         F("money_saved", gettext_lazy("Money saved (yuan)"), "yuan"),
+        F("money_saved_once", gettext_lazy("of which one-off (yuan)"), "yuan"),
+        F("money_saved_per_year", gettext_lazy("of which per year (yuan)"), "yuan"),
     ]),
 ]
 HEADLINE = [figure for _group, figures in HEADLINE_GROUPS for figure in figures]
+# Any headline figure can order the ranking of regions (?rank_by=), most first.
+RANKABLE = {figure.name: figure for figure in HEADLINE}
+DEFAULT_RANK_BY = "firms_assisted"
 # The ranking table's columns and the monthly series, besides the targets.
 RANKED = [F("firms_assisted", gettext_lazy("Firms assisted")),
           F("key_firms_assisted", gettext_lazy("Key enterprises")),
@@ -116,7 +123,9 @@ BREAKDOWN_FIGURES = {
                              F("needs_fulfilled", gettext_lazy("Needs fulfilled")),
                              F("training_sessions", gettext_lazy("Training sessions"))],
 }
-TARGET_UNITS = {Metric.CERTIFIED_SHARE: "%", Metric.SATISFIED_SHARE: "%", Metric.SATISFACTION_MEAN: "score"}
+TARGET_UNITS = {**dict.fromkeys(CampaignTarget.PERCENT_METRICS, "%"), Metric.SATISFACTION_MEAN: "score",
+                Metric.REVENUE_CHANGE_MEAN: "±%", Metric.OUTPUT_CHANGE_MEAN: "±%", Metric.MARGIN_CHANGE_MEAN: "±%",
+                Metric.MONEY_SAVED_ONCE: "yuan", Metric.MONEY_SAVED_PER_YEAR: "yuan"}
 
 
 def display(value, unit: str = "") -> str:
@@ -239,6 +248,7 @@ class Dashboard:
     as_of: dict[str, datetime | None] = field(default_factory=dict)
     waiting: int = 0  # changes noted in the outbox and not yet counted
     waiting_since: datetime | None = None
+    rank_by: str = DEFAULT_RANK_BY
 
     @property
     def computed(self) -> bool:
@@ -292,7 +302,8 @@ def month_range(first: date, last: date) -> list[str]:
     return months
 
 
-def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None) -> Dashboard:
+def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None, rank_by: str | None = None
+                  ) -> Dashboard:
     """The dashboard of `campaign` for `user` at region `code` (see dashboard_region), in four
     queries: the region with the levels above it, the snapshots, the industry sections and the
     service areas (chart labels)."""
@@ -338,11 +349,12 @@ def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None) ->
         last = min(campaign.ends_on, timezone.localtime(computed_at).date())
         for period in month_range(campaign.starts_on, last):
             months.setdefault(period, {})
-    rank_children(children)
+    rank_by = rank_by if rank_by in RANKABLE else DEFAULT_RANK_BY
+    rank_children(children, rank_by)
     return Dashboard(campaign=campaign, region=region, trail=trail, child_level=child_level, totals=totals,
                      computed_at=as_of["totals"] or computed_at, months=sorted(months.items()),
                      breakdowns=label_breakdowns(raw_breakdowns), children=children, url=url, as_of=as_of,
-                     waiting=waiting, waiting_since=waiting_since)
+                     waiting=waiting, waiting_since=waiting_since, rank_by=rank_by)
 
 
 def freshness(campaign: Campaign) -> tuple[datetime | None, int, datetime | None]:
@@ -357,12 +369,13 @@ def freshness(campaign: Campaign) -> tuple[datetime | None, int, datetime | None
     return checked, notes["count"], notes["since"]
 
 
-def rank_children(children: list[ChildRow]) -> None:
-    """Most firms assisted first; equal figures share a rank (1, 1, 3)."""
-    children.sort(key=lambda child: (-(child.figures.get("firms_assisted") or 0), child.region.code))
+def rank_children(children: list[ChildRow], by: str = DEFAULT_RANK_BY) -> None:
+    """Most of the figure `by` first (firms assisted unless told); a region without the figure (no
+    rating yet) last; equal figures share a rank (1, 1, 3)."""
+    children.sort(key=lambda child: (-(child.figures.get(by) or 0), child.region.code))
     previous = None
     for position, child in enumerate(children, start=1):
-        value = child.figures.get("firms_assisted") or 0
+        value = child.figures.get(by) or 0
         child.rank = position if value != previous else children[position - 2].rank
         previous = value
 

@@ -31,7 +31,8 @@ Definitions (a firm belongs to the region of its registry record; a session to w
   (%), revenue_change_mean, output_change_mean, margin_change_mean (percentage points).
 - training_sessions, firm_times (a firm at a session), person_times (its persons).
 - cases, cases_closed, cases_resolved and the outcomes of closed cases: certificates_obtained,
-  standards_drafted, excellence_models, labs_set_up, money_saved (yuan).
+  standards_drafted, excellence_models, labs_set_up, money_saved (yuan), and apart from each other
+  money_saved_once (one-off savings) and money_saved_per_year (savings the firm makes every year).
 
 Monthly rows count each figure in the month of its own event (a case's opening, a visit, a need's
 submission, a certificate's issue, a rating, a survey answer, a session); the rates of a month
@@ -48,13 +49,22 @@ from decimal import Decimal
 from functools import reduce
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, CharField, F, Q, Sum, Value
+from django.db.models import BigIntegerField, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Concat, Substr
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
-from campaigns.kpis.sources import LEVELS, Source, additive_cells, distinct_figures, places, sources
+from campaigns.kpis.sources import (
+    LEVELS,
+    OWN_CODE_OF_WIDER,
+    Source,
+    additive_cells,
+    distinct_figures,
+    place_of,
+    places,
+    sources,
+)
 from campaigns.models import Campaign, CampaignTarget
 from portal.models import Region
 
@@ -69,6 +79,7 @@ COUNTED = (
     "consultations", "needs_received", "needs_fulfilled", "needs_declined", "firms_certified", "ratings",
     "satisfied", "surveys", "training_sessions", "firm_times", "person_times",
 )
+MONEY_AND_HOURS = ("money_saved", "money_saved_once", "money_saved_per_year", "visit_hours")
 SOURCES = ("cases", "closed", "visits", "needs", "answered", "certified", "ratings", "surveys", "sessions",
            "attendance")
 
@@ -113,7 +124,8 @@ class Result:
 
 # Sums of decimals are kept as whole numbers of their smallest unit (cents, tenths of an hour,
 # hundredths of a percentage point), so every database adds them up exactly.
-SCALE = {"money_saved": 100, "visit_hours": 10, "revenue_sum": 100, "output_sum": 100, "margin_sum": 100}
+SCALE = {"money_saved": 100, "money_saved_once": 100, "money_saved_per_year": 100, "visit_hours": 10,
+         "revenue_sum": 100, "output_sum": 100, "margin_sum": 100}
 
 
 def stored(name: str, value):
@@ -157,7 +169,7 @@ def derive(measures: dict) -> dict:
     wait = figures.pop("wait", None)  # days summed over the needs visited
     visited = get("needs_visited", 0)
     figures["days_to_first_visit"] = round(wait / visited, 1) if wait is not None and visited else None
-    for name in ("money_saved", "visit_hours"):
+    for name in MONEY_AND_HOURS:
         if figures.get(name) is not None:
             figures[name] = round(figures[name], 2)
     return figures
@@ -170,9 +182,13 @@ def has_data(measures: dict) -> bool:
 # --- Targets ---------------------------------------------------------------------------------------
 
 
+EACH_LEVEL = {CampaignTarget.Scope.EACH_PROVINCE: Region.Level.PROVINCE,
+              CampaignTarget.Scope.EACH_CITY: Region.Level.CITY, CampaignTarget.Scope.EACH_COUNTY: Region.Level.COUNTY}
+
+
 def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]]:
     """Which targets apply to which region: campaign-wide to the campaign's own region, "each
-    city/county" to every city/county inside it, a one-region target to that region."""
+    province/city/county" to every province/city/county inside it, a one-region target to that region."""
     applies: dict[str, dict[str, float]] = defaultdict(dict)
     regions = list(regions)
     for target in campaign.targets.all():
@@ -181,11 +197,15 @@ def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]
         elif target.scope == CampaignTarget.Scope.REGION:
             codes = [target.region_id]
         else:
-            level = Region.Level.CITY if target.scope == CampaignTarget.Scope.EACH_CITY else Region.Level.COUNTY
+            level = EACH_LEVEL[target.scope]
             codes = [region.code for region in regions if region.level == level]
         for code in codes:
             applies[code][target.metric] = float(target.value)
     return applies
+
+
+# Regions an update adds up by a code-prefix filter each; past this many, it reads every cell.
+MAX_PREFIX_FILTERS = 200
 
 
 # --- Locking ---------------------------------------------------------------------------------------
@@ -206,8 +226,8 @@ def lock_runs_of(campaign_id: int) -> None:
 
 
 def width_of(code: str) -> int:
-    """The level of a region code as a prefix width: 130000 → 2, 130100 → 4, 130102 → 6."""
-    return 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
+    """The level of a region code as a prefix width: 000000 → 0, 130000 → 2, 130100 → 4, 130102 → 6."""
+    return 0 if code == "000000" else 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
 
 
 # --- Recounting ------------------------------------------------------------------------------------
@@ -290,22 +310,26 @@ class Recount:
         found: dict[tuple, dict] = {}
         for width in self.widths:
             cells = KpiCell.objects.filter(campaign=self.campaign, source=source.name).order_by()
-            if width == 6:  # a row filed under a city's (the province's) own code is no county's
-                cells, place = cells.exclude(code__endswith="00"), F("code")
-            else:
-                if width == 4:  # one filed under the province's own code is no city's
-                    cells = cells.exclude(code__endswith="0000")
-                place = Concat(Substr("code", 1, width), Value("0" * (6 - width)), output_field=CharField())
+            if width in OWN_CODE_OF_WIDER:  # a row filed under a city's (the province's) own code is no county's
+                cells = cells.exclude(code__endswith=OWN_CODE_OF_WIDER[width])
+            place = place_of("code", width)
             if wanted is not None:
                 prefixes = {code[:width] for code in wanted if width_of(code) == width}
                 if not prefixes:
                     continue
-                cells = cells.filter(reduce(operator.or_, (Q(code__startswith=prefix) for prefix in prefixes)))
+                # A few regions: only their cells are read. Many (an import touching every county):
+                # one OR per region would pass SQLite's expression depth; all are read, the wanted kept.
+                if len(prefixes) <= MAX_PREFIX_FILTERS:
+                    cells = cells.filter(reduce(operator.or_, (Q(code__startswith=prefix) for prefix in prefixes)))
             cells = cells.annotate(place=place)
             for row in cells.values("place", "period", "breakdown", "key").annotate(**sums):
+                if wanted is not None and row["place"] not in wanted:
+                    continue
                 found[(row["place"], row["period"], row["breakdown"], row["key"])] = {
                     name: None if row[name] is None else int(row[name]) for name in source.measures}
             for row in cells.filter(breakdown="").values("place").annotate(**sums):
+                if wanted is not None and row["place"] not in wanted:
+                    continue
                 found[(row["place"], "", "", "")] = {
                     name: None if row[name] is None else int(row[name]) for name in source.measures}
         return found
@@ -402,7 +426,7 @@ class Recount:
             for name in COUNTED:
                 if figures.get(name) is None:
                     figures[name] = 0
-            for name in ("money_saved", "visit_hours"):
+            for name in MONEY_AND_HOURS:
                 figures[name] = figures.get(name) or 0.0
             figures["targets"] = targets
         return figures

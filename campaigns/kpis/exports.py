@@ -67,15 +67,17 @@ def export_sections(dashboard: Dashboard) -> list[Section]:
         _("Monthly"), [_("Month"), *[heading(f) for f in MONTHLY]],
         [[period, *[figures.get(f.name) or 0 for f in MONTHLY]] for period, figures in dashboard.months],
     )
+    # A size class is named, never shown by its stored code (micro, small...).
     breakdown_titles = {Breakdown.INDUSTRY: (_("Industry"), _("Section")),
-                        Breakdown.SIZE: (_("Size class"), _("Size class")),
+                        Breakdown.SIZE: (_("Size class"), None),
                         Breakdown.SERVICE_AREA: (_("Service area"), _("Number"))}
     breakdowns = []
     for breakdown, figures in BREAKDOWN_FIGURES.items():
         title, key_header = breakdown_titles[breakdown]
+        keys = [key_header] if key_header else []
         breakdowns.append(Section(
-            title, [key_header, _("Name"), *[heading(f) for f in figures]],
-            [[row.key, row.label, *[row.figures.get(f.name) or 0 for f in figures]]
+            title, [*keys, _("Name") if keys else title, *[heading(f) for f in figures]],
+            [[*([row.key] if keys else []), row.label, *[row.figures.get(f.name) or 0 for f in figures]]
              for row in dashboard.breakdowns[breakdown]],
         ))
     return [headline, own_targets, regions, monthly, *breakdowns]

@@ -1,8 +1,12 @@
 """The KPI snapshot API's filters."""
 
 import django_filters
+from django.db.models import FloatField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.kpis.dashboards import RANKABLE
 from campaigns.kpis.models import KpiSnapshot
 from portal.filters import MAX_ID, RegionPrefixFilter
 from portal.models import Region
@@ -25,10 +29,17 @@ class KpiSnapshotFilterSet(django_filters.FilterSet):
     to_date = django_filters.BooleanFilter(label=_("To date (true) or monthly (false)"), method="by_to_date")
     breakdown = django_filters.ChoiceFilter(label=_("Breakdown"), choices=BREAKDOWN_CHOICES, method="by_breakdown")
     key = django_filters.CharFilter(label=_("Breakdown key (section letter, size class or service-area number)"))
+    rank_by = django_filters.ChoiceFilter(
+        label=_("Order by this figure, most first (with level and to_date=true: the ranking of regions)"),
+        choices=[(name, figure.label) for name, figure in RANKABLE.items()], method="by_rank")
 
     class Meta:
         model = KpiSnapshot
-        fields = ["campaign", "region", "within", "level", "period", "to_date", "breakdown", "key"]
+        fields = ["campaign", "region", "within", "level", "period", "to_date", "breakdown", "key", "rank_by"]
+
+    def by_rank(self, queryset, name, value):
+        figure = Cast(KeyTextTransform(value, "figures"), FloatField())
+        return queryset.order_by(figure.desc(nulls_last=True), "region_id", "pk")
 
     def by_period(self, queryset, name, value):
         value = value.strip()

@@ -39,7 +39,10 @@ from campaigns.training.models import TrainingAttendance, TrainingSession
 from enterprises.models import Certification, NeedRequest, NeedsSurvey
 
 Breakdown = KpiSnapshot.Breakdown
-LEVELS = {"province": 2, "city": 4, "county": 6}
+LEVELS = {"national": 0, "province": 2, "city": 4, "county": 6}
+# At each width (but the country's), rows filed under a code ending so are filed under a wider
+# region's own code (a session held by the province bureau) and belong to no region of that level.
+OWN_CODE_OF_WIDER = {2: "000000", 4: "0000", 6: "00"}
 
 
 @dataclass
@@ -80,6 +83,11 @@ def sources(campaign: Campaign) -> dict[str, Source]:
             "standards_drafted": Count("pk", filter=Q(standard_drafted=True)),
             "excellence_models": Count("pk", filter=Q(excellence_model_adopted=True)),
             "labs_set_up": Count("pk", filter=Q(lab_set_up=True)),
+            # One-off savings and savings a year are different quantities: each summed on its own.
+            # (Named before money_saved, whose aggregate would otherwise shadow the column.)
+            "money_saved_once": Sum("money_saved", filter=~Q(money_saved_period=AssistanceCase.SavingsPeriod.PER_YEAR)),
+            "money_saved_per_year": Sum("money_saved",
+                                        filter=Q(money_saved_period=AssistanceCase.SavingsPeriod.PER_YEAR)),
             "money_saved": Sum("money_saved"),
         }),
         Source("visits", Visit.objects.filter(case__campaign=campaign), "case__enterprise__region", "visited_on", {
@@ -144,10 +152,20 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 
 def places(code: str, widths: Iterable[int]) -> list[str]:
-    """The regions a row filed under `code` counts in: its province, its city unless the code is
-    the province's own, its county unless the code is a city's or the province's own."""
+    """The regions a row filed under `code` counts in: the country, its province unless the code is
+    the country's own, its city unless the code is the province's (or the country's) own, its county
+    unless the code is a city's, the province's or the country's own."""
     return [code[:width] + "0" * (6 - width) for width in widths
-            if not (width == 4 and code.endswith("0000")) and not (width == 6 and code.endswith("00"))]
+            if not (width in OWN_CODE_OF_WIDER and code.endswith(OWN_CODE_OF_WIDER[width]))]
+
+
+def place_of(path: str, width: int):
+    """The region of `width` a code at `path` lies in, as the database computes it."""
+    if width == 0:
+        return Value("000000", output_field=CharField())
+    if width == 6:
+        return F(path)
+    return Concat(Substr(path, 1, width), Value("0" * (6 - width)), output_field=CharField())
 
 
 def month_text(path: str):
@@ -254,9 +272,8 @@ def distinct_figures(source: Source, widths: list[int], places_wanted: set[str] 
     columns.update({f"k_{breakdown}": Cast(path, CharField()) for breakdown, path in source.breakdowns.items()})
     for width in widths:
         # A row filed under a city's (the province's) own code is no county's (city's) at that level.
-        place = F(source.region) if width == 6 else Concat(Substr(source.region, 1, width), Value("0" * (6 - width)),
-                                                              output_field=CharField())
-        excluded = {6: "00", 4: "0000"}.get(width)
+        place = place_of(source.region, width)
+        excluded = OWN_CODE_OF_WIDER.get(width)
         columns[f"k_place{width}"] = Case(When(**{f"{source.region}__code__endswith": excluded}, then=Value(None)),
                                           default=place, output_field=CharField()) if excluded else place
     groupings = []

@@ -42,23 +42,26 @@ class DashboardIndexView(RoleRequiredMixin, ListView):
         return super().get_context_data(page_sizes=PAGE_SIZES, **kwargs)
 
 
-def visible_dashboard(user: User, pk: int, code: str | None) -> dashboards.Dashboard:
+def visible_dashboard(user: User, pk: int, code: str | None, rank_by: str | None = None) -> dashboards.Dashboard:
     """403 for a role that does not read dashboards, 404 for a campaign or region out of reach."""
     require_roles(user, STAFF_ROLES)
     campaign = get_object_or_404(campaigns_visible_to(user), pk=pk)
-    return dashboards.dashboard_for(user=user, campaign=campaign, code=code)
+    return dashboards.dashboard_for(user=user, campaign=campaign, code=code, rank_by=rank_by)
 
 
 @login_required
 @require_GET
 def campaign_dashboard(request, pk: int):
-    dashboard = visible_dashboard(request.user, pk, request.GET.get("region"))
+    dashboard = visible_dashboard(request.user, pk, request.GET.get("region"), request.GET.get("rank_by"))
     region = dashboard.region.code
+    if dashboard.rank_by != dashboards.DEFAULT_RANK_BY:  # the export ranks the regions as the page does
+        region += f"&rank_by={dashboard.rank_by}"
     return render(request, "campaigns/dashboard.html", {
         "dashboard": dashboard,
         "campaign": dashboard.campaign,
         "charts": dashboards.chart_data(dashboard),
         "ranked": [(figure, figure.name in dashboards.PHONE_COLUMNS) for figure in dashboards.RANKED],
+        "rankable": dashboards.RANKABLE.values(),
         "target_columns": dashboard.target_columns(),
         "target_matrix": dashboard.target_matrix(),
         "export_csv": f"{reverse('dashboards:export', args=[pk, 'csv'])}?region={region}",
@@ -71,7 +74,7 @@ def campaign_dashboard(request, pk: int):
 def dashboard_export(request, pk: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    dashboard = visible_dashboard(request.user, pk, request.GET.get("region"))
+    dashboard = visible_dashboard(request.user, pk, request.GET.get("region"), request.GET.get("rank_by"))
     name = export_name(dashboard.campaign, dashboard.region.name, fmt)
     if fmt == "csv":
         response = HttpResponse(exports.write_csv(dashboard), content_type="text/csv; charset=utf-8")

@@ -20,7 +20,7 @@ from portal.selectors import EVERYWHERE, jurisdiction_prefix, regions_visible_to
 # Rows of the attendance form; a longer list is what the sign-in sheet import is for.
 ATTENDANCE_ROWS = 3
 ATTENDANCE_MAX = 300
-LEVEL_DEPTH = {Region.Level.PROVINCE: 0, Region.Level.CITY: 1, Region.Level.COUNTY: 2}
+LEVEL_DEPTH = {Region.Level.NATIONAL: -1, Region.Level.PROVINCE: 0, Region.Level.CITY: 1, Region.Level.COUNTY: 2}
 
 
 class RegionChoiceField(forms.ModelChoiceField):

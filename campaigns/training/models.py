@@ -47,6 +47,13 @@ class TrainingSession(models.Model):
     def __str__(self) -> str:
         return f"{self.topic} ({self.held_on})"
 
+    @property
+    def entered_later(self) -> bool:
+        """Typed in after the fact (补录), e.g. from a paper sign-in sheet."""
+        if self.recorded_at is None:
+            return False
+        return self.campaign.entered_later(self.held_on, timezone.localdate(self.recorded_at))
+
     def clean(self) -> None:
         errors = {}
         if self.held_on and self.held_on > timezone.localdate():

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.figures import figures_changed
 from campaigns.models import Campaign
-from campaigns.services import locked_campaign
+from campaigns.services import check_open_for_entry, locked_campaign
 from campaigns.training.models import TrainingAttendance, TrainingSession
 from enterprises.models import Enterprise
 from portal import audit
@@ -47,6 +47,7 @@ def training_record(
     check_attendance(user, attendances)
     with transaction.atomic():
         campaign = locked_campaign(campaign)  # its period, as campaign_update may be changing it
+        check_open_for_entry(campaign)
         session = TrainingSession(campaign=campaign, region=region, topic=topic.strip(), held_on=held_on,
                                   organiser=organiser.strip(), place=place.strip(), mode=mode,
                                   service_area=service_area, recorded_by=user)
@@ -57,8 +58,9 @@ def training_record(
             for firm, persons, names in attendances
         ])
         audit.record_create(actor=user, obj=session, fields=TRAINING_FIELDS, region_code=region.code,
-                            note=_("%(firms)d firm-times, %(persons)d person-times") % {
-                                "firms": len(attendances), "persons": sum(row[1] for row in attendances)})
+                            note=audit.portal_note("%(firms)d firm-times, %(persons)d person-times",
+                                                   firms=len(attendances),
+                                                   persons=sum(row[1] for row in attendances)))
         figures_changed(campaign.pk, ["sessions", "attendance"], [(region.code, session.held_on)])
     return session
 

@@ -27,7 +27,9 @@ from campaigns.training.selectors import (
     training_sessions_visible_to,
     with_totals,
 )
+from enterprises import search
 from enterprises.selectors import enterprises_visible_to
+from enterprises.uscc import LENGTH as USCC_LENGTH
 from enterprises.uscc import VALUES as USCC_CHARACTERS
 from enterprises.uscc import normalise, validate_uscc
 from portal.access import PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
@@ -114,8 +116,11 @@ def firm_check(request):
     raw = next((value for key, value in request.GET.items() if key.endswith("uscc")), "").strip()
     code = normalise(raw)
     context = {"raw": raw}
-    # A credit code has digits; letters alone (or Chinese) are the start of a name.
-    if any(char.isdigit() for char in code) and all(char in USCC_CHARACTERS for char in code):
+    # A whole credit code is checked; anything shorter (a name, words, a piece of a code, pinyin
+    # initials) is the registry's own search, and a piece of a code that finds nothing says what
+    # is wrong with it as a code.
+    code_like = any(char.isdigit() for char in code) and all(char in USCC_CHARACTERS for char in code)
+    if code_like and len(code) >= USCC_LENGTH:
         try:
             validate_uscc(code)
         except ValidationError as error:
@@ -124,8 +129,13 @@ def firm_check(request):
             lookup = firms_by_code(user, [code])
             context.update(checked=True, firm=lookup.visible.get(code), outside=code in lookup.outside)
     elif len(raw) >= 2:
-        context.update(searched=True, matches=list(enterprises_visible_to(user).filter(name__icontains=raw)
-                                                   .order_by("name")[:FIRM_MATCHES]))
+        firms = search.matching(enterprises_visible_to(user), raw)
+        context.update(searched=True, matches=list(firms.order_by("name", "id")[:FIRM_MATCHES]))
+        if code_like and not context["matches"]:
+            try:
+                validate_uscc(code)
+            except ValidationError as error:
+                context["error"] = error.messages[0]
     return render(request, "campaigns/training_firm.html", context)
 
 

@@ -35,17 +35,17 @@ from enterprises.api.serializers import (
     UsccLookupQuerySerializer,
     UsccLookupSerializer,
 )
-from enterprises.filters import EnterpriseFilterSet, NeedFilterSet
+from enterprises.filters import ClaimFilterSet, EnterpriseFilterSet, NeedFilterSet
 from enterprises.models import Enterprise, NeedEvent
 from enterprises.selectors import (
     claims_visible_to,
     enterprises_visible_to,
     needs_visible_to,
     surveys_visible_to,
-    with_open_need_flag,
 )
 from enterprises.uscc import normalise, region_code_of, validate_uscc
 from portal.access import ALL_ROLES, EDITORS, SME_ONLY
+from portal.api.pagination import KeysetPagination
 from portal.api.views import RegistryViewSet, service_errors
 from portal.models import User
 
@@ -55,12 +55,12 @@ class EnterpriseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regist
 
     serializer_class = EnterpriseSerializer
     filterset_class = EnterpriseFilterSet
+    pagination_class = KeysetPagination
     write_roles = frozenset({Role.SME, *EDITORS})
 
     def get_queryset(self):
         # region__parent__parent: region_name walks up to the province without a query per row.
-        enterprises = enterprises_visible_to(self.request.user).select_related("region__parent__parent")
-        return with_open_need_flag(enterprises)
+        return enterprises_visible_to(self.request.user).select_related("region__parent__parent")
 
     def fresh(self, enterprise: Enterprise) -> Enterprise:
         return get_object_or_404(self.get_queryset(), pk=enterprise.pk)
@@ -131,7 +131,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
 
     serializer_class = ClaimSerializer
     write_roles = SME_ONLY
-    filterset_fields = ["status"]
+    filterset_class = ClaimFilterSet
 
     def get_queryset(self):
         return claims_visible_to(self.request.user)

@@ -8,7 +8,7 @@ from drf_spectacular.plumbing import build_choice_description_list
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.audit import change_rows
+from portal.audit import change_rows, note_text
 from portal.models import AuditEntry, Industry, Region, ServiceArea, Specialty, User
 
 
@@ -87,6 +87,8 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     action_label = serializers.CharField(source="get_action_display", read_only=True)
     actor = serializers.SerializerMethodField()
     changes = serializers.SerializerMethodField(help_text=_("Each field changed, old and new, as displayed."))
+    note = serializers.SerializerMethodField(help_text=_("The note, in the reader's language when the portal "
+                                                         "wrote it."))
 
     class Meta:
         model = AuditEntry
@@ -95,6 +97,9 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
     def get_actor(self, entry: AuditEntry) -> str | None:
         return str(entry.actor) if entry.actor else None
+
+    def get_note(self, entry: AuditEntry) -> str:
+        return note_text(entry.note)
 
     @extend_schema_field(ChangeSerializer(many=True))
     def get_changes(self, entry: AuditEntry):

@@ -24,11 +24,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Model
 from django.db.models.functions import Greatest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.imports.headers import Column, HeaderMap, map_header
 from portal.imports.reading import CSV, FileProblem, Table, chunked, open_table, upload_format
+from portal.notifications import kinds as notices
+from portal.notifications.services import notify
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +136,24 @@ def open_job_table(job: Model) -> Table:
 
 
 def job_fail(kind: ImportKind, job_id: int, problem: dict) -> None:
-    kind.jobs.objects.filter(pk=job_id, status__in=kind.jobs.RUNNING_STATUSES).update(
-        status=kind.jobs.Status.FAILED, failure=problem, finished_at=timezone.now(), updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        failed = kind.jobs.objects.filter(pk=job_id, status__in=kind.jobs.RUNNING_STATUSES).update(
+            status=kind.jobs.Status.FAILED, failure=problem, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        if failed:
+            job_notify(kind, job_id, notices.IMPORT_FAILED)
+
+
+def job_notify(kind: ImportKind, job_id: int, notice) -> None:
+    """Tell the uploader how their import ended, in the transaction that ends it (only the run
+    whose update changed the job's status calls this, so a second run tells nobody again)."""
+    job = kind.jobs.objects.select_related("uploaded_by").filter(pk=job_id).first()
+    if job is None or job.uploaded_by is None:
+        return
+    url_name = getattr(kind, "detail_url_name", "")
+    notify([job.uploaded_by], notice.name, obj=job, link=reverse(url_name, args=[job.pk]) if url_name else "",
+           params={"file": job.original_name, "created": job.created_count, "updated": job.updated_count,
+                   "errors": job.error_count})
 
 
 def job_process(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -> None:
@@ -191,11 +209,14 @@ def job_validate(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE)
         job_fail(kind, job_id, FileProblem("no_rows").as_dict())
         return
     clean = problem_count == 0
-    running.update(
-        status=Status.IMPORTING if clean else Status.INVALID, total_rows=total,
-        processed_rows=0 if clean else total, valid_rows=valid, error_count=problem_count, errors=problems,
-        updated_at=timezone.now(),
-    )
+    with transaction.atomic():
+        checked = running.update(
+            status=Status.IMPORTING if clean else Status.INVALID, total_rows=total,
+            processed_rows=0 if clean else total, valid_rows=valid, error_count=problem_count, errors=problems,
+            updated_at=timezone.now(),
+        )
+        if checked and not clean:
+            job_notify(kind, job_id, notices.IMPORT_NEEDS_DECISION)
 
 
 def job_import(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -> None:
@@ -246,4 +267,6 @@ def job_import(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -
         # Rows that turned bad after the check (a region removed, a record kept elsewhere
         # meanwhile) were skipped; report them like the check would have.
         finish.update(valid_rows=valid, error_count=len(late_problems), errors=late_problems[:MAX_STORED_ERRORS])
-    kind.jobs.objects.filter(pk=job_id, status=Status.IMPORTING).update(**finish)
+    with transaction.atomic():
+        if kind.jobs.objects.filter(pk=job_id, status=Status.IMPORTING).update(**finish):
+            job_notify(kind, job_id, notices.IMPORT_FINISHED)

@@ -47,6 +47,9 @@ CELL_MESSAGES = {
     "region_unknown": _("%(value)s is not a known administrative division code (6 digits, GB/T 2260)."),
     "email_invalid": _("%(value)s is not a valid e-mail address."),
     "boolean_invalid": _("%(value)s is not a yes/no answer; use 是 or 否 (yes/no, 1/0, true/false)."),
+    "date_required": _("Enter the date."),
+    "date_invalid": _("%(value)s is not a date; write it as 2024-03-15."),
+    "number_invalid": _("%(value)s is not a number from %(low)s to %(high)s."),
 }
 
 

@@ -35,7 +35,9 @@ ITEMS = [
     NavItem(_("Claims"), "enterprises:claims", EDITORS, "person-check"),
     NavItem(_("Register my enterprise"), "enterprises:register", frozenset({Role.SME}), "building-add"),
     NavItem(_("Regions"), "regions:list", STAFF, "map"),
-    NavItem(_("API"), "api:docs", STAFF, "braces"),
+    # Integrations are set up by bureau staff who keep data (regulators) and by the operator;
+    # supervisors read and export figures on the dashboards and have no use for the API docs.
+    NavItem(_("API"), "api:docs", EDITORS, "braces"),
     NavItem(_("Security events"), "security:events", frozenset({Role.ADMINISTRATOR}), "shield-lock"),
 ]
 

@@ -15,6 +15,7 @@ from portal.shell import views
 regions_patterns = (
     [
         path("", views.RegionListView.as_view(), name="list"),
+        path("lookup/", views.region_lookup, name="lookup"),
         path("<str:code>/", views.RegionDetailView.as_view(), name="detail"),
     ],
     "regions",
@@ -29,6 +30,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/signup/", account_views.signup, name="signup"),
     path("accounts/security/", include("portal.security.urls")),
+    path("notifications/", include("portal.notifications.urls")),
     path("regions/", include(regions_patterns)),
     path("enterprises/", include("enterprises.urls")),
     path("needs/", include(need_patterns)),

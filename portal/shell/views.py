@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView
 
@@ -11,7 +12,14 @@ from enterprises.selectors import claims_visible_to, enterprise_counts_by_child,
 from portal.access import RoleRequiredMixin
 from portal.filters import RegionFilterSet
 from portal.models import Industry, Region, ServiceArea, Specialty, User, WorkerHeartbeat
-from portal.selectors import region_code_q, regions_visible_to
+from portal.selectors import (
+    region_code_q,
+    region_json,
+    region_search,
+    regions_below,
+    regions_pickable_by,
+    regions_visible_to,
+)
 
 Role = User.Role
 HOME_ROWS = 10
@@ -98,3 +106,20 @@ class RegionDetailView(RoleRequiredMixin, DetailView):
             enterprise_count=Enterprise.objects.filter(region__code__startswith=region.prefix).count(),
             **kwargs,
         )
+
+
+@login_required
+def region_lookup(request):
+    """The region picker's JSON (static/portal/pickers.js): `?parent=CODE` lists the regions one level
+    below (none given: the top of what the user may pick), `?q=TEXT` finds regions by name, code or
+    pinyin. A parent outside what the user may pick answers 404."""
+    user = request.user
+    text = request.GET.get("q", "")[:40]
+    parent = request.GET.get("parent", "").strip()
+    if text.strip():
+        regions = region_search(user, text)
+    else:
+        if parent and not regions_pickable_by(user).filter(code=parent[:6]).exists():
+            raise Http404
+        regions = regions_below(user, parent or None)
+    return JsonResponse({"results": [region_json(region) for region in regions]})

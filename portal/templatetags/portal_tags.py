@@ -25,3 +25,31 @@ def once_token() -> str:
     from portal.idempotency import FORM_FIELD
 
     return format_html('<input type="hidden" name="{}" value="{}">', FORM_FIELD, uuid.uuid4().hex)
+
+
+@register.simple_tag
+def industry_options(selected: str = "") -> str:
+    """<option>s for an industry filter: each GB/T 4754 section (all its divisions) and, grouped
+    under it, its divisions, by name; the values are what the filters read ("C" or "13")."""
+    from django.utils.html import format_html, format_html_join
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext as _
+
+    from portal.models import Industry
+
+    selected = (selected or "").strip().upper()
+    divisions: dict[str, list[Industry]] = {}
+    sections = []
+    for industry in Industry.objects.order_by("code"):
+        if industry.level == Industry.Level.SECTION:
+            sections.append(industry)
+        else:
+            divisions.setdefault(industry.parent_id, []).append(industry)
+    groups = []
+    for section in sections:
+        options = [(section.code, " selected" if section.code == selected else "", _("%(section)s (all)") % {
+            "section": section})]
+        options += [(d.code, " selected" if d.code == selected else "", str(d)) for d in divisions.get(section.pk, [])]
+        groups.append(format_html('<optgroup label="{}">{}</optgroup>', str(section), format_html_join(
+            "", '<option value="{}"{}>{}</option>', ((v, mark_safe(s), label) for v, s, label in options))))
+    return mark_safe("".join(groups))

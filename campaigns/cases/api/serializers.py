@@ -21,7 +21,7 @@ Status = AssistanceCase.Status
 CASE_STATUS = {"enum_name": "CaseStatusEnum", "choices": Status.choices}
 # The outcomes a case records when it closes, and that its managers may correct afterwards.
 OUTCOME_FIELDS = ["certificate_obtained", "standard_drafted", "excellence_model_adopted", "lab_set_up",
-                  "money_saved", "outcome_notes"]
+                  "money_saved", "money_saved_period", "outcome_notes"]
 
 
 def absolute(serializer: serializers.Serializer, path: str) -> str:
@@ -106,12 +106,14 @@ class CaseDetailSerializer(CaseSerializer):
 
     needs = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     opened_by = serializers.CharField(source="opened_by.__str__", read_only=True)
+    entered_later = serializers.BooleanField(read_only=True, help_text=_(
+        "Typed in after the fact (after the campaign ended, or more than a week after it opened)."))
     assignments = AssignmentSerializer(many=True, read_only=True)
     rating = serializers.SerializerMethodField()
 
     class Meta(CaseSerializer.Meta):
         fields = [*CaseSerializer.Meta.fields, "needs", "diagnosis", "plan", *OUTCOME_FIELDS, "opened_by",
-                  "assignments", "rating"]
+                  "entered_at", "entered_later", "assignments", "rating"]
         read_only_fields = fields
 
     @extend_schema_field(RatingSerializer(allow_null=True))
@@ -136,6 +138,9 @@ class CaseOpenSerializer(serializers.Serializer):
     )
     diagnosis = serializers.CharField(required=False, allow_blank=True, default="")
     plan = serializers.CharField(required=False, allow_blank=True, default="")
+    opened_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                      help_text=_("For a case entered after the fact: the day it opened, inside "
+                                                  "the campaign's period. Left out: today, in a running campaign."))
 
     def __init__(self, *args, campaigns=None, enterprises=None, needs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -190,7 +195,10 @@ class CaseCloseSerializer(VersionedSerializer):
     excellence_model_adopted = UnsentBooleanField(required=False)
     lab_set_up = UnsentBooleanField(required=False)
     money_saved = money_field(required=False)
+    money_saved_period = serializers.ChoiceField(choices=AssistanceCase.SavingsPeriod.choices, required=False)
     outcome_notes = serializers.CharField(required=False, allow_blank=True)
+    closed_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                      help_text=_("For a case entered after the fact: the day it closed."))
 
     def __init__(self, *args, needs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -256,6 +264,9 @@ class SuggestionSerializer(serializers.Serializer):
     expert = ExpertBriefSerializer()
     score = serializers.IntegerField()
     specialty_fits = serializers.BooleanField()
+    named_words = serializers.ListField(child=serializers.CharField(),
+                                        help_text=_("Words of the need that name one of the expert's specialties."))
+    past_cases = serializers.IntegerField(help_text=_("Past cases in the service area or on those words."))
     served_region = ServedRegionSerializer(allow_null=True, help_text=_("The closest region served."))
     load = serializers.IntegerField()
     capacity = serializers.IntegerField()

@@ -42,7 +42,7 @@ from campaigns.cases.api.serializers import (
     VisitWithRemarkSerializer,
 )
 from campaigns.cases.filters import CaseFilterSet, VisitFilterSet
-from campaigns.cases.matching import suggest_experts
+from campaigns.cases.matching import case_words, suggest_experts
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseEvent, Visit
 from campaigns.cases.selectors import cases_visible_to, shows_internal_remarks, visits_visible_to
 from campaigns.selectors import campaigns_visible_to
@@ -80,14 +80,15 @@ def workflow_errors(**renames: str):
             raise
 
 
-def suggestions_for(request, *, enterprise, service_area_ids: list[int], exclude_case=None) -> Response:
+def suggestions_for(request, *, enterprise, service_area_ids: list[int], exclude_case=None,
+                    text: str = "") -> Response:
     """The ranked experts for a firm, with `service_area` and `limit` read from the query string."""
     query = SuggestionQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     if query.validated_data.get("service_area"):
         service_area_ids = [area.pk for area in query.validated_data["service_area"]]
     suggestions = suggest_experts(user=request.user, enterprise=enterprise, service_area_ids=service_area_ids,
-                                  exclude_case=exclude_case, limit=query.validated_data["limit"])
+                                  exclude_case=exclude_case, limit=query.validated_data["limit"], text=text)
     return Response(SuggestionSerializer(suggestions, many=True).data)
 
 
@@ -223,7 +224,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkflowView
         case = self.get_object()
         service_area_ids = sorted({need.service_area_id for need in case.needs.all()})
         return suggestions_for(request, enterprise=case.enterprise, service_area_ids=service_area_ids,
-                               exclude_case=case)
+                               exclude_case=case, text=case_words(case))
 
     @extend_schema(request=CaseRateSerializer, responses={201: RatingSerializer})
     @action(detail=True, methods=["post"], write_roles=SME_ONLY)
@@ -327,4 +328,5 @@ class NeedSuggestionsView(APIView):
     @extend_schema(parameters=[SuggestionQuerySerializer], responses=SuggestionSerializer(many=True))
     def get(self, request, pk: int):
         need = get_object_or_404(needs_visible_to(request.user), pk=pk)
-        return suggestions_for(request, enterprise=need.enterprise, service_area_ids=[need.service_area_id])
+        return suggestions_for(request, enterprise=need.enterprise, service_area_ids=[need.service_area_id],
+                               text=f"{need.title} {need.description}")

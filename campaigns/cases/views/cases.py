@@ -26,6 +26,7 @@ from campaigns.cases.forms import (
 )
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating, Visit
 from campaigns.cases.selectors import (
+    action_first,
     cases_visible_to,
     is_assigned_expert,
     may_manage_case,
@@ -33,7 +34,7 @@ from campaigns.cases.selectors import (
     shows_internal_remarks,
     visits_visible_to,
 )
-from campaigns.selectors import campaigns_open_for, campaigns_visible_to
+from campaigns.selectors import campaigns_for_entry, campaigns_open_for, campaigns_visible_to
 from enterprises.models import Enterprise, NeedRequest
 from enterprises.selectors import enterprises_visible_to, needs_visible_to
 from experts.models import Expert
@@ -109,7 +110,8 @@ class CaseListView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         self.filterset = CaseFilterSet(self.request.GET, queryset=cases_visible_to(self.request.user))
         active = CaseAssignment.objects.filter(active=True).select_related("expert")
-        return self.filterset.qs.prefetch_related(Prefetch("assignments", queryset=active, to_attr="active_experts"))
+        return action_first(self.filterset.qs).prefetch_related(
+            Prefetch("assignments", queryset=active, to_attr="active_experts"))
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -154,7 +156,7 @@ def case_new(request):
 
     available = (needs_visible_to(user).filter(enterprise=enterprise, status__in=NeedRequest.OPEN_STATUSES)
                  .exclude(in_open_case()).order_by("-submitted_at"))
-    campaigns = (campaigns_open_for(enterprise) & campaigns_visible_to(user)).order_by("-starts_on", "name")
+    campaigns = (campaigns_for_entry(enterprise) & campaigns_visible_to(user)).order_by("-starts_on", "name")
     form = CaseOpenForm(request.POST or None, campaigns=campaigns, needs=available,
                         leads=lead_candidates(enterprise))
     if request.method == "POST":
@@ -163,7 +165,8 @@ def case_new(request):
             try:
                 case = services.case_open(
                     user=user, campaign=data["campaign"], enterprise=enterprise, needs=data["needs"],
-                    title=data["title"], lead=data["lead"], diagnosis=data["diagnosis"], plan=data["plan"])
+                    title=data["title"], lead=data["lead"], diagnosis=data["diagnosis"], plan=data["plan"],
+                    opened_on=data["opened_on"])
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -175,7 +178,7 @@ def case_new(request):
             if need.pk not in available_ids:
                 messages.warning(request, _("“%(title)s” is settled or already answered by an open case.")
                                  % {"title": need.title})
-        campaign_list = list(campaigns[:2])
+        campaign_list = list((campaigns & campaigns_open_for(enterprise))[:2])
         form.initial = {
             "title": given[0].title if given else "",
             "needs": sorted(available_ids),
@@ -192,6 +195,8 @@ def detail_context(request, case: AssistanceCase, **extra) -> dict:
     manager = may_manage_case(user, case)
     assigned = not manager and is_assigned_expert(user, case)
     visits = list(visits_visible_to(user).filter(case=case).prefetch_related("attachments"))
+    for visit in visits:  # "entered later" reads the case's campaign: the one already loaded
+        visit.case = case
     rating = CaseRating.objects.filter(case=case).select_related("rated_by").first()
     can_rate = case.is_closed and rating is None and may_rate_case(user, case)
     audit = None
@@ -320,7 +325,7 @@ def case_close(request, pk: int):
         try:
             services.case_close(user=user, case=case, resolution=data["resolution"],
                                 fulfilled_needs=data["fulfilled_needs"], note=data["note"], version=data["version"],
-                                **form.outcomes())
+                                closed_on=data["closed_on"], **form.outcomes())
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -12,7 +12,7 @@ from campaigns.cases import services
 from campaigns.cases.forms import (
     AssignForm,
 )
-from campaigns.cases.matching import suggest_experts
+from campaigns.cases.matching import case_words, suggest_experts
 from campaigns.cases.models import AssistanceCase
 from campaigns.cases.selectors import may_manage_case
 from campaigns.cases.views.cases import in_open_case, visible_case
@@ -41,7 +41,7 @@ def experts_context(request, case: AssistanceCase, form: AssignForm | None = Non
         "case": case,
         "service_areas": ServiceArea.objects.filter(code__in=area_ids),
         "suggestions": suggest_experts(user=user, enterprise=case.enterprise, service_area_ids=area_ids,
-                                       exclude_case=case),
+                                       exclude_case=case, text=case_words(case)),
         "assignments": case.assignments.filter(active=True).select_related("expert", "assigned_by"),
         "form": form,
         "form_expert": form.data.get("expert") if form is not None else None,
@@ -109,7 +109,8 @@ def need_experts(request, need_pk: int):
     user = request.user
     require_roles(user, STAFF_ROLES)
     need = get_object_or_404(needs_visible_to(user), pk=need_pk)
-    suggestions = suggest_experts(user=user, enterprise=need.enterprise, service_area_ids=[need.service_area_id])
+    suggestions = suggest_experts(user=user, enterprise=need.enterprise, service_area_ids=[need.service_area_id],
+                                  text=f"{need.title} {need.description}")
     can_open = (has_role(user, EDITORS) and need.is_open
                 and not NeedRequest.objects.filter(pk=need.pk).filter(in_open_case()).exists())
     return render(request, "campaigns/need_experts.html",
