@@ -172,8 +172,8 @@ class RegistryMeasures:
             area = ServiceArea.objects.values_list("pk", flat=True).first()
             cursor.execute(
                 "INSERT INTO enterprises_needrequest (enterprise_id, service_area_id, title, description, urgency, "
-                "status, decline_reason, submitted_by_id, submitted_at, updated_at) "
-                "SELECT id, %s, '计量器具校准', 'benchmark', 'normal', 'submitted', '', %s, now(), now() "
+                "status, decline_reason, submitted_by_id, submitted_at, created_at, updated_at) "
+                "SELECT id, %s, '计量器具校准', 'benchmark', 'normal', 'submitted', '', %s, now(), now(), now() "
                 "FROM enterprises_enterprise WHERE contact_email = %s AND random() < 0.05",
                 [area, self.sme_user.pk, MARKER])
             cursor.execute("UPDATE enterprises_enterprise SET has_open_needs = true WHERE id IN "

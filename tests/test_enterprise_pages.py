@@ -411,9 +411,11 @@ class TestRegistryList:
         ({"is_key": "maybe"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
         # A region prefix that names no region keeps nothing.
         ({"region": "abc"}, 200, []),
-        # A page that does not exist is not found, as Django's paginator says.
-        ({"page": "abc"}, 404, None),
-        ({"page": "9"}, 404, None),
+        # Pages are cursors: one that was not made by the list (or an old page number) gives the
+        # first page.
+        ({"after": "abc"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
+        ({"before": "not-a-cursor"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
+        ({"page": "9"}, 200, ["石家庄出口企业", "石家庄恒泰食品有限公司"]),
     ])
     def test_nonsense_filter_values_do_not_fail(self, client_for, bob, firm, params, status, names):
         EnterpriseFactory(name="石家庄出口企业", region=Region.objects.get(code="130104"), is_exporter=True)
