@@ -54,10 +54,12 @@ class TrainingSessionForm(BootstrapMixin, forms.ModelForm):
         region.label = _("Held in")
         region.error_messages["invalid_choice"] = _("Choose a region of your jurisdiction.")
         if jurisdiction_prefix(user) == EVERYWHERE:
-            # Every county of the country is too long a list: an administrator types the code.
-            region.widget = forms.TextInput(attrs={"class": "form-control", "inputmode": "numeric",
-                                                   "maxlength": "6", "placeholder": "130102"})
-            region.help_text = _("The 6-digit code of the region where the session was held.")
+            # Every county of the country is too long a list: the region picker (static/portal/pickers.js)
+            # finds it by name or pinyin; without JavaScript the code is typed.
+            region.widget = forms.TextInput(attrs={"class": "form-control", "inputmode": "numeric", "maxlength": "6",
+                                                   "placeholder": "130102", "data-region-picker": ""})
+            region.help_text = _("Search by name or pinyin, or choose the province, city and county in turn "
+                                 "(the 6-digit code, e.g. 130102, works too).")
         else:
             region.empty_label = None
             region.top_depth = LEVEL_DEPTH.get(user.region.level, 0) if user.region_id else 0
