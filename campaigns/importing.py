@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.figures import figures_changed
 from campaigns.models import Campaign
-from campaigns.services import locked_campaign
+from campaigns.services import check_open_for_entry, locked_campaign
 from campaigns.training.selectors import firms_by_code
 from enterprises.importing import clean_uscc
 from enterprises.models import NeedsSurvey
@@ -181,8 +181,7 @@ def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> Su
     """Check every row of a survey list; write all of it in one transaction, or nothing."""
     if not (user.is_administrator or user.is_regulator):
         raise PermissionDenied
-    if not campaign.is_open_for_entry:
-        raise ValidationError({"campaign": _("This campaign is closed for entry.")})
+    check_open_for_entry(campaign)
     report = SurveyImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
         header, rows = read_small_table(upload, COLUMNS, MAX_ROWS)
@@ -194,8 +193,7 @@ def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> Su
         return report
     with transaction.atomic():
         campaign = locked_campaign(campaign)
-        if not campaign.is_open_for_entry:
-            raise ValidationError({"campaign": _("This campaign is closed for entry.")})
+        check_open_for_entry(campaign)
         write_answers(campaign, answers, user=user, report=report)
         figures_changed(campaign.pk, ["surveys"], [(code, None) for code in {a["enterprise"].region_id
                                                                             for a in answers}])

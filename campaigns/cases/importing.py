@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.cases.models import AssistanceCase, CaseEvent, Visit
 from campaigns.figures import figures_changed
 from campaigns.models import Campaign
-from campaigns.services import locked_campaign
+from campaigns.services import check_open_for_entry, locked_campaign
 from campaigns.training.selectors import firms_by_code
 from enterprises.importing import clean_uscc
 from portal.dates import day_moment
@@ -254,8 +254,7 @@ def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: U
         raise PermissionDenied
     if lead is None or not lead.is_regulator:
         raise ValidationError({"lead": _("Choose the lead regulator of the imported cases.")})
-    if not campaign.is_open_for_entry:
-        raise ValidationError({"campaign": _("This campaign is closed for entry.")})
+    check_open_for_entry(campaign)
     report = CaseImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
         header, rows = read_small_table(upload, COLUMNS, MAX_ROWS)
@@ -267,8 +266,7 @@ def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: U
         return report
     with transaction.atomic():
         campaign = locked_campaign(campaign)
-        if not campaign.is_open_for_entry:
-            raise ValidationError({"campaign": _("This campaign is closed for entry.")})
+        check_open_for_entry(campaign)
         problems = write_cases(campaign, cases, user=user, lead=lead, report=report)
         if problems:
             report.problems = problems
