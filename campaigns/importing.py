@@ -38,6 +38,7 @@ from portal.imports.cells import date_cell, decimal_cell, yes_no_cell
 from portal.imports.headers import Column, HeaderMap
 from portal.imports.reading import CellProblem, FileProblem, cell_text
 from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, file_error, read_small_table
+from portal.kpi_notes import SURVEY_SOURCES
 from portal.models import ServiceArea, User
 
 Kind = NeedsSurvey.Kind
@@ -195,8 +196,8 @@ def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> Su
         campaign = locked_campaign(campaign)
         check_open_for_entry(campaign)
         write_answers(campaign, answers, user=user, report=report)
-        figures_changed(campaign.pk, ["surveys"], [(code, None) for code in {a["enterprise"].region_id
-                                                                            for a in answers}])
+        figures_changed(campaign.pk, SURVEY_SOURCES, [(code, None) for code in {a["enterprise"].region_id
+                                                                               for a in answers}])
     return report
 
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.models import Certification
 from portal.models import Region, ServiceArea
 
 # A record typed in more than this many days after its event counts as entered later (补录).
@@ -111,9 +112,23 @@ class CampaignTarget(models.Model):
         REVENUE_CHANGE_MEAN = "revenue_change_mean", _("Mean revenue change (%)")
         OUTPUT_CHANGE_MEAN = "output_change_mean", _("Mean output change (%)")
         MARGIN_CHANGE_MEAN = "margin_change_mean", _("Mean profit-margin change (%)")
+        FIRMS_SURVEYED = "firms_surveyed", _("Firms surveyed")
+        SURVEYED_CERTIFIED = "surveyed_certified", _("Surveyed firms certified")
+        SURVEYED_CERTIFIED_SHARE = "surveyed_certified_share", _("Share of surveyed firms certified (%)")
+        BASELINE_SURVEYS = "baseline_surveys", _("Baseline surveys answered")
+        FIRMS_WANTING = "firms_wanting", _("Firms wanting a service area")
+        WANTING_SHARE = "wanting_share", _("Share of baseline firms wanting a service area (%)")
+        KEY_PARKS = "key_parks", _("Key industrial parks designated")
+        KEY_PRODUCTS = "key_products", _("Key products or services designated")
 
     PERCENT_METRICS = (Metric.CERTIFIED_SHARE, Metric.SATISFIED_SHARE, Metric.FULFILMENT_RATE,
-                       Metric.AWARENESS_UP_SHARE, Metric.PERFORMANCE_UP_SHARE)
+                       Metric.AWARENESS_UP_SHARE, Metric.PERFORMANCE_UP_SHARE, Metric.SURVEYED_CERTIFIED_SHARE,
+                       Metric.WANTING_SHARE)
+    # Figures counted per certification scheme: a target may name one (`key`), or none (any scheme).
+    SCHEME_METRICS = (Metric.FIRMS_CERTIFIED, Metric.CERTIFIED_SHARE, Metric.SURVEYED_CERTIFIED,
+                      Metric.SURVEYED_CERTIFIED_SHARE)
+    # Figures counted per service area only: a target names the area's number (`key`).
+    AREA_METRICS = (Metric.FIRMS_WANTING, Metric.WANTING_SHARE)
 
     class Scope(models.TextChoices):
         CAMPAIGN = "campaign", _("Campaign-wide")
@@ -128,6 +143,9 @@ class CampaignTarget(models.Model):
     scope = models.CharField(_("applies to"), max_length=16, choices=Scope.choices, default=Scope.CAMPAIGN)
     region = models.ForeignKey(Region, verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text=_("Only for a target of one region."))
+    key = models.CharField(_("scheme or service area"), max_length=16, blank=True,
+                           help_text=_("For a figure per certification scheme (e.g. iso9001) or per service area "
+                                       "(its number)."))
     value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
 
     class Meta:
@@ -141,17 +159,32 @@ class CampaignTarget(models.Model):
                                    violation_error_message=_("Name the region for a target of one region, "
                                                              "and only then.")),
             # Two constraints rather than nulls_distinct=False, which SQLite cannot enforce.
-            models.UniqueConstraint(fields=["campaign", "metric", "scope"], condition=Q(region__isnull=True),
+            models.UniqueConstraint(fields=["campaign", "metric", "key", "scope"], condition=Q(region__isnull=True),
                                     name="target_unique_per_scope",
                                     violation_error_message=_("This campaign already has this target.")),
-            models.UniqueConstraint(fields=["campaign", "metric", "region"], condition=Q(region__isnull=False),
+            models.UniqueConstraint(fields=["campaign", "metric", "key", "region"], condition=Q(region__isnull=False),
                                     name="target_unique_per_region",
                                     violation_error_message=_("This campaign already has this target.")),
             models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_metric_display()} ≥ {self.value} ({self.get_scope_display()})"
+        key = f" · {self.key_label()}" if self.key else ""
+        return f"{self.get_metric_display()}{key} ≥ {self.value} ({self.get_scope_display()})"
+
+    @property
+    def figure(self) -> str:
+        """The name of the figure the target is set for, as the KPI snapshots carry it: the metric,
+        or "metric:key" for one certification scheme or service area (campaigns/kpis/engine.py)."""
+        return f"{self.metric}:{self.key}" if self.key else self.metric
+
+    @classmethod
+    def breakdown_of(cls, metric: str) -> str:
+        """The KPI breakdown a keyed target's figure is read from."""
+        return "scheme" if metric in cls.SCHEME_METRICS else "service_area"
+
+    def key_label(self) -> str:
+        return key_label(self.metric, self.key)
 
     def clean(self) -> None:
         errors = {}
@@ -168,8 +201,28 @@ class CampaignTarget(models.Model):
             errors["scope"] = _("Only a campaign over the whole country has a target for each province.")
         if self.region_id and self.campaign_id and not self.campaign.covers(self.region_id):
             errors["region"] = _("This region lies outside the campaign's jurisdiction.")
+        self.key = (self.key or "").strip().lower()
+        if self.key and self.metric not in (*self.SCHEME_METRICS, *self.AREA_METRICS):
+            errors["key"] = _("Only a figure counted per certification scheme or per service area takes a scheme "
+                              "or service area.")
+        elif self.metric in self.SCHEME_METRICS and self.key and self.key not in Certification.Scheme.values:
+            errors["key"] = _("Choose a certification scheme: %(schemes)s.") % {
+                "schemes": ", ".join(Certification.Scheme.values)}
+        elif self.metric in self.AREA_METRICS and not self.key:
+            errors["key"] = _("Name the service area (its number) for this figure.")
+        elif (self.metric in self.AREA_METRICS
+              and not (self.key.isdigit() and ServiceArea.objects.filter(code=int(self.key)).exists())):
+            errors["key"] = _("No service area has this number.")
         if errors:
             raise ValidationError(errors)
+
+
+def key_label(metric: str, key: str) -> str:
+    """A target key as people read it: the scheme's name, or the service area's number and name."""
+    if metric in CampaignTarget.SCHEME_METRICS:
+        return str(dict(Certification.Scheme.choices).get(key, key))
+    area = ServiceArea.objects.filter(code=int(key)).first() if key.isdigit() else None
+    return f"{area.code} {area.label}" if area else key
 
 
 # The sub-domains' tables are this app's: importing them here is how Django registers them with it.

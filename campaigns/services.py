@@ -200,15 +200,17 @@ def locked_campaign(campaign: Campaign) -> Campaign:
 
 
 def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, scope: str = "campaign",
-                        region=None) -> CampaignTarget:
-    """Set (create or change) one target of a campaign."""
+                        region=None, key: str = "") -> CampaignTarget:
+    """Set (create or change) one target of a campaign; `key` names the certification scheme or the
+    service area of a figure counted per scheme or area."""
     if not may_manage_campaign(user, campaign):
         raise PermissionDenied
+    key = (key or "").strip().lower()
     with transaction.atomic():
         target = (CampaignTarget.objects.select_for_update()
-                  .filter(campaign=campaign, metric=metric, scope=scope, region=region).first())
+                  .filter(campaign=campaign, metric=metric, key=key, scope=scope, region=region).first())
         created = target is None
-        target = target or CampaignTarget(campaign=campaign, metric=metric, scope=scope, region=region)
+        target = target or CampaignTarget(campaign=campaign, metric=metric, key=key, scope=scope, region=region)
         try:
             value = Decimal(str(value))
         except InvalidOperation:
@@ -220,7 +222,7 @@ def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, s
         target.full_clean()
         target.save()
         if created:
-            audit.record_create(actor=user, obj=target, fields=("metric", "scope", "region", "value"),
+            audit.record_create(actor=user, obj=target, fields=("metric", "key", "scope", "region", "value"),
                                 region_code=campaign.region_id)
         else:
             audit.record_update(actor=user, obj=target, before=before, region_code=campaign.region_id)

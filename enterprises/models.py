@@ -480,3 +480,7 @@ class ImportJob(models.Model):
     @property
     def bad_rows(self) -> int:
         return max(self.total_rows - self.valid_rows, 0)
+
+
+# The sub-domains' tables are this app's: importing them here is how Django registers them with it.
+from enterprises.designations.models import KeyDesignation  # noqa: E402, F401

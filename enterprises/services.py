@@ -25,8 +25,8 @@ from enterprises.selectors import enterprise_contacts
 from enterprises.uscc import normalise, region_code_of
 from portal import audit, outbox
 from portal.dates import day_moment
+from portal.kpi_notes import CERTIFICATE_SOURCES, SURVEY_SOURCES, month_of
 from portal.kpi_notes import TOPIC as KPI_TOPIC
-from portal.kpi_notes import month_of
 from portal.models import Region, ServiceArea, User
 from portal.notifications import kinds as notice
 from portal.notifications.services import notify
@@ -334,7 +334,7 @@ def certification_add(*, user: User, enterprise: Enterprise, **fields) -> Certif
         certification.save()
         audit.record(actor=user, obj=enterprise, action=audit.Action.UPDATE, region_code=enterprise.region_id,
                      changes={"certifications": [None, str(certification)]})
-        figures_changed(enterprise, sources=["certified"], when=certification.issued_on)
+        figures_changed(enterprise, sources=list(CERTIFICATE_SOURCES), when=certification.issued_on)
     return certification
 
 
@@ -363,6 +363,6 @@ def survey_answer(
     with transaction.atomic():
         survey.save()
         survey.services_wanted.set(services_wanted)
-        figures_changed(enterprise, sources=["surveys"], when=survey.answered_at, campaign=campaign)
+        figures_changed(enterprise, sources=list(SURVEY_SOURCES), when=survey.answered_at, campaign=campaign)
     return survey
 

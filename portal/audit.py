@@ -36,6 +36,7 @@ EXTRA_LABELS = {
     "certifications": gettext_lazy("certifications"),
     "attachments": gettext_lazy("attachments"),
     "targets": gettext_lazy("campaign targets"),
+    "designation": gettext_lazy("key designation"),
 }
 
 
@@ -50,6 +51,7 @@ PORTAL_NOTES = [
     gettext_noop("Target removed"),
     gettext_noop("Changed in administration"),
     gettext_noop("Created in administration"),
+    gettext_noop("Designation withdrawn"),
 ]
 
 

@@ -10,6 +10,11 @@ from datetime import date, datetime
 from django.utils import timezone
 
 TOPIC = "figures"
+# The KPI engine's sources a survey answer counts in (campaigns/kpis/sources.py): the follow-up's
+# outcomes, the firms surveyed and those of them certified, the baseline's services wanted.
+SURVEY_SOURCES = ("surveys", "surveyed", "surveyed_certified", "baseline")
+# ... and a certificate: among the firms assisted, and among the firms surveyed.
+CERTIFICATE_SOURCES = ("certified", "surveyed_certified")
 
 
 def month_of(when: date | datetime | None) -> str | None:

@@ -371,7 +371,7 @@ class TestExport:
         rows = csv_rows(response)
         titles = [row[0] for n, row in enumerate(rows) if n == 0 or (rows[n - 1] == [] and row)]
         assert titles == ["Headline figures", "Targets", "Regions", "Monthly", "Industry", "Size class",
-                          "Service area"]
+                          "Service area", "Certification scheme"]
         assert ["Campaign", hebei.name] in rows
         stamp = timezone.localtime(KpiSnapshot.objects.filter(campaign=hebei).first().computed_at)
         assert ["Firms assisted", "2", f"{stamp:%Y-%m-%d %H:%M}"] in rows
@@ -385,7 +385,7 @@ class TestExport:
         assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         book = load_workbook(io.BytesIO(response.content))
         assert book.sheetnames == ["Headline figures", "Targets", "Regions", "Monthly", "Industry", "Size class",
-                                   "Service area"]
+                                   "Service area", "Certification scheme"]
         headline = book["Headline figures"]
         assert headline["A1"].value == "Campaign" and headline["B1"].value == hebei.name
         assert headline["B4"].value == "130100"

@@ -105,6 +105,8 @@ EXPECTED_PROVINCE = {
     "performance_up_share": 100.0, "revenue_change_mean": 10.0, "output_change_mean": None,
     "margin_change_mean": None,
     "training_sessions": 2, "firm_times": 3, "person_times": 9,
+    "firms_surveyed": 2, "surveyed_certified": 1, "surveyed_certified_share": 50.0, "baseline_surveys": 0,
+    "key_parks": 0, "key_products": 0,
     "targets": {"person_times": 100.0},
 }
 

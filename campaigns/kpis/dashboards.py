@@ -3,8 +3,9 @@
 `dashboard_for` settles which region the user looks at (404 outside the campaign's jurisdiction or
 the user's), then reads in one query that region's snapshot rows (to date and per month, totals and
 breakdowns) with the to-date totals of the regions one level below it. Two more queries name the
-industry sections and the service areas. Nothing here recomputes a figure: rates and means come
-as the engine stored them; only the attainment of targets (actual ÷ target) is worked out here.
+industry sections and the service areas (breakdowns, and targets of one service area). Nothing here
+recomputes a figure: rates and means come as the engine stored them; only the attainment of targets
+(actual ÷ target) is worked out here.
 The page (campaigns/kpis/views.py) and its CSV / XLSX export read the same Dashboard.
 """
 
@@ -22,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.kpis.models import KpiSnapshot, KpiState
 from campaigns.models import Campaign, CampaignTarget
-from enterprises.models import Enterprise
+from enterprises.models import Certification, Enterprise
 from portal.kpi_notes import TOPIC as KPI_TOPIC
 from portal.models import Industry, OutboxEntry, Region, ServiceArea, User, code_prefix, enclosing_codes
 from portal.selectors import region_is_visible_to
@@ -32,6 +33,7 @@ Metric = CampaignTarget.Metric
 CHILD_LEVEL = {Region.Level.NATIONAL: Region.Level.PROVINCE, Region.Level.PROVINCE: Region.Level.CITY,
                Region.Level.CITY: Region.Level.COUNTY}
 METRIC_LABELS = dict(Metric.choices)  # lazy: each label follows the language of the request
+SCHEMES = dict(Certification.Scheme.choices)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,16 @@ HEADLINE_GROUPS: list[tuple[str | Promise, list[Figure]]] = [
         F("output_change_mean", gettext_lazy("Mean output change"), "±%"),
         F("margin_change_mean", gettext_lazy("Mean profit-margin change"), "±%"),
     ]),
+    (gettext_lazy("Surveys and certification"), [
+        F("firms_surveyed", gettext_lazy("Firms surveyed")),
+        F("surveyed_certified", gettext_lazy("Surveyed firms certified")),
+        F("surveyed_certified_share", gettext_lazy("Share of surveyed firms certified"), "%"),
+        F("baseline_surveys", gettext_lazy("Baseline surveys answered")),
+    ]),
+    (gettext_lazy("Key designations"), [
+        F("key_parks", gettext_lazy("Key industrial parks")),
+        F("key_products", gettext_lazy("Key products or services")),
+    ]),
     (gettext_lazy("Results"), [
         F("labs_set_up", gettext_lazy("Labs set up")),
         F("excellence_models", gettext_lazy("Excellence-performance models adopted")),
@@ -121,7 +133,13 @@ BREAKDOWN_FIGURES = {
                      F("firm_times", gettext_lazy("Firm-times")), F("person_times", gettext_lazy("Person-times"))],
     Breakdown.SERVICE_AREA: [F("needs_received", gettext_lazy("Needs received")),
                              F("needs_fulfilled", gettext_lazy("Needs fulfilled")),
-                             F("training_sessions", gettext_lazy("Training sessions"))],
+                             F("training_sessions", gettext_lazy("Training sessions")),
+                             F("firms_wanting", gettext_lazy("Baseline firms wanting it")),
+                             F("wanting_share", gettext_lazy("Share of baseline firms wanting it"), "%")],
+    Breakdown.SCHEME: [F("firms_certified", gettext_lazy("Assisted firms certified")),
+                       F("certified_share", gettext_lazy("Share of assisted firms"), "%"),
+                       F("surveyed_certified", gettext_lazy("Surveyed firms certified")),
+                       F("surveyed_certified_share", gettext_lazy("Share of surveyed firms"), "%")],
 }
 TARGET_UNITS = {**dict.fromkeys(CampaignTarget.PERCENT_METRICS, "%"), Metric.SATISFACTION_MEAN: "score",
                 Metric.REVENUE_CHANGE_MEAN: "±%", Metric.OUTPUT_CHANGE_MEAN: "±%", Metric.MARGIN_CHANGE_MEAN: "±%",
@@ -152,7 +170,7 @@ class TargetRow:
 
     @property
     def unit(self) -> str:
-        return TARGET_UNITS.get(self.metric, "")
+        return TARGET_UNITS.get(self.metric.split(":")[0], "")
 
     @property
     def attainment(self) -> float:
@@ -178,12 +196,34 @@ class TargetRow:
         return display(self.actual, self.unit)
 
 
-def target_rows(figures: dict) -> list[TargetRow]:
+ORDER = {metric: position for position, metric in enumerate(Metric.values)}
+
+
+def figure_order(figure: str) -> tuple[int, str]:
+    """Targets in the order of the Metric choices; a metric's keyed targets (one scheme, one service
+    area: "metric:key") after its own."""
+    return ORDER.get(figure.split(":")[0], len(ORDER)), figure
+
+
+def figure_label(figure: str, areas: dict[str, str] | None = None) -> str | Promise:
+    """A target's figure as people read it: the metric's label, with the scheme or service area of a
+    keyed one ("Share of baseline firms wanting a service area (%) · 2 质量基础设施升级")."""
+    metric, _colon, key = figure.partition(":")
+    label = METRIC_LABELS.get(metric, metric)
+    if not key:
+        return label
+    if metric in CampaignTarget.SCHEME_METRICS:
+        named = str(SCHEMES.get(key, key))
+    else:
+        named = (areas or {}).get(key, key)
+    return f"{label} · {named}"
+
+
+def target_rows(figures: dict, areas: dict[str, str] | None = None) -> list[TargetRow]:
     """The targets a snapshot row carries, against its figures, in the order of the Metric choices."""
     targets = figures.get("targets") or {}
-    order = {metric: position for position, metric in enumerate(Metric.values)}
-    return [TargetRow(metric, METRIC_LABELS.get(metric, metric), value, figures.get(metric))
-            for metric, value in sorted(targets.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))]
+    return [TargetRow(figure, figure_label(figure, areas), value, figures.get(figure))
+            for figure, value in sorted(targets.items(), key=lambda item: figure_order(item[0]))]
 
 
 def attainment(targets: list[TargetRow]) -> float | None:
@@ -249,6 +289,7 @@ class Dashboard:
     waiting: int = 0  # changes noted in the outbox and not yet counted
     waiting_since: datetime | None = None
     rank_by: str = DEFAULT_RANK_BY
+    areas: dict[str, str] = field(default_factory=dict)  # service-area number → "number name"
 
     @property
     def computed(self) -> bool:
@@ -256,7 +297,7 @@ class Dashboard:
 
     @property
     def targets(self) -> list[TargetRow]:
-        return target_rows(self.totals or {})
+        return target_rows(self.totals or {}, self.areas)
 
     def groups(self) -> list[tuple[str | Promise, list[Card]]]:
         totals = self.totals or {}
@@ -266,11 +307,10 @@ class Dashboard:
 
     def child_target_metrics(self) -> list[str]:
         """Every figure with a target in at least one region below, in the order of the Metric choices."""
-        present = {row.metric for child in self.children for row in child.targets}
-        return [metric for metric in Metric.values if metric in present]
+        return sorted({row.metric for child in self.children for row in child.targets}, key=figure_order)
 
     def target_columns(self) -> list[tuple[str, str | Promise]]:
-        return [(metric, METRIC_LABELS[metric]) for metric in self.child_target_metrics()]
+        return [(metric, figure_label(metric, self.areas)) for metric in self.child_target_metrics()]
 
     def target_matrix(self) -> list[tuple["ChildRow", list[TargetRow | None]]]:
         """Each region below with its target of each column's figure (None where it has none)."""
@@ -325,10 +365,11 @@ def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None, ra
     totals, computed_at, months, children = None, None, {}, []
     raw_breakdowns: dict[str, dict[str, dict]] = {key: {} for key in BREAKDOWN_FIGURES}
     changed: dict[str, datetime] = {}
+    areas = {str(area.code): f"{area.code} {area.label}" for area in ServiceArea.objects.all()}
     for row in rows.select_related("region").order_by("region_id", "period", "breakdown", "key"):
         if row.region_id != code:
             children.append(ChildRow(row.region, row.figures, f"{url}?region={row.region_id}",
-                                     targets=target_rows(row.figures)))
+                                     targets=target_rows(row.figures, areas)))
             figure_set = "regions"
         elif row.breakdown:
             raw_breakdowns.setdefault(row.breakdown, {})[row.key] = row.figures
@@ -353,8 +394,8 @@ def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None, ra
     rank_children(children, rank_by)
     return Dashboard(campaign=campaign, region=region, trail=trail, child_level=child_level, totals=totals,
                      computed_at=as_of["totals"] or computed_at, months=sorted(months.items()),
-                     breakdowns=label_breakdowns(raw_breakdowns), children=children, url=url, as_of=as_of,
-                     waiting=waiting, waiting_since=waiting_since, rank_by=rank_by)
+                     breakdowns=label_breakdowns(raw_breakdowns, areas), children=children, url=url, as_of=as_of,
+                     waiting=waiting, waiting_since=waiting_since, rank_by=rank_by, areas=areas)
 
 
 def freshness(campaign: Campaign) -> tuple[datetime | None, int, datetime | None]:
@@ -380,10 +421,9 @@ def rank_children(children: list[ChildRow], by: str = DEFAULT_RANK_BY) -> None:
         previous = value
 
 
-def label_breakdowns(raw: dict[str, dict[str, dict]]) -> dict[str, list[BreakdownRow]]:
-    """Breakdown rows with their labels, in the order of the sections, size classes and areas."""
+def label_breakdowns(raw: dict[str, dict[str, dict]], areas: dict[str, str]) -> dict[str, list[BreakdownRow]]:
+    """Breakdown rows with their labels, in the order of the sections, size classes, areas and schemes."""
     sections = {i.code: f"{i.code} {i.label}" for i in Industry.objects.filter(level=Industry.Level.SECTION)}
-    areas = {str(area.code): f"{area.code} {area.label}" for area in ServiceArea.objects.all()}
     sizes = dict(Enterprise.Size.choices)
     not_recorded = _("Not recorded")
     labelled = {}
@@ -391,6 +431,7 @@ def label_breakdowns(raw: dict[str, dict[str, dict]]) -> dict[str, list[Breakdow
         (Breakdown.INDUSTRY, sections, list(sections)),
         (Breakdown.SIZE, sizes, list(sizes)),
         (Breakdown.SERVICE_AREA, areas, list(areas)),
+        (Breakdown.SCHEME, SCHEMES, list(SCHEMES)),
     ):
         rows = raw.get(breakdown, {})
         keys = sorted(rows, key=lambda key: (order.index(key) if key in order else len(order), key))
@@ -441,7 +482,7 @@ def chart_data(dashboard: Dashboard) -> dict:
             "names": [row.label for row in breakdowns[Breakdown.SERVICE_AREA]],
             "series": [{"name": str(figure.label),
                         "data": [row.figures.get(figure.name) or 0 for row in breakdowns[Breakdown.SERVICE_AREA]]}
-                       for figure in BREAKDOWN_FIGURES[Breakdown.SERVICE_AREA]],
+                       for figure in BREAKDOWN_FIGURES[Breakdown.SERVICE_AREA] if not figure.unit],
         },
         "text": {"noData": _("Nothing recorded yet."), "firmsAssisted": _("Firms assisted")},
     }

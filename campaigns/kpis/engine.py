@@ -77,11 +77,20 @@ COUNTED = (
     "cases", "firms_assisted", "key_firms_assisted", "key_industries", "cases_closed", "cases_resolved",
     "certificates_obtained", "standards_drafted", "excellence_models", "labs_set_up", "visits", "on_site_visits",
     "consultations", "needs_received", "needs_fulfilled", "needs_declined", "firms_certified", "ratings",
-    "satisfied", "surveys", "training_sessions", "firm_times", "person_times",
+    "satisfied", "surveys", "training_sessions", "firm_times", "person_times", "firms_surveyed",
+    "surveyed_certified", "baseline_surveys", "key_parks", "key_products",
 )
 MONEY_AND_HOURS = ("money_saved", "money_saved_once", "money_saved_per_year", "visit_hours")
 SOURCES = ("cases", "closed", "visits", "needs", "answered", "certified", "ratings", "surveys", "sessions",
-           "attendance")
+           "attendance", "surveyed", "surveyed_certified", "baseline", "designations")
+# The shares of a breakdown row whose whole is a figure of the region's totals, not of the row: a
+# scheme's certified firms over the firms assisted (surveyed), a service area's wanting firms over
+# the firms answering the baseline survey. (share → (part, whole on the totals))
+SHARES_OF_TOTAL = {
+    Breakdown.SCHEME: {"certified_share": ("firms_certified", "firms_assisted"),
+                       "surveyed_certified_share": ("surveyed_certified", "firms_surveyed")},
+    Breakdown.SERVICE_AREA: {"wanting_share": ("firms_wanting", "baseline_surveys")},
+}
 
 
 @dataclass
@@ -160,6 +169,7 @@ def derive(measures: dict) -> dict:
     get = figures.get
     figures["fulfilment_rate"] = share(get("needs_fulfilled", 0), get("needs_received", 0))
     figures["certified_share"] = share(get("firms_certified", 0), get("firms_assisted", 0))
+    figures["surveyed_certified_share"] = share(get("surveyed_certified", 0), get("firms_surveyed", 0))
     figures["satisfaction_mean"] = mean(figures.pop("rating_sum", None), get("ratings", 0))
     figures["satisfied_share"] = share(get("satisfied", 0), get("ratings", 0))
     figures["awareness_up_share"] = share(get("awareness_up", 0), get("surveys", 0))
@@ -200,7 +210,7 @@ def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]
             level = EACH_LEVEL[target.scope]
             codes = [region.code for region in regions if region.level == level]
         for code in codes:
-            applies[code][target.metric] = float(target.value)
+            applies[code][target.figure] = float(target.value)
     return applies
 
 
@@ -373,10 +383,9 @@ class Recount:
         targets = targets_by_region(self.campaign, self.regions.values())
         now = timezone.now()
         changed, gone = [], []
+        merged = {}  # every key's measures first: a breakdown row's shares divide by its totals' figures
         for key in keys:
-            code, period, breakdown, bkey = key
-            region = self.regions.get(code)
-            if region is None:  # a firm filed under a code no longer in the division list
+            if key[0] not in self.regions:  # a firm filed under a code no longer in the division list
                 continue
             row = existing.get(key)
             measures = dict(row.measures) if row is not None else {}
@@ -386,12 +395,17 @@ class Recount:
                 for measure in self.sources[name].measures:
                     measures.pop(measure, None)
                 measures.update(recounted.get(key, {}))
+            merged[key] = measures
+        for key, measures in merged.items():
+            code, period, breakdown, bkey = key
+            region = self.regions[code]
+            row = existing.get(key)
             total = period == "" and breakdown == ""
             if not total and not has_data(measures):
                 if row is not None:
                     gone.append(row.pk)
                 continue
-            figures = self.figures(measures, key, targets.get(code, {}))
+            figures = self.figures(measures, key, targets.get(code, {}), merged)
             if row is not None and row.figures == figures and row.measures == measures:
                 continue
             if row is None:
@@ -416,12 +430,20 @@ class Recount:
         self.note(result, now)
         return result
 
-    def figures(self, measures: dict, key: tuple, targets: dict) -> dict:
+    def figures(self, measures: dict, key: tuple, targets: dict, merged: dict) -> dict:
         code, period, breakdown, _key = key
         figures = derive(measures)
         if period:
             # Firms certified in a month over firms whose case opened that month is no share.
             figures.pop("certified_share", None)
+            figures.pop("surveyed_certified_share", None)
+        elif breakdown in SHARES_OF_TOTAL:
+            totals = merged.get((code, "", "", ""), {})
+            for name, (part, whole) in SHARES_OF_TOTAL[breakdown].items():
+                if part in measures:
+                    figures[name] = share(measures[part], totals.get(whole) or 0)
+                elif breakdown == Breakdown.SCHEME:
+                    figures.pop(name, None)
         if period == "" and breakdown == "":
             for name in COUNTED:
                 if figures.get(name) is None:
@@ -429,6 +451,14 @@ class Recount:
             for name in MONEY_AND_HOURS:
                 figures[name] = figures.get(name) or 0.0
             figures["targets"] = targets
+            # A target of one scheme or service area: its actual, from the breakdown row, beside it.
+            for figure in targets:
+                if ":" in figure:
+                    metric, target_key = figure.split(":", 1)
+                    breakdown_of = CampaignTarget.breakdown_of(metric)
+                    row = (code, "", breakdown_of, target_key)
+                    none_yet = {part: 0 for part, _whole in SHARES_OF_TOTAL[breakdown_of].values()}
+                    figures[figure] = self.figures(merged.get(row) or none_yet, row, {}, merged).get(metric)
         return figures
 
     def note(self, result: Result, now) -> None:

@@ -70,7 +70,8 @@ def export_sections(dashboard: Dashboard) -> list[Section]:
     # A size class is named, never shown by its stored code (micro, small...).
     breakdown_titles = {Breakdown.INDUSTRY: (_("Industry"), _("Section")),
                         Breakdown.SIZE: (_("Size class"), None),
-                        Breakdown.SERVICE_AREA: (_("Service area"), _("Number"))}
+                        Breakdown.SERVICE_AREA: (_("Service area"), _("Number")),
+                        Breakdown.SCHEME: (_("Certification scheme"), _("Code"))}
     breakdowns = []
     for breakdown, figures in BREAKDOWN_FIGURES.items():
         title, key_header = breakdown_titles[breakdown]

@@ -11,9 +11,10 @@ class KpiSnapshot(models.Model):
     computed them (campaigns/kpis/engine.py). Dashboards read these and nothing else.
 
     `period` is "" for to date or "YYYY-MM" for one month; `breakdown` is "" for the region's
-    totals or industry / size / service_area with `key` the section letter, size class or
-    service-area number. `measures` holds the counts and sums the figures derive from (a rate's two
-    sides, a mean's total and count), which an update adds to and replaces source by source;
+    totals or industry / size / service_area / scheme with `key` the section letter, size class,
+    service-area number or certification scheme. `measures` holds the counts and sums the figures
+    derive from (a rate's two sides, a mean's total and count), which an update adds to and
+    replaces source by source;
     `figures` is what readers get. A recount writes only the rows whose figures changed, in one
     transaction, so a reader never sees half a recount; `computed_at` is when the row last changed.
     """
@@ -23,6 +24,7 @@ class KpiSnapshot(models.Model):
         INDUSTRY = "industry", _("Industry")
         SIZE = "size", _("Size class")
         SERVICE_AREA = "service_area", _("Service area")
+        SCHEME = "scheme", _("Certification scheme")
 
     campaign = models.ForeignKey("campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE,
                                  related_name="kpi_snapshots")
@@ -30,7 +32,7 @@ class KpiSnapshot(models.Model):
     level = models.CharField(_("level"), max_length=8, choices=Region.Level.choices)
     period = models.CharField(_("period"), max_length=7, blank=True)
     breakdown = models.CharField(_("breakdown"), max_length=16, choices=Breakdown.choices, blank=True)
-    key = models.CharField(_("breakdown key"), max_length=8, blank=True)
+    key = models.CharField(_("breakdown key"), max_length=16, blank=True)
     figures = models.JSONField(_("figures"), default=dict)
     measures = models.JSONField(_("counts and sums"), default=dict)
     computed_at = models.DateTimeField(_("computed at"))
@@ -60,7 +62,7 @@ class KpiCell(models.Model):
     code = models.CharField(max_length=6)
     period = models.CharField(max_length=7, blank=True)
     breakdown = models.CharField(max_length=16, blank=True)
-    key = models.CharField(max_length=8, blank=True)
+    key = models.CharField(max_length=16, blank=True)
     values = models.JSONField(default=dict)
 
     class Meta:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import lazy
 
-from campaigns.kpis.dashboards import METRIC_LABELS, display
+from campaigns.kpis.dashboards import display, figure_label
 from campaigns.kpis.models import KpiSnapshot
 from campaigns.models import Campaign, CampaignTarget
 from portal.models import User
@@ -21,7 +21,8 @@ from portal.notifications import kinds as notice
 from portal.notifications.services import notify
 
 Metric = CampaignTarget.Metric
-WITHOUT_PACE = {Metric.CERTIFIED_SHARE, Metric.SATISFACTION_MEAN, Metric.SATISFIED_SHARE}
+WITHOUT_PACE = {Metric.CERTIFIED_SHARE, Metric.SATISFACTION_MEAN, Metric.SATISFIED_SHARE,
+                Metric.SURVEYED_CERTIFIED_SHARE, Metric.WANTING_SHARE}
 MIDWAY = 0.5
 
 
@@ -34,7 +35,7 @@ def behind(figures: dict, share: float) -> list[tuple[str, float, float, float]]
     """(metric, target, actual, pace) of each counted target whose figure is below its pace."""
     rows = []
     for metric, target in sorted((figures.get("targets") or {}).items()):
-        if metric in WITHOUT_PACE:
+        if metric.split(":")[0] in WITHOUT_PACE:  # "metric:key" for one scheme or service area
             continue
         pace = target * share
         actual = figures.get(metric) or 0
@@ -45,7 +46,7 @@ def behind(figures: dict, share: float) -> list[tuple[str, float, float, float]]
 
 def describe(rows) -> str:
     """The behind targets as text in the active language (evaluated when the notice is written)."""
-    return "; ".join(f"{METRIC_LABELS.get(metric, metric)} {display(actual)} / {display(target)} "
+    return "; ".join(f"{figure_label(metric)} {display(actual)} / {display(target)} "
                      f"({display(round(pace, 1))})" for metric, target, actual, pace in rows)
 
 

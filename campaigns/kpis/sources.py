@@ -36,7 +36,7 @@ from campaigns.cases.models import AssistanceCase, CaseRating, Visit
 from campaigns.kpis.models import KpiSnapshot
 from campaigns.models import Campaign
 from campaigns.training.models import TrainingAttendance, TrainingSession
-from enterprises.models import Certification, NeedRequest, NeedsSurvey
+from enterprises.models import Certification, KeyDesignation, NeedRequest, NeedsSurvey
 
 Breakdown = KpiSnapshot.Breakdown
 LEVELS = {"national": 0, "province": 2, "city": 4, "county": 6}
@@ -58,6 +58,16 @@ class Source:
     distinct: bool = False  # counts of distinct firms: grouped at every level, never added up
 
 
+# What each distinct source other than the cases counts: the figure of its totals and months, and the
+# figure of its breakdown rows (the baseline survey's firms, and per service area the firms wanting it).
+DISTINCT_FIGURES = {
+    "certified": ("firms_certified", "firms_certified"),
+    "surveyed": ("firms_surveyed", "firms_surveyed"),
+    "surveyed_certified": ("surveyed_certified", "surveyed_certified"),
+    "baseline": ("baseline_surveys", "firms_wanting"),
+}
+
+
 def sources(campaign: Campaign) -> dict[str, Source]:
     start, end = campaign.starts_on, campaign.ends_on
     cases = AssistanceCase.objects.filter(campaign=campaign)
@@ -69,6 +79,8 @@ def sources(campaign: Campaign) -> dict[str, Source]:
         needs = needs.filter(service_area__in=scope)
     key = Q(enterprise__is_key=True)
     closed = Q(status=AssistanceCase.Status.CLOSED)
+    certificates = Certification.objects.filter(issued_on__gte=start, issued_on__lte=end)
+    surveys = NeedsSurvey.objects.filter(campaign=campaign)
     found = [
         Source("cases", cases, "enterprise__region", "opened_at", {
             "cases": Count("pk"),
@@ -105,10 +117,27 @@ def sources(campaign: Campaign) -> dict[str, Source]:
         # read (`answered_cells`), since its wait is an aggregate of an aggregate.
         Source("answered", NeedRequest.objects.filter(cases__campaign=campaign), "enterprise__region",
                "submitted_at", {"needs_visited": None, "wait": None}),
-        Source("certified", Certification.objects.filter(enterprise__in=cases.values("enterprise"),
-                                                         issued_on__gte=start, issued_on__lte=end),
+        Source("certified", certificates.filter(enterprise__in=cases.values("enterprise")),
                "enterprise__region", "issued_on", {"firms_certified": Count("enterprise", distinct=True)},
-               firm_breakdowns, distinct=True),
+               {**firm_breakdowns, Breakdown.SCHEME: "scheme"}, distinct=True),
+        # Firms that answered a survey of the campaign (either kind), and those of them certified in
+        # the campaign's period, in any scheme and per scheme (the national survey's "20.17% of the
+        # surveyed firms obtained ISO 9001").
+        Source("surveyed", surveys, "enterprise__region", "answered_at", {"firms_surveyed": None}, distinct=True),
+        Source("surveyed_certified", certificates.filter(enterprise__in=surveys.values("enterprise")),
+               "enterprise__region", "issued_on", {"surveyed_certified": None}, {Breakdown.SCHEME: "scheme"},
+               distinct=True),
+        # Firms that answered the campaign's baseline survey, and per service area those wanting it.
+        Source("baseline", surveys.filter(kind=NeedsSurvey.Kind.BASELINE), "enterprise__region", "answered_at",
+               {"baseline_surveys": None, "firms_wanting": None}, {Breakdown.SERVICE_AREA: "services_wanted"},
+               distinct=True),
+        # Key industrial parks and key products or services designated in the jurisdiction in the period.
+        Source("designations", KeyDesignation.objects.filter(region__code__startswith=campaign.region.prefix,
+                                                             designated_on__gte=start, designated_on__lte=end),
+               "region", "designated_on", {
+                   "key_parks": Count("pk", filter=Q(kind=KeyDesignation.Kind.PARK)),
+                   "key_products": Count("pk", filter=Q(kind=KeyDesignation.Kind.PRODUCT)),
+               }),
         Source("ratings", CaseRating.objects.filter(case__campaign=campaign), "case__enterprise__region",
                "rated_at", {"ratings": Count("pk"), "rating_sum": Sum("score"),
                             "satisfied": Count("pk", filter=Q(score__gte=4))}),
@@ -291,6 +320,8 @@ def distinct_figures(source: Source, widths: list[int], places_wanted: set[str] 
             key = (region, "", "", "")
         elif grouping[1] == "k_month":
             key = (region, row["k_month"], "", "")
+        elif row[grouping[1]] is None:  # a baseline survey wanting no service: in no area's row
+            continue
         else:
             key = (region, "", grouping[1][2:], text(row[grouping[1]]))
         if source.name == "cases":
@@ -298,5 +329,6 @@ def distinct_figures(source: Source, widths: list[int], places_wanted: set[str] 
                             "key_firms_assisted": int(row["key_firms"]),
                             "key_industries": int(row["key_industries"])}
         else:
-            figures[key] = {"firms_certified": int(row["firms"])}
+            total_name, breakdown_name = DISTINCT_FIGURES[source.name]
+            figures[key] = {breakdown_name if key[2] else total_name: int(row["firms"])}
     return figures
