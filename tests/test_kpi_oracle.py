@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from campaigns.cases.models import AssistanceCase, CaseRating, Visit
 from campaigns.kpis import engine as kpis
 from campaigns.kpis.models import KpiSnapshot
-from enterprises.models import Certification
+from enterprises.models import Certification, KeyDesignation, NeedsSurvey
+from portal.models import ServiceArea
 from tests.factories import (
     CampaignFactory,
     CaseFactory,
@@ -163,8 +164,8 @@ def rate(case, score: int, days_ago: int = 0):
 CERTIFICATE_NUMBERS = itertools.count(1)
 
 
-def certify(firm, days_ago: int):
-    return Certification.objects.create(enterprise=firm, scheme="iso9001", number=f"Q-{next(CERTIFICATE_NUMBERS)}",
+def certify(firm, days_ago: int, scheme: str = "iso9001"):
+    return Certification.objects.create(enterprise=firm, scheme=scheme, number=f"Q-{next(CERTIFICATE_NUMBERS)}",
                                         body="CQC",
                                         issued_on=TODAY - datetime.timedelta(days=days_ago))
 
@@ -309,3 +310,158 @@ def test_random_small_campaigns_count_as_the_oracle_does(db, firms, cases, certi
     for index, days in certificates:
         certify(made[index % len(made)], days)
     assert_engine_agrees_with_oracle(campaign)
+
+
+# --- the survey, per-scheme and designation figures -------------------------------------------------
+
+
+NEW_COUNTED = ("firms_surveyed", "surveyed_certified", "baseline_surveys", "key_parks", "key_products",
+               "firms_certified", "firms_wanting")
+
+
+def share_of(part: int, whole: int):
+    return round(100 * part / whole, 2) if whole else None
+
+
+def survey_oracle(campaign) -> dict[tuple[str, str, str, str], dict]:
+    """(region, period, breakdown, key) → the survey, scheme, service-area and designation figures,
+    recounted row by row: firms surveyed and baseline firms by the month they answered, certified firms
+    by the month of the certificate, designations by the day they were designated."""
+    in_period = lambda day: campaign.starts_on <= day <= campaign.ends_on  # noqa: E731
+    surveys = list(NeedsSurvey.objects.filter(campaign=campaign).select_related("enterprise")
+                   .prefetch_related("services_wanted"))
+    surveyed = {survey.enterprise_id for survey in surveys}
+    assisted = set(AssistanceCase.objects.filter(campaign=campaign).values_list("enterprise_id", flat=True))
+    certificates = [cert for cert in Certification.objects.select_related("enterprise") if in_period(cert.issued_on)]
+    designations = [d for d in KeyDesignation.objects.all()
+                    if in_period(d.designated_on) and d.region_id.startswith(campaign.region.prefix)]
+    facts = []  # (code, month, breakdown, key, figure, thing)
+    for survey in surveys:
+        code, month = survey.enterprise.region_id, month_of(survey.answered_at)
+        facts.append((code, month, "", "", "firms_surveyed", survey.enterprise_id))
+        if survey.kind == "baseline":
+            facts.append((code, month, "", "", "baseline_surveys", survey.enterprise_id))
+            facts += [(code, None, "service_area", str(area.code), "firms_wanting", survey.enterprise_id)
+                      for area in survey.services_wanted.all()]
+    for cert in certificates:
+        code, month = cert.enterprise.region_id, month_of(cert.issued_on)
+        if cert.enterprise_id in surveyed:
+            facts.append((code, month, "", "", "surveyed_certified", cert.enterprise_id))
+            facts.append((code, None, "scheme", cert.scheme, "surveyed_certified", cert.enterprise_id))
+        if cert.enterprise_id in assisted:
+            facts.append((code, None, "scheme", cert.scheme, "firms_certified", cert.enterprise_id))
+    for designation in designations:
+        figure = "key_parks" if designation.kind == "park" else "key_products"
+        facts.append((designation.region_id, month_of(designation.designated_on), "", "", figure, designation.pk))
+    found = defaultdict(lambda: defaultdict(set))
+    for code, month, breakdown, key, figure, thing in facts:
+        for region_code in {code[:2] + "0000", code[:4] + "00", code}:
+            if not inside(code, region_code):
+                continue
+            found[(region_code, "", breakdown, key)][figure].add(thing)
+            if month is not None:
+                found[(region_code, month, breakdown, key)][figure].add(thing)
+    totals_assisted = {}
+    for case in AssistanceCase.objects.filter(campaign=campaign).select_related("enterprise"):
+        for region_code in {case.enterprise.region_id[:2] + "0000", case.enterprise.region_id[:4] + "00",
+                            case.enterprise.region_id}:
+            if inside(case.enterprise.region_id, region_code):
+                totals_assisted.setdefault(region_code, set()).add(case.enterprise_id)
+    expected = {}
+    for key, things in found.items():
+        figures = {name: len(things[name]) for name in NEW_COUNTED if name in things or key[2] == ""}
+        totals = found.get((key[0], "", "", ""), {})
+        if key[2] == "scheme":
+            if "firms_certified" in things:
+                figures["certified_share"] = share_of(len(things["firms_certified"]),
+                                                      len(totals_assisted.get(key[0], ())))
+            if "surveyed_certified" in things:
+                figures["surveyed_certified_share"] = share_of(len(things["surveyed_certified"]),
+                                                               len(totals.get("firms_surveyed", ())))
+        elif key[2] == "service_area":
+            figures["wanting_share"] = share_of(len(things["firms_wanting"]), len(totals.get("baseline_surveys", ())))
+        elif key[1] == "":
+            figures["surveyed_certified_share"] = share_of(figures["surveyed_certified"], figures["firms_surveyed"])
+        figures.pop("firms_certified", None) if key[2] == "" else None  # the totals' own are checked above
+        expected[key] = figures
+    return expected
+
+
+def assert_survey_figures_agree_with_oracle(campaign):
+    kpis.compute_campaign(campaign.pk)
+    expected = survey_oracle(campaign)
+    rows = {(row.region_id, row.period, row.breakdown, row.key): row.figures
+            for row in KpiSnapshot.objects.filter(campaign=campaign)}
+    wrong = []
+    for key, figures in sorted(expected.items()):
+        engine = rows.get(key, {})
+        for name, value in figures.items():
+            actual = engine.get(name)
+            if actual is None and name in NEW_COUNTED:
+                actual = 0
+            if actual != value:
+                wrong.append((key, name, value, actual))
+    assert wrong == [], "(region, period, breakdown, key), figure, oracle, engine"
+    # Nothing counted anywhere else (firms certified in any scheme is the first oracle's).
+    for key, figures in rows.items():
+        if key not in expected:
+            assert not any(figures.get(name) for name in NEW_COUNTED if name != "firms_certified"), (key, figures)
+
+
+def test_a_firm_surveyed_twice_and_certified_twice_is_one_firm_per_scheme(campaign):
+    firm = EnterpriseFactory(region=region("130102"))
+    other = EnterpriseFactory(region=region("130203"))
+    for kind, days in (("baseline", 200), ("follow_up", 20)):
+        survey(firm, campaign, kind, days, areas=[2, 8])
+    survey(other, campaign, "baseline", 100, areas=[2])
+    for scheme, days in (("iso9001", 150), ("iso9001", 30), ("haccp", 30)):
+        certify(firm, days, scheme=scheme)
+    CaseFactory(campaign=campaign, enterprise=firm, opened_at=moment(10))
+    kpis.compute_campaign(campaign.pk)
+    province = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="").figures
+    assert (province["firms_surveyed"], province["baseline_surveys"], province["surveyed_certified"]) == (2, 2, 1)
+    iso9001 = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", breakdown="scheme", key="iso9001")
+    assert (iso9001.figures["firms_certified"], iso9001.figures["surveyed_certified_share"]) == (1, 50.0)
+    assert_survey_figures_agree_with_oracle(campaign)
+
+
+def survey(firm, campaign, kind, days, areas=()):
+    answered = NeedsSurvey.objects.create(enterprise=firm, campaign=campaign, kind=kind, answered_by=UserFactory(),
+                                          answered_at=moment(days),
+                                          awareness_improved=True if kind == "follow_up" else None,
+                                          performance_improved=True if kind == "follow_up" else None)
+    answered.services_wanted.set(ServiceArea.objects.filter(code__in=areas))
+    return answered
+
+
+designation_numbers = itertools.count(1)
+survey_plans = st.lists(st.tuples(st.integers(min_value=0, max_value=3), st.sampled_from(["baseline", "follow_up"]),
+                                  st.integers(min_value=0, max_value=400),
+                                  st.sets(st.sampled_from([1, 2, 8]), max_size=2)), max_size=6)
+scheme_certificate_plans = st.lists(st.tuples(st.integers(min_value=0, max_value=3),
+                                              st.sampled_from(["iso9001", "iso14001", "haccp"]),
+                                              st.integers(min_value=0, max_value=400)), max_size=5)
+designation_plans = st.lists(st.tuples(st.sampled_from([*CODES, "440300"]), st.sampled_from(["park", "product"]),
+                                       st.integers(min_value=0, max_value=500)), max_size=5)
+
+
+@settings(max_examples=EXAMPLES, derandomize=UNDER_MUTATION, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(firms=st.lists(firm_plans, min_size=1, max_size=4), surveys=survey_plans,
+       certificates=scheme_certificate_plans, assisted=st.sets(st.integers(min_value=0, max_value=3), max_size=3),
+       designations=designation_plans)
+def test_random_surveys_certificates_and_designations_count_as_the_oracle_does(db, firms, surveys, certificates,
+                                                                               assisted, designations):
+    campaign = CampaignFactory()
+    made = [EnterpriseFactory(region=region(plan.code), is_key=plan.key, industry_id=plan.industry) for plan in firms]
+    for index, kind, days, areas in surveys:
+        survey(made[index % len(made)], campaign, kind, days, areas)
+    for index, scheme, days in certificates:
+        certify(made[index % len(made)], days, scheme=scheme)
+    for index in {index % len(made) for index in assisted}:
+        CaseFactory(campaign=campaign, enterprise=made[index], opened_at=moment(5))
+    designator = UserFactory(role="admin")
+    for code, kind, days in designations:
+        KeyDesignation.objects.create(name=f"指定{next(designation_numbers)}", region=region(code), kind=kind,
+                                      designated_on=TODAY - datetime.timedelta(days=days), designated_by=designator)
+    assert_survey_figures_agree_with_oracle(campaign)

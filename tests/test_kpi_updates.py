@@ -16,7 +16,8 @@ from campaigns.services import campaign_target_set
 from campaigns.training import services as training_services
 from campaigns.training.models import TrainingSession
 from enterprises import services as registry
-from enterprises.models import NeedRequest
+from enterprises.designations.services import key_designation_create, key_designation_remove
+from enterprises.models import Certification, KeyDesignation, NeedRequest, NeedsSurvey
 from portal import outbox
 from portal.models import Industry, OutboxEntry, Region, ServiceArea
 from tests.factories import CampaignFactory, EnterpriseFactory, RegulatorFactory, UserFactory
@@ -102,7 +103,7 @@ class World:
 
     def certify(self):
         firm, _contact = self.rng.choice(self.firms)
-        registry.certification_add(user=self.admin, enterprise=firm, scheme="iso9001",
+        registry.certification_add(user=self.admin, enterprise=firm, scheme=self.rng.choice(["iso9001", "haccp"]),
                                    number=f"CERT-{self.rng.randint(1, 10**9)}", body="CQC",
                                    issued_on=self.day(300), expires_on=TODAY + datetime.timedelta(days=900))
 
@@ -111,6 +112,25 @@ class World:
         registry.survey_answer(user=contact, enterprise=firm, kind="follow_up", campaign=self.campaign,
                                awareness_improved=self.rng.random() < 0.8, performance_improved=True,
                                revenue_change_pct=Decimal(self.rng.randint(-5, 20)))
+
+    def baseline(self):
+        firm, contact = self.rng.choice(self.firms)
+        registry.survey_answer(user=contact, enterprise=firm, kind="baseline", campaign=self.campaign,
+                               services_wanted=self.rng.sample(self.areas, self.rng.randint(0, 3)))
+
+    def designate(self):
+        key_designation_create(user=self.admin, name=f"园区{self.rng.randint(1, 10**9)}",
+                               region=Region.objects.get(code=self.rng.choice(COUNTIES)),
+                               kind=self.rng.choice(["park", "product"]), designated_on=self.day(500))
+
+    def withdraw(self):
+        designations = list(KeyDesignation.objects.order_by("pk"))
+        if designations:
+            designation = self.rng.choice(designations)
+            if self.rng.random() < 0.5:
+                key_designation_remove(user=self.admin, designation=designation)
+            else:
+                designation.delete()  # in Django admin
 
     def train(self):
         firms = self.rng.sample(self.firms, 3)
@@ -132,15 +152,24 @@ class World:
         campaign_target_set(user=self.admin, campaign=self.campaign, metric="firms_assisted", scope="each_city",
                             value=self.rng.randint(1, 9))
 
+    def keyed_target(self):
+        metric, key = self.rng.choice([("surveyed_certified_share", "iso9001"), ("firms_certified", "haccp"),
+                                       ("wanting_share", str(self.rng.choice(self.areas).code))])
+        campaign_target_set(user=self.admin, campaign=self.campaign, metric=metric, key=key, scope="each_city",
+                            value=self.rng.randint(1, 90))
+
     def delete(self):
-        # What an administrator deletes in Django admin: a visit or a session.
+        # What an administrator deletes in Django admin: a visit, a session, a certificate or a survey.
         rows = (list(Visit.objects.filter(case__campaign=self.campaign))
-                + list(TrainingSession.objects.filter(campaign=self.campaign)))
+                + list(TrainingSession.objects.filter(campaign=self.campaign))
+                + list(Certification.objects.filter(enterprise__in=[firm for firm, _contact in self.firms]))
+                + list(NeedsSurvey.objects.filter(campaign=self.campaign)))
         if rows:
             self.rng.choice(rows).delete()
 
-    STEPS = ["need", "open_case", "visit", "visit", "visit", "move_visit", "close", "rate", "certify", "survey",
-             "train", "edit_firm", "target", "delete"]
+    STEPS = ["need", "open_case", "visit", "visit", "visit", "move_visit", "close", "rate", "certify", "certify",
+             "survey", "baseline", "baseline", "designate", "designate", "withdraw", "train", "edit_firm", "target",
+             "keyed_target", "delete"]
 
     def step(self) -> str:
         name = self.rng.choice(self.STEPS)
@@ -158,7 +187,7 @@ class World:
 def test_updates_from_random_writes_leave_what_a_full_count_finds(seed, admin_user):
     world = World(seed, admin_user)
     steps = []
-    for _ in range(40):
+    for _ in range(50):
         steps.append(world.step())
         outbox.drain_all()  # a worker woken by the commit
     assert not OutboxEntry.objects.exists()
@@ -206,3 +235,19 @@ def test_an_update_writes_only_the_rows_it_changes(admin_user):
     code = case.enterprise.region_id
     assert regions <= {code, code[:4] + "00", "130000"}
     assert len(rewritten) < len(after) / 4
+
+
+def test_updates_reach_the_figures_per_scheme_service_area_and_designation(admin_user):
+    """Each kind of write behind the new figures, drained as a worker would, then the full count: it
+    has nothing to correct, and the figures it checked are not all zero."""
+    world = World(5, admin_user)
+    for step in ("baseline", "baseline", "survey", "certify", "certify", "designate", "designate", "keyed_target",
+                 "withdraw", "designate", "edit_firm", "delete", "baseline", "certify"):
+        getattr(world, step)()
+        outbox.drain_all()
+    updated = figures_of(world.campaign)
+    assert engine.recount(world.campaign.pk, engine.Touched(everything=True)).corrections == 0
+    assert figures_of(world.campaign) == updated
+    province = updated[("130000", "", "", "")]
+    assert province["baseline_surveys"] > 0 and province["firms_surveyed"] > 0
+    assert any(key[2] == "service_area" and figures.get("firms_wanting") for key, figures in updated.items())
