@@ -31,3 +31,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The sub-domains' admin pages register with the app's.
+from enterprises.designations import admin as designations_admin  # noqa: E402, F401

@@ -185,6 +185,16 @@ def derive(measures: dict) -> dict:
     return figures
 
 
+def shares_of_total(figures: dict, measures: dict, breakdown: str, totals: dict) -> None:
+    """Put on a breakdown row's figures its shares of a whole counted on the region's totals
+    (SHARES_OF_TOTAL); a scheme row carries a share only of the side it has firms on."""
+    for name, (part, whole) in SHARES_OF_TOTAL.get(breakdown, {}).items():
+        if part in measures:
+            figures[name] = share(measures[part], totals.get(whole) or 0)
+        elif breakdown == Breakdown.SCHEME:
+            figures.pop(name, None)
+
+
 def has_data(measures: dict) -> bool:
     return any(value not in (None, 0, "0") for value in measures.values())
 
@@ -437,13 +447,8 @@ class Recount:
             # Firms certified in a month over firms whose case opened that month is no share.
             figures.pop("certified_share", None)
             figures.pop("surveyed_certified_share", None)
-        elif breakdown in SHARES_OF_TOTAL:
-            totals = merged.get((code, "", "", ""), {})
-            for name, (part, whole) in SHARES_OF_TOTAL[breakdown].items():
-                if part in measures:
-                    figures[name] = share(measures[part], totals.get(whole) or 0)
-                elif breakdown == Breakdown.SCHEME:
-                    figures.pop(name, None)
+        elif breakdown:
+            shares_of_total(figures, measures, breakdown, merged.get((code, "", "", ""), {}))
         if period == "" and breakdown == "":
             for name in COUNTED:
                 if figures.get(name) is None:

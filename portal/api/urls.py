@@ -24,6 +24,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include("enterprises.api.urls")),
+    path("", include("enterprises.designations.api.urls")),
     path("", include("experts.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("campaigns.cases.api.urls")),

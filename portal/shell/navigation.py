@@ -31,6 +31,7 @@ ITEMS = [
     NavItem(_("Assistance cases"), "cases:list", frozenset(Role.values), "briefcase"),
     NavItem(_("Visits"), "visits:list", STAFF | {Role.EXPERT}, "geo-alt"),
     NavItem(_("Training"), "training:list", STAFF, "easel"),
+    NavItem(_("Key parks and products"), "designations:list", STAFF, "pin-map"),
     NavItem(_("Expert pool"), "experts:list", STAFF, "people"),
     NavItem(_("Claims"), "enterprises:claims", EDITORS, "person-check"),
     NavItem(_("Register my enterprise"), "enterprises:register", frozenset({Role.SME}), "building-add"),

@@ -8,6 +8,7 @@ from campaigns.cases.urls import case_patterns, visit_patterns
 from campaigns.kpis.urls import dashboard_patterns
 from campaigns.training.urls import training_patterns
 from campaigns.urls import campaign_patterns
+from enterprises.designations.urls import designation_patterns
 from enterprises.urls import need_patterns
 from portal import views as account_views
 from portal.shell import views
@@ -34,6 +35,7 @@ urlpatterns = [
     path("regions/", include(regions_patterns)),
     path("enterprises/", include("enterprises.urls")),
     path("needs/", include(need_patterns)),
+    path("key-designations/", include(designation_patterns)),
     path("experts/", include("experts.urls")),
     path("campaigns/", include(campaign_patterns)),
     path("cases/", include(case_patterns)),

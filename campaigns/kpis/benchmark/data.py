@@ -15,7 +15,7 @@ from campaigns.kpis.models import KpiCell, KpiSnapshot, KpiState
 from campaigns.models import Campaign, CampaignTarget
 from campaigns.training.models import TrainingAttendance, TrainingSession
 from enterprises.demo import GIVEN, NAME_STEMS, SIZES, SURNAMES, TRADE_WORDS
-from enterprises.models import Certification, Enterprise, NeedEvent, NeedRequest, NeedsSurvey
+from enterprises.models import Certification, Enterprise, KeyDesignation, NeedEvent, NeedRequest, NeedsSurvey
 from enterprises.uscc import generate_uscc
 from portal.benchmarking import Copier, Ids, remove_accounts
 from portal.kpi_notes import TOPIC as KPI_TOPIC
@@ -25,6 +25,7 @@ USER_PREFIX = "benchmark_kpis_"
 CAMPAIGN_NAME = "benchmark_kpis 河北省中小企业质量提升行动（合成数据）"
 FIRM_MARK = "benchmark_kpis synthetic firm"  # in the address: how the clean-up finds the firms
 CERTIFICATE_PREFIX = "BENCH-KPI-"
+DESIGNATION_MARK = "benchmark_kpis designation "
 PROVINCE, CITY = "130000", "130100"
 CHUNK = 10_000
 CAMPAIGN_DAYS = 420  # the campaign started this long ago: about 14 months of monthly rows
@@ -94,6 +95,8 @@ class SyntheticCampaign:
                 self.make_sessions(sizes["sessions"])
             for copier in self.copiers.values():
                 copier.flush()
+            with self.timed("services wanted in the baseline surveys, key parks and products"):
+                self.make_wants_and_designations()
             # Django's foreign keys are deferred to the commit; checking them here lets them be timed.
             with self.timed("foreign keys checked"), connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -334,6 +337,28 @@ class SyntheticCampaign:
             issued_on=issued_on, expires_on=issued_on + timedelta(days=3 * 365),
         )
 
+    def make_wants_and_designations(self) -> None:
+        """The baseline surveys' services wanted (7 in 8 want quality infrastructure, 1 in 3 training),
+        in one statement; and key parks and products across the province, a few outside the campaign's
+        period or jurisdiction, which it must not count."""
+        through = NeedsSurvey.services_wanted.through
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {connection.ops.quote_name(through._meta.db_table)} (needssurvey_id, servicearea_id) "
+                "SELECT s.id, a.code FROM enterprises_needssurvey s CROSS JOIN (VALUES (2), (8)) AS a (code) "
+                "WHERE s.kind = 'baseline' AND s.enterprise_id IN (SELECT id FROM enterprises_enterprise "
+                "WHERE address = %s) AND ((a.code = 2 AND s.id %% 8 <> 0) OR (a.code = 8 AND s.id %% 3 = 0))",
+                [FIRM_MARK])
+        codes = list(Region.objects.filter(code__startswith=PROVINCE[:2]).exclude(level=Region.Level.PROVINCE)
+                     .values_list("code", flat=True)) + ["440300"]
+        count = max(len(self.firms) // 50, 20)
+        KeyDesignation.objects.bulk_create(
+            KeyDesignation(name=f"{DESIGNATION_MARK}{n}", region_id=self.rng.choice(codes),
+                           kind=self.rng.choice(list(KeyDesignation.Kind.values)),
+                           designated_on=self.today - timedelta(days=self.rng.randint(0, CAMPAIGN_DAYS + 200)),
+                           designated_by=self.users["city"])
+            for n in range(count))
+
     def make_old_certificates(self, firm: int) -> None:
         if self.rng.random() < 0.15:  # held from before the campaign: not "certified during" it
             self.make_certificate(firm, self.start - timedelta(days=self.rng.randint(30, 2000)))
@@ -380,6 +405,8 @@ class SyntheticCampaign:
             "certificates": Certification.objects.filter(enterprise__address=FIRM_MARK).count(),
             "ratings": CaseRating.objects.filter(case__campaign=campaign).count(),
             "follow-up surveys": NeedsSurvey.objects.filter(campaign=campaign, kind=NeedsSurvey.Kind.FOLLOW_UP).count(),
+            "baseline surveys": NeedsSurvey.objects.filter(campaign=campaign, kind=NeedsSurvey.Kind.BASELINE).count(),
+            "key designations": KeyDesignation.objects.filter(name__startswith=DESIGNATION_MARK).count(),
         }
         self.data_line = ", ".join(f"{value:,} {name}" for name, value in counts.items())
         self.heading("The data")
@@ -414,6 +441,7 @@ class SyntheticCampaign:
             Campaign.service_areas.through.objects.filter(campaign__in=campaigns),
             campaigns,
             Certification.objects.filter(enterprise__in=firms),
+            KeyDesignation.objects.filter(name__startswith=DESIGNATION_MARK),
             NeedEvent.objects.filter(need__enterprise__in=firms),
             NeedRequest.objects.filter(enterprise__in=firms),
             Enterprise.users.through.objects.filter(enterprise__in=firms),

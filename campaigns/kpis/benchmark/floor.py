@@ -19,10 +19,11 @@ from portal.models import Region
 TABLE_PATTERN = re.compile(r'(?:FROM|INTO) "(\w+)"(?! U\d)')
 # The floor: every figure the engine stores (campaigns/kpis/engine.py), every to-date and monthly
 # total and every breakdown, in one statement. Additive figures are summed per region code, month
-# and breakdown key first; the distinct ones (firms, key industries, certified firms) go through row
-# by row. GROUPING SETS then place every row under its province, its city (unless the code is the
-# province's own) and its county (unless the code is a city's or the province's own), to date and
-# per month; breakdowns to date only, as the engine keeps them.
+# and breakdown key first; the distinct ones (firms assisted, surveyed, certified, wanting a service
+# area; key industries) go through row by row. GROUPING SETS then place every row under its
+# province, its city (unless the code is the province's own) and its county (unless the code is a
+# city's or the province's own), to date and per month; breakdowns to date only, as the engine
+# keeps them.
 FLOOR_SQL = """
 WITH
 cases AS (
@@ -75,10 +76,29 @@ attendance AS (
 ),
 certified AS (
     SELECT e.region_id AS code, date_trunc('month', ce.issued_on::timestamp)::date AS month, i.parent_id AS section,
-           e.size, ce.enterprise_id
+           e.size, ce.scheme, ce.enterprise_id
     FROM enterprises_certification ce JOIN enterprises_enterprise e ON e.id = ce.enterprise_id
     JOIN portal_industry i ON i.code = e.industry_id
     WHERE ce.enterprise_id IN (SELECT enterprise_id FROM cases) AND ce.issued_on BETWEEN %(start)s AND %(end)s
+),
+surveyed AS (  -- every survey answered for the campaign, either kind
+    SELECT sv.id, sv.enterprise_id, sv.kind, e.region_id AS code,
+           date_trunc('month', sv.answered_at AT TIME ZONE %(tz)s)::date AS month
+    FROM enterprises_needssurvey sv JOIN enterprises_enterprise e ON e.id = sv.enterprise_id
+    WHERE sv.campaign_id = %(campaign)s
+),
+surveyed_certified AS (
+    SELECT e.region_id AS code, date_trunc('month', ce.issued_on::timestamp)::date AS month, ce.scheme,
+           ce.enterprise_id
+    FROM enterprises_certification ce JOIN enterprises_enterprise e ON e.id = ce.enterprise_id
+    WHERE ce.enterprise_id IN (SELECT enterprise_id FROM surveyed) AND ce.issued_on BETWEEN %(start)s AND %(end)s
+),
+designations AS (
+    SELECT region_id AS code, date_trunc('month', designated_on::timestamp)::date AS month,
+           count(*) FILTER (WHERE kind = 'park') AS parks, count(*) FILTER (WHERE kind = 'product') AS products
+    FROM enterprises_keydesignation
+    WHERE region_id LIKE %(prefix)s AND designated_on BETWEEN %(start)s AND %(end)s
+    GROUP BY 1, 2
 ),
 -- Every figure as (code, month, breakdown, key, measure, amount or item): breakdown '' is the total.
 facts (code, month, breakdown, bkey, measure, amount, item) AS (
@@ -125,7 +145,23 @@ facts (code, month, breakdown, bkey, measure, amount, item) AS (
         AS m (measure, amount)
     UNION ALL
     SELECT c.code, c.month, b.breakdown, b.bkey, 'firms_certified', NULL, c.enterprise_id::text FROM certified c
-    CROSS JOIN LATERAL (VALUES ('', ''), ('industry', c.section), ('size', c.size)) AS b (breakdown, bkey)
+    CROSS JOIN LATERAL (VALUES ('', ''), ('industry', c.section), ('size', c.size), ('scheme', c.scheme))
+        AS b (breakdown, bkey)
+    UNION ALL
+    SELECT s.code, s.month, '', '', 'firms_surveyed', NULL, s.enterprise_id::text FROM surveyed s
+    UNION ALL
+    SELECT s.code, s.month, '', '', 'baseline_surveys', NULL, s.enterprise_id::text FROM surveyed s
+    WHERE s.kind = 'baseline'
+    UNION ALL
+    SELECT s.code, s.month, 'service_area', w.servicearea_id::text, 'firms_wanting', NULL, s.enterprise_id::text
+    FROM surveyed s JOIN enterprises_needssurvey_services_wanted w ON w.needssurvey_id = s.id
+    WHERE s.kind = 'baseline'
+    UNION ALL
+    SELECT c.code, c.month, b.breakdown, b.bkey, 'surveyed_certified', NULL, c.enterprise_id::text
+    FROM surveyed_certified c CROSS JOIN LATERAL (VALUES ('', ''), ('scheme', c.scheme)) AS b (breakdown, bkey)
+    UNION ALL
+    SELECT s.code, s.month, '', '', m.measure, m.amount, NULL FROM designations s
+    CROSS JOIN LATERAL (VALUES ('key_parks', s.parks::numeric), ('key_products', s.products)) AS m (measure, amount)
     UNION ALL
     SELECT s.code, s.month, '', '', m.measure, m.amount, NULL FROM (
         SELECT c.code, date_trunc('month', r.rated_at AT TIME ZONE %(tz)s)::date AS month, count(*) AS ratings,
@@ -173,7 +209,8 @@ GROUP BY GROUPING SETS ((province, breakdown, bkey, measure), (province, month, 
                         (county, breakdown, bkey, measure), (county, month, breakdown, bkey, measure))
 HAVING coalesce(province, city, county) IS NOT NULL AND (breakdown = '' OR month IS NULL)
 """
-DISTINCT_MEASURES = {"firms_assisted", "key_firms_assisted", "key_industries", "firms_certified"}
+DISTINCT_MEASURES = {"firms_assisted", "key_firms_assisted", "key_industries", "firms_certified", "firms_surveyed",
+                     "surveyed_certified", "baseline_surveys", "firms_wanting"}
 
 
 class FloorMeasures:
@@ -262,7 +299,10 @@ class FloorMeasures:
                 # The floor's own mean, whatever the engine passes to derive() for it (a mean or a sum).
                 days, visited = values.pop("wait_days", None), values.get("needs_visited")
                 # As the engine keeps them: decimal sums in their smallest unit (kpis.SCALE).
-                figures = kpis.derive({name: kpis.stored(name, value) for name, value in values.items()})
+                measures = {name: kpis.stored(name, value) for name, value in values.items()}
+                figures = kpis.derive(measures)
+                if key[2] and not key[1]:  # a scheme's or service area's share of the region's whole
+                    kpis.shares_of_total(figures, measures, key[2], raw.get((key[0], "", "", ""), {}))
                 figures["days_to_first_visit"] = (round(float(days) / float(visited), 1)
                                                   if days is not None and visited else None)
                 expected[key] = figures
