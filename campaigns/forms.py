@@ -62,6 +62,9 @@ class TargetForm(BootstrapMixin, forms.Form):
                               initial=CampaignTarget.Scope.CAMPAIGN)
     region = RegionCodeField(label=_("Region code"), required=False,
                              help_text=_("Only for a target of one region, e.g. 130102."))
+    key = forms.CharField(label=_("Scheme or service area"), max_length=16, required=False,
+                          help_text=_("For a figure per certification scheme (e.g. iso9001) or per service area "
+                                      "(its number, e.g. 2)."))
     value = TargetValueField()
 
 

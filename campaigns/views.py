@@ -175,7 +175,8 @@ def campaign_targets(request, pk: int):
                 data = add_form.cleaned_data
                 try:
                     campaign_services.campaign_target_set(user=user, campaign=campaign, metric=data["metric"],
-                                                 scope=data["scope"], region=data["region"], value=data["value"])
+                                                 scope=data["scope"], region=data["region"], value=data["value"],
+                                                 key=data["key"])
                 except ValidationError as error:
                     add_service_errors(add_form, error)
                 else:
@@ -192,7 +193,7 @@ def campaign_targets(request, pk: int):
             if form.is_valid():
                 try:
                     campaign_services.campaign_target_set(user=user, campaign=campaign, metric=target.metric,
-                                                 scope=target.scope, region=target.region,
+                                                 key=target.key, scope=target.scope, region=target.region,
                                                  value=form.cleaned_data["value"])
                 except ValidationError as error:
                     add_service_errors(form, error)

@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from campaigns.kpis import engine as kpis
@@ -253,3 +254,70 @@ def test_live_updates_of_certificates_and_surveys_reach_the_new_figures(admin_us
     outbox.drain_all()
     assert snapshot(campaign, "130000", breakdown="scheme", key="iso9001")["surveyed_certified_share"] == 100.0
     assert kpis.recount(campaign.pk, kpis.Touched(everything=True)).corrections == 0
+
+
+# --- where the figures are read: the dashboard, its export, the KPI API, the target form -------------
+
+
+@pytest.fixture
+def surveyed_campaign(admin_user):
+    campaign = CampaignFactory()
+    firms = [EnterpriseFactory(region=region("130102" if n < 3 else "130203")) for n in range(5)]
+    for n, firm in enumerate(firms):
+        answer(firm, campaign, kind="baseline", services=ServiceArea.objects.filter(code=2) if n < 4 else [])
+    certify(firms[0], "iso9001", "Q-1", 30)
+    campaign_target_set(user=admin_user, campaign=campaign, metric="firms_wanting", key="2", scope="each_city",
+                        value=3)
+    kpis.compute_campaign(campaign.pk)
+    return campaign
+
+
+def test_the_dashboard_shows_the_figures_per_scheme_and_services_wanted_in_both_languages(
+        client_for, diana, surveyed_campaign, settings):
+    client = client_for(diana)
+    url = reverse("dashboards:campaign", args=[surveyed_campaign.pk])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(url, {"rank_by": "baseline_surveys"}).content.decode()
+    for text in ("Firms surveyed", "Baseline surveys answered", "Certification by scheme", "ISO 9001",
+                 "Services wanted in the baseline survey", "80%", "Key industrial parks"):
+        assert text in page, text
+    dashboard = client.get(url, {"rank_by": "baseline_surveys"}).context["dashboard"]
+    assert dashboard.rank_by == "baseline_surveys"
+    assert [child.region.code for child in dashboard.children[:2]] == ["130100", "130200"]
+    columns = dict(dashboard.target_columns())
+    assert str(columns["firms_wanting:2"]).startswith("Firms wanting a service area · 2 ")
+    met = {child.region.code: child.targets[0].met for child in dashboard.children if child.targets}
+    assert met["130100"] is True and met["130200"] is False  # 3 of 3 wanting, 1 of 3
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "ISO 9001" in client.get(url).content.decode()
+
+
+def test_the_export_and_the_kpi_api_carry_the_new_figures(client_for, api, diana, surveyed_campaign, settings):
+    client = client_for(diana)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    csv_text = client.get(reverse("dashboards:export", args=[surveyed_campaign.pk, "csv"])).content.decode("utf-8-sig")
+    assert "Baseline surveys answered,5," in csv_text
+    assert "Certification scheme" in csv_text and "iso9001,ISO 9001,0,—" not in csv_text
+    rows = api(diana).get(reverse("api:kpi-snapshot-list"), {"campaign": surveyed_campaign.pk, "breakdown": "scheme",
+                                                            "region": "130000"}).json()["results"]
+    assert [(row["key"], row["figures"]["surveyed_certified_share"]) for row in rows] == [("iso9001", 20.0)]
+    ranked = api(diana).get(reverse("api:kpi-snapshot-list"), {"campaign": surveyed_campaign.pk, "level": "city",
+                                                              "to_date": "true", "breakdown": "total",
+                                                              "rank_by": "baseline_surveys"}).json()["results"]
+    assert [row["region"] for row in ranked[:2]] == ["130100", "130200"]
+
+
+def test_a_target_of_one_service_area_is_set_through_the_page_and_the_api(client_for, api, admin_user):
+    campaign = CampaignFactory()
+    response = client_for(admin_user).post(reverse("campaigns:targets", args=[campaign.pk]), {
+        "action": "add", "metric": "wanting_share", "scope": "campaign", "key": "2", "value": "80"})
+    assert response.status_code == 302
+    assert CampaignTarget.objects.get().figure == "wanting_share:2"
+    response = api(admin_user).post(reverse("api:campaign-targets", args=[campaign.pk]),
+                                    {"metric": "surveyed_certified_share", "key": "ISO9001", "value": "20"},
+                                    format="json")
+    assert response.status_code == 201 and response.json()["key"] == "iso9001"
+    response = api(admin_user).post(reverse("api:campaign-targets", args=[campaign.pk]),
+                                    {"metric": "wanting_share", "value": "20"}, format="json")
+    assert response.status_code == 400 and "Name the service area" in response.json()["key"][0]
+    assert CampaignTarget.objects.count() == 2

@@ -34,10 +34,14 @@ class CampaignTargetSerializer(serializers.ModelSerializer):
     region = serializers.CharField(source="region_id", read_only=True, allow_null=True,
                                    help_text=_("Only for a target of one region."))
     region_name = serializers.CharField(source="region.name", read_only=True, allow_null=True, default=None)
+    key = serializers.CharField(read_only=True, help_text=_("The certification scheme or service area of a figure "
+                                                            "counted per scheme or area; \"\" for the others."))
+    key_label = serializers.CharField(read_only=True)
 
     class Meta:
         model = CampaignTarget
-        fields = ["id", "metric", "metric_label", "scope", "scope_label", "region", "region_name", "value"]
+        fields = ["id", "metric", "metric_label", "key", "key_label", "scope", "scope_label", "region", "region_name",
+                  "value"]
         read_only_fields = fields
 
 
@@ -95,4 +99,7 @@ class CampaignTargetSetSerializer(serializers.Serializer):
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False,
                                           allow_null=True, default=None,
                                           help_text=_("Only for a target of one region: its 6-digit code."))
+    key = serializers.CharField(max_length=16, required=False, allow_blank=True, default="",
+                                help_text=_("For a figure per certification scheme (e.g. iso9001) or per service "
+                                            "area (its number, e.g. 2)."))
     value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)

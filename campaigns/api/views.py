@@ -99,7 +99,8 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
         serializer = CampaignTargetSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        existed = campaign.targets.filter(metric=data["metric"], scope=data["scope"], region=data["region"]).exists()
+        existed = campaign.targets.filter(metric=data["metric"], key=data["key"].strip().lower(), scope=data["scope"],
+                                          region=data["region"]).exists()
         with service_errors():
             target = campaign_services.campaign_target_set(user=request.user, campaign=campaign, **data)
         target = CampaignTarget.objects.select_related("region").get(pk=target.pk)

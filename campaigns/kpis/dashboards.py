@@ -141,6 +141,7 @@ BREAKDOWN_FIGURES = {
                        F("surveyed_certified", gettext_lazy("Surveyed firms certified")),
                        F("surveyed_certified_share", gettext_lazy("Share of surveyed firms"), "%")],
 }
+BASELINE_FIGURES = BREAKDOWN_FIGURES[Breakdown.SERVICE_AREA][-2:]  # firms wanting an area, and their share
 TARGET_UNITS = {**dict.fromkeys(CampaignTarget.PERCENT_METRICS, "%"), Metric.SATISFACTION_MEAN: "score",
                 Metric.REVENUE_CHANGE_MEAN: "±%", Metric.OUTPUT_CHANGE_MEAN: "±%", Metric.MARGIN_CHANGE_MEAN: "±%",
                 Metric.MONEY_SAVED_ONCE: "yuan", Metric.MONEY_SAVED_PER_YEAR: "yuan"}
@@ -305,6 +306,21 @@ class Dashboard:
         return [(title, [Card(figure, totals.get(figure.name), targets.get(figure.name)) for figure in figures])
                 for title, figures in HEADLINE_GROUPS]
 
+    def figure_tables(self) -> list[tuple[str | Promise, list[Figure], list[tuple[str, list[str]]]]]:
+        """The published figures read off a breakdown as tables (title, columns, rows of label and
+        texts): certification per scheme, and the baseline survey's services wanted."""
+        wanted = [row for row in self.breakdowns.get(Breakdown.SERVICE_AREA, []) if "firms_wanting" in row.figures]
+        tables = []
+        for title, figures, rows in (
+            (gettext_lazy("Certification by scheme"), BREAKDOWN_FIGURES[Breakdown.SCHEME],
+             self.breakdowns.get(Breakdown.SCHEME, [])),
+            (gettext_lazy("Services wanted in the baseline survey"), BASELINE_FIGURES, wanted),
+        ):
+            if rows:
+                tables.append((title, figures, [(row.label, [display(row.figures.get(figure.name), figure.unit)
+                                                             for figure in figures]) for row in rows]))
+        return tables
+
     def child_target_metrics(self) -> list[str]:
         """Every figure with a target in at least one region below, in the order of the Metric choices."""
         return sorted({row.metric for child in self.children for row in child.targets}, key=figure_order)
@@ -453,7 +469,7 @@ def chart_data(dashboard: Dashboard) -> dict:
     for metric in metrics:
         targets = [{row.metric: row for row in c.targets}.get(metric) for c in children]
         region_charts.append({
-            "title": _("%(figure)s: actual against target") % {"figure": METRIC_LABELS[metric]},
+            "title": _("%(figure)s: actual against target") % {"figure": figure_label(metric, dashboard.areas)},
             "series": [
                 {"name": _("Actual"), "data": [c.figures.get(metric) for c in children]},
                 {"name": _("Target"), "data": [row.target if row else None for row in targets]},

@@ -28,7 +28,8 @@ class KpiSnapshotFilterSet(django_filters.FilterSet):
                                        method="by_period")
     to_date = django_filters.BooleanFilter(label=_("To date (true) or monthly (false)"), method="by_to_date")
     breakdown = django_filters.ChoiceFilter(label=_("Breakdown"), choices=BREAKDOWN_CHOICES, method="by_breakdown")
-    key = django_filters.CharFilter(label=_("Breakdown key (section letter, size class or service-area number)"))
+    key = django_filters.CharFilter(label=_("Breakdown key (section letter, size class, service-area number or "
+                                            "certification scheme)"))
     rank_by = django_filters.ChoiceFilter(
         label=_("Order by this figure, most first (with level and to_date=true: the ranking of regions)"),
         choices=[(name, figure.label) for name, figure in RANKABLE.items()], method="by_rank")

@@ -15,13 +15,14 @@ class KpiSnapshotSerializer(serializers.ModelSerializer):
     level = NamedChoiceField(enum_name="KpiSnapshotLevelEnum", choices=Region.Level.choices, read_only=True)
     period = serializers.CharField(read_only=True, help_text=_('"YYYY-MM" for a month, "" for to date.'))
     breakdown = serializers.CharField(
-        read_only=True, help_text=_('"" for the totals; industry, size or service_area for a breakdown.'))
+        read_only=True, help_text=_('"" for the totals; industry, size, service_area or scheme for a breakdown.'))
     key = serializers.CharField(
-        read_only=True, help_text=_("The breakdown's key: a GB/T 4754 section letter, a size class or a "
-                                    "service-area number; \"\" for the totals."))
+        read_only=True, help_text=_("The breakdown's key: a GB/T 4754 section letter, a size class, a "
+                                    "service-area number or a certification scheme; \"\" for the totals."))
     figures = serializers.DictField(
         read_only=True, help_text=_("The figures by name (campaigns/kpis/engine.py); the to-date totals also carry "
-                                    "\"targets\": {figure: target}."))
+                                    "\"targets\": {figure: target}, a target of one scheme or service area named "
+                                    "\"figure:key\" with its actual beside it under the same name."))
 
     class Meta:
         model = KpiSnapshot
