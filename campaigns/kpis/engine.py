@@ -25,7 +25,14 @@ Definitions (a firm belongs to the region of its registry record; a session to w
 - days_to_first_visit: mean days from a need's submission to the first visit of a campaign case
   answering it (needs with such a visit only).
 - firms_certified: assisted firms holding a certificate issued within the campaign's period;
-  certified_share = firms_certified / firms_assisted (%).
+  certified_share = firms_certified / firms_assisted (%); per scheme on the scheme breakdown.
+- firms_surveyed: firms that answered a survey of the campaign (either kind); surveyed_certified:
+  those holding a certificate issued within the period, surveyed_certified_share of firms_surveyed
+  (%); per scheme on the scheme breakdown (the national survey's "20.17% obtained ISO 9001").
+- baseline_surveys: firms that answered the campaign's baseline survey; per service area,
+  firms_wanting (those that ticked it) and wanting_share of baseline_surveys (%).
+- key_parks, key_products: key industrial parks and key products or services designated within
+  the period in a region of the jurisdiction (enterprises.KeyDesignation).
 - ratings, satisfaction_mean, satisfied_share (ratings of 4 or 5, %).
 - surveys (follow-up surveys answered for the campaign), awareness_up_share, performance_up_share
   (%), revenue_change_mean, output_change_mean, margin_change_mean (percentage points).
@@ -37,7 +44,10 @@ Definitions (a firm belongs to the region of its registry record; a session to w
 Monthly rows count each figure in the month of its own event (a case's opening, a visit, a need's
 submission, a certificate's issue, a rating, a survey answer, a session); the rates of a month
 divide figures of that same month, and certified_share, whose two sides belong to different
-events, is given to date only. The industry and size breakdowns of firm-times and person-times
+events, is given to date only (so is surveyed_certified_share). A breakdown row's share of a whole
+counted on the totals (a scheme's certified firms over the firms assisted or surveyed, a service
+area's wanting firms over the baseline's) divides by its region's totals; a target of one scheme or
+service area ("metric:key") carries its actual on the totals under that name. The industry and size breakdowns of firm-times and person-times
 follow the attending firm, in the region where the session was held.
 """
 

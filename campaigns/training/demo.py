@@ -33,7 +33,9 @@ TARGETS = {
     "dg": [("firm_times", "campaign", None, 500), ("person_times", "campaign", None, 750),
            ("needs_fulfilled", "campaign", None, 20), ("training_sessions", "campaign", None, 40)],
     "ah": [("key_firms_assisted", "each_city", None, 5), ("key_industries", "each_city", None, 2),
-           ("training_sessions", "each_city", None, 8), ("satisfied_share", "campaign", None, 90)],
+           ("training_sessions", "each_city", None, 8), ("satisfied_share", "campaign", None, 90),
+           # The published quota: at least one key industrial park and two key products or services per city.
+           ("key_parks", "each_city", None, 1), ("key_products", "each_city", None, 2)],
 }
 # campaign key → [(city code, regulator username or "" for the administrator, sessions, firms per session)]
 SESSIONS = {

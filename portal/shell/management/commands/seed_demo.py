@@ -5,6 +5,7 @@ from campaigns.cases.demo import seed_cases
 from campaigns.demo import seed_campaigns, seed_national_campaigns
 from campaigns.training.demo import seed_training
 from enterprises.demo import seed_enterprises, seed_needs_and_surveys
+from enterprises.designations.demo import seed_key_designations
 from experts.demo import seed_experts
 from portal import outbox
 from portal.demo import DEMO_PASSWORD, seed_accounts
@@ -26,6 +27,7 @@ class Command(BaseCommand):
                 cases = seed_cases()
                 sessions = seed_training(seed_campaigns())
                 seed_national_campaigns(next(user for user in users if user.username == "national_regulator"))
+                seed_key_designations()
             outbox.drain_all(seconds=600)
             # After the figures, which the weekly pace check reads.
             notices = seed_notifications()
