@@ -9,12 +9,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.kpis.dashboards import freshness
 from enterprises.designations.filters import KeyDesignationFilterSet
 from enterprises.designations.models import KeyDesignation
 from enterprises.designations.services import key_designation_create
 from portal.kpi_notes import TOPIC
 from portal.models import OutboxEntry
-from tests.factories import region
+from tests.factories import CampaignFactory, region
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,8 @@ class TestPage:
         assert (designation.region_id, designation.kind, designation.designated_by) == ("130104", "product", bob)
         [note] = OutboxEntry.objects.filter(topic=TOPIC)
         assert note.payload["sources"] == ["designations"] and note.payload["codes"] == ["130104"]
+        # Until a worker counts it, a dashboard says a change is waiting.
+        assert freshness(CampaignFactory())[1] == 1
 
     def test_a_supervisor_reads_without_the_form_and_may_not_designate(self, client_for, diana, park):
         client = client_for(diana)

@@ -416,12 +416,13 @@ def dashboard_for(*, user: User, campaign: Campaign, code: str | None = None, ra
 
 def freshness(campaign: Campaign) -> tuple[datetime | None, int, datetime | None]:
     """When the campaign's figures were last recounted (an update or a full count), and the changes
-    noted since and not yet counted: how many, and since when. Notes about a firm may concern any
-    campaign; they count as waiting for each until drained (a second at most with a worker)."""
+    noted since and not yet counted: how many, and since when. Notes about a firm or a region (key
+    designations) may concern any campaign; they count as waiting for each until drained (a second at
+    most with a worker)."""
     state = KpiState.objects.filter(campaign=campaign).values_list("verified_at", "updated_at").first()
     checked = max(filter(None, state), default=None) if state else None
     notes = (OutboxEntry.objects.filter(topic=KPI_TOPIC)
-             .filter(Q(payload__campaign=campaign.pk) | Q(payload__has_key="firm"))
+             .filter(Q(payload__campaign=campaign.pk) | Q(payload__has_key="codes"))
              .aggregate(count=Count("pk"), since=Min("created_at")))
     return checked, notes["count"], notes["since"]
 

@@ -47,8 +47,9 @@ divide figures of that same month, and certified_share, whose two sides belong t
 events, is given to date only (so is surveyed_certified_share). A breakdown row's share of a whole
 counted on the totals (a scheme's certified firms over the firms assisted or surveyed, a service
 area's wanting firms over the baseline's) divides by its region's totals; a target of one scheme or
-service area ("metric:key") carries its actual on the totals under that name. The industry and size breakdowns of firm-times and person-times
-follow the attending firm, in the region where the session was held.
+service area ("metric:key") carries its actual on the totals under that name. The industry and size
+breakdowns of firm-times and person-times follow the attending firm, in the region where the
+session was held.
 """
 
 import logging
