@@ -321,3 +321,18 @@ def test_a_target_of_one_service_area_is_set_through_the_page_and_the_api(client
                                     {"metric": "wanting_share", "value": "20"}, format="json")
     assert response.status_code == 400 and "Name the service area" in response.json()["key"][0]
     assert CampaignTarget.objects.count() == 2
+
+
+def test_a_scheme_target_counts_zero_where_only_the_other_side_has_firms_of_that_scheme(admin_user):
+    """ISO 9001 among surveyed firms but none among assisted ones: the assisted-side target reads 0, 0%."""
+    campaign = CampaignFactory()
+    firm = EnterpriseFactory()
+    answer(firm, campaign)
+    certify(firm, "iso9001", "Q-1", 30)
+    CaseFactory(campaign=campaign, enterprise=EnterpriseFactory())
+    campaign_target_set(user=admin_user, campaign=campaign, metric="firms_certified", key="iso9001", value=1)
+    campaign_target_set(user=admin_user, campaign=campaign, metric="certified_share", key="iso9001", value=10)
+    kpis.compute_campaign(campaign.pk)
+    figures = snapshot(campaign, "130000")
+    assert (figures["firms_certified:iso9001"], figures["certified_share:iso9001"]) == (0, 0.0)
+    assert snapshot(campaign, "130000", breakdown="scheme", key="iso9001")["surveyed_certified_share"] == 100.0

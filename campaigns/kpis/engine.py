@@ -473,8 +473,10 @@ class Recount:
                     metric, target_key = figure.split(":", 1)
                     breakdown_of = CampaignTarget.breakdown_of(metric)
                     row = (code, "", breakdown_of, target_key)
+                    # No firm of that scheme or area (on that side) yet is 0, and 0% of the whole.
                     none_yet = {part: 0 for part, _whole in SHARES_OF_TOTAL[breakdown_of].values()}
-                    figures[figure] = self.figures(merged.get(row) or none_yet, row, {}, merged).get(metric)
+                    row_measures = {**none_yet, **merged.get(row, {})}
+                    figures[figure] = self.figures(row_measures, row, {}, merged).get(metric)
         return figures
 
     def note(self, result: Result, now) -> None:
