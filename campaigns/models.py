@@ -5,15 +5,17 @@ they are imported at the bottom so that Django registers them with it."""
 
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.dates import ENTERED_LATER_DAYS, typed_in_later
 from portal.models import Region, ServiceArea
 
-# A record typed in more than this many days after its event counts as entered later (补录).
-ENTERED_LATER_DAYS = 7
+# A target relative to another campaign: at least N% more than its figure, N from -100 (nothing) up.
+MIN_BASE_PERCENT = -100
+MAX_BASE_PERCENT = 10000
 
 
 class Campaign(models.Model):
@@ -69,7 +71,7 @@ class Campaign(models.Model):
         than ENTERED_LATER_DAYS after the day it happened, e.g. from a paper form."""
         if event_day is None or entered_day is None:
             return False
-        return entered_day > self.ends_on or (entered_day - event_day).days > ENTERED_LATER_DAYS
+        return entered_day > self.ends_on or typed_in_later(event_day, entered_day)
 
 
 class CampaignTarget(models.Model):
@@ -128,7 +130,19 @@ class CampaignTarget(models.Model):
     scope = models.CharField(_("applies to"), max_length=16, choices=Scope.choices, default=Scope.CAMPAIGN)
     region = models.ForeignKey(Region, verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+", help_text=_("Only for a target of one region."))
-    value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    # An absolute target names its value; a relative one (e.g. 20% more demonstrations than last
+    # year) names a base campaign and a percentage, and its value is worked out from the base
+    # campaign's figure for the same region when the figures are counted (campaigns/kpis/targets.py).
+    value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)],
+                                null=True, blank=True)
+    base_campaign = models.ForeignKey(Campaign, verbose_name=_("compared with campaign"), null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="dependent_targets",
+                                      help_text=_("Only for a target relative to another campaign's figure."))
+    base_percent = models.DecimalField(_("more than the base campaign (%)"), max_digits=7, decimal_places=2,
+                                       null=True, blank=True, validators=[MinValueValidator(MIN_BASE_PERCENT),
+                                                                          MaxValueValidator(MAX_BASE_PERCENT)],
+                                       help_text=_("At least this many percent more than the base campaign's "
+                                                   "figure in the same region; 0 to match it, negative for less."))
 
     class Meta:
         ordering = ["campaign", "metric", "scope"]
@@ -148,10 +162,33 @@ class CampaignTarget(models.Model):
                                     name="target_unique_per_region",
                                     violation_error_message=_("This campaign already has this target.")),
             models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),
+            models.CheckConstraint(condition=Q(value__isnull=False, base_campaign__isnull=True,
+                                               base_percent__isnull=True)
+                                   | Q(value__isnull=True, base_campaign__isnull=False, base_percent__isnull=False),
+                                   name="target_absolute_or_relative",
+                                   violation_error_message=_("A target has either a value or a base campaign "
+                                                             "with a percentage.")),
+            models.CheckConstraint(condition=Q(base_percent__gte=MIN_BASE_PERCENT) | Q(base_percent__isnull=True),
+                                   name="target_base_percent_at_least_minus_100"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_metric_display()} ≥ {self.value} ({self.get_scope_display()})"
+        return f"{self.get_metric_display()} ≥ {self.goal_text()} ({self.get_scope_display()})"
+
+    @property
+    def is_relative(self) -> bool:
+        return self.base_campaign_id is not None
+
+    def goal_text(self) -> str:
+        """The value, or "20% more than <campaign>" for a relative target."""
+        if not self.is_relative:
+            return str(self.value)
+        return _("%(percent)s%% more than %(campaign)s") % {"percent": self.percent_text(),
+                                                           "campaign": self.base_campaign}
+
+    def percent_text(self) -> str:
+        """20.00 → "20", -12.50 → "-12.5"."""
+        return "" if self.base_percent is None else format(self.base_percent.normalize(), "f")
 
     def clean(self) -> None:
         errors = {}
@@ -159,6 +196,7 @@ class CampaignTarget(models.Model):
             errors["region"] = _("Name the region for a target of one region.")
         if self.scope != self.Scope.REGION and self.region_id is not None:
             errors["region"] = _("Only a target of one region names a region.")
+        errors.update(self.clean_goal())
         if self.metric in self.PERCENT_METRICS and self.value is not None and self.value > 100:
             errors["value"] = _("A share is at most 100%.")
         if self.metric == self.Metric.SATISFACTION_MEAN and self.value is not None and not 1 <= self.value <= 5:
@@ -170,6 +208,31 @@ class CampaignTarget(models.Model):
             errors["region"] = _("This region lies outside the campaign's jurisdiction.")
         if errors:
             raise ValidationError(errors)
+
+    def clean_goal(self) -> dict:
+        """Either a value, or a base campaign (not this one, covering the target's regions) and a percentage."""
+        errors = {}
+        if self.base_campaign_id is None and self.base_percent is None:
+            if self.value is None:
+                errors["value"] = _("Enter the target, or compare with another campaign.")
+            return errors
+        if self.value is not None:
+            errors["value"] = _("A target compared with another campaign has no value of its own.")
+        if self.base_campaign_id is None:
+            errors["base_campaign"] = _("Choose the campaign to compare with.")
+        elif self.base_campaign_id == self.campaign_id:
+            errors["base_campaign"] = _("A campaign cannot be compared with itself.")
+        elif self.campaign_id:
+            covered = self.region_id or self.campaign.region_id
+            if not self.base_campaign.covers(covered):
+                errors["base_campaign"] = _("That campaign does not cover region %(region)s: it has no figures "
+                                            "there.") % {"region": covered}
+        if self.base_percent is None:
+            errors["base_percent"] = _("Enter how many percent more than the base campaign.")
+        elif not MIN_BASE_PERCENT <= self.base_percent <= MAX_BASE_PERCENT:
+            errors["base_percent"] = _("Enter a percentage between %(low)s and %(high)s.") % {
+                "low": MIN_BASE_PERCENT, "high": MAX_BASE_PERCENT}
+        return errors
 
 
 # The sub-domains' tables are this app's: importing them here is how Django registers them with it.
@@ -186,6 +249,7 @@ from campaigns.kpis.models import KpiSnapshot  # noqa: E402
 from campaigns.training.models import TrainingAttendance, TrainingSession  # noqa: E402
 
 __all__ = [
+    "ENTERED_LATER_DAYS",  # kept in portal.dates, where needs (which have no campaign) read it too
     "AssistanceCase", "Campaign", "CampaignTarget", "CaseAssignment", "CaseEvent", "CaseRating", "KpiSnapshot",
     "TrainingAttendance", "TrainingSession", "Visit", "VisitAttachment", "visit_attachment_path",
 ]

@@ -153,10 +153,11 @@ def campaign_edit(request, pk: int):
 def target_rows(campaign: Campaign, bound: dict[int, TargetValueForm] | None = None) -> list[dict]:
     """Each target with the form changing its value (the one just submitted, with its errors)."""
     bound = bound or {}
-    targets = campaign.targets.select_related("region").order_by("metric", "scope", "region_id")
+    targets = campaign.targets.select_related("region", "base_campaign").order_by("metric", "scope", "region_id")
     return [{"target": target,
-             "form": bound.get(target.pk) or TargetValueForm(prefix=f"target-{target.pk}",
-                                                               initial={"value": target.value})}
+             "form": bound.get(target.pk) or TargetValueForm(
+                 prefix=f"target-{target.pk}", relative=target.is_relative,
+                 initial={"value": target.base_percent if target.is_relative else target.value})}
             for target in targets]
 
 
@@ -166,7 +167,8 @@ def campaign_targets(request, pk: int):
     campaign, each city, each county or one region). Errors show on the row or field concerned."""
     user = request.user
     campaign = managed_campaign(user, pk)
-    add_form = TargetForm(request.POST if request.POST.get("action") == "add" else None)
+    add_form = TargetForm(request.POST if request.POST.get("action") == "add" else None,
+                          campaigns=campaigns_visible_to(user).exclude(pk=campaign.pk).order_by("-starts_on", "name"))
     bound: dict[int, TargetValueForm] = {}
     if request.method == "POST":
         action = request.POST.get("action")
@@ -174,8 +176,9 @@ def campaign_targets(request, pk: int):
             if add_form.is_valid():
                 data = add_form.cleaned_data
                 try:
-                    campaign_services.campaign_target_set(user=user, campaign=campaign, metric=data["metric"],
-                                                 scope=data["scope"], region=data["region"], value=data["value"])
+                    campaign_services.campaign_target_set(
+                        user=user, campaign=campaign, metric=data["metric"], scope=data["scope"], region=data["region"],
+                        value=data["value"], base_campaign=data["base_campaign"], base_percent=data["base_percent"])
                 except ValidationError as error:
                     add_service_errors(add_form, error)
                 else:
@@ -187,13 +190,15 @@ def campaign_targets(request, pk: int):
                 campaign_services.campaign_target_remove(user=user, target=target)
                 messages.success(request, _("Target removed: %(target)s.") % {"target": target})
                 return redirect("campaigns:targets", pk=campaign.pk)
-            form = TargetValueForm(request.POST, prefix=f"target-{target.pk}")
+            form = TargetValueForm(request.POST, prefix=f"target-{target.pk}", relative=target.is_relative)
             bound[target.pk] = form
             if form.is_valid():
+                number = form.cleaned_data["value"]
+                goal = ({"base_campaign": target.base_campaign, "base_percent": number} if target.is_relative
+                        else {"value": number})
                 try:
                     campaign_services.campaign_target_set(user=user, campaign=campaign, metric=target.metric,
-                                                 scope=target.scope, region=target.region,
-                                                 value=form.cleaned_data["value"])
+                                                          scope=target.scope, region=target.region, **goal)
                 except ValidationError as error:
                     add_service_errors(form, error)
                 else:
@@ -211,7 +216,7 @@ def target_of(campaign: Campaign, value: str) -> CampaignTarget:
     """One of the campaign's targets, named by id in the form; anything else is a page not found."""
     if not value.isdigit() or not 0 < int(value) <= MAX_ID:
         raise Http404
-    return get_object_or_404(campaign.targets.select_related("region"), pk=int(value))
+    return get_object_or_404(campaign.targets.select_related("region", "base_campaign"), pk=int(value))
 
 
 # The two imports of a campaign's records entered after the fact: cases with visits, survey answers.

@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from campaigns.filters import PeriodStatus
-from campaigns.models import Campaign, CampaignTarget
+from campaigns.models import MAX_BASE_PERCENT, MIN_BASE_PERCENT, Campaign, CampaignTarget
 from portal.api.serializers import NamedChoiceField
+from portal.filters import MAX_ID
 from portal.models import Region, ServiceArea
 
 
@@ -34,10 +35,21 @@ class CampaignTargetSerializer(serializers.ModelSerializer):
     region = serializers.CharField(source="region_id", read_only=True, allow_null=True,
                                    help_text=_("Only for a target of one region."))
     region_name = serializers.CharField(source="region.name", read_only=True, allow_null=True, default=None)
+    value = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True,
+                                     help_text=_("The target; null for a target relative to another campaign."))
+    base_campaign = serializers.IntegerField(source="base_campaign_id", read_only=True, allow_null=True,
+                                             help_text=_("A relative target: the campaign it is compared with."))
+    base_campaign_name = serializers.CharField(source="base_campaign.name", read_only=True, allow_null=True,
+                                               default=None)
+    base_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=2, read_only=True, allow_null=True,
+        help_text=_("A relative target: at least this many percent more than the base campaign's figure in the "
+                    "same region (computed per region on the dashboards and in /api/kpi-snapshots/)."))
 
     class Meta:
         model = CampaignTarget
-        fields = ["id", "metric", "metric_label", "scope", "scope_label", "region", "region_name", "value"]
+        fields = ["id", "metric", "metric_label", "scope", "scope_label", "region", "region_name", "value",
+                  "base_campaign", "base_campaign_name", "base_percent"]
         read_only_fields = fields
 
 
@@ -95,4 +107,12 @@ class CampaignTargetSetSerializer(serializers.Serializer):
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False,
                                           allow_null=True, default=None,
                                           help_text=_("Only for a target of one region: its 6-digit code."))
-    value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True,
+                                     default=None, help_text=_("The target; leave out for a relative target."))
+    base_campaign = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None,
+        help_text=_("A relative target: the id of the campaign to compare with (one the caller may see)."))
+    base_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=2, min_value=MIN_BASE_PERCENT, max_value=MAX_BASE_PERCENT, required=False,
+        allow_null=True, default=None,
+        help_text=_("A relative target: at least this many percent more than the base campaign's figure."))

@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from campaigns import services as campaign_services
@@ -94,15 +95,20 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
         the target with the same figure, scope and region)."""
         if request.method == "GET":
             campaign = self.get_object()
-            return Response(self.output(CampaignTargetSerializer, campaign.targets.all(), many=True))
+            targets = campaign.targets.select_related("region", "base_campaign")
+            return Response(self.output(CampaignTargetSerializer, targets, many=True))
         campaign = self.managed_object()
         serializer = CampaignTargetSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = dict(serializer.validated_data)
+        if data["base_campaign"] is not None:
+            data["base_campaign"] = campaigns_visible_to(request.user).filter(pk=data["base_campaign"]).first()
+            if data["base_campaign"] is None:
+                raise ValidationError({"base_campaign": [_("No such campaign.")]})
         existed = campaign.targets.filter(metric=data["metric"], scope=data["scope"], region=data["region"]).exists()
         with service_errors():
             target = campaign_services.campaign_target_set(user=request.user, campaign=campaign, **data)
-        target = CampaignTarget.objects.select_related("region").get(pk=target.pk)
+        target = CampaignTarget.objects.select_related("region", "base_campaign").get(pk=target.pk)
         return Response(self.output(CampaignTargetSerializer, target),
                         status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
