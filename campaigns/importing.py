@@ -14,7 +14,7 @@ Importing the same file again adds nothing: an answer is the firm's survey of th
 campaign answered on that day; one already kept takes the file's answers.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
@@ -177,8 +177,10 @@ class SurveyImportReport(ImportReport):
     updated: int = 0
 
 
-def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> SurveyImportReport:
-    """Check every row of a survey list; write all of it in one transaction, or nothing."""
+def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile,
+                  checked: Callable[[int], None] | None = None) -> SurveyImportReport:
+    """Check every row of a survey list; write all of it in one transaction, or nothing. `checked(rows)`
+    is told when every row passed, before the writing starts (a background job's progress)."""
     if not (user.is_administrator or user.is_regulator):
         raise PermissionDenied
     check_open_for_entry(campaign)
@@ -191,6 +193,8 @@ def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> Su
     answers, report.problems = SurveyChecker(header=header, user=user, campaign=campaign).check(rows)
     if report.problems:
         return report
+    if checked is not None:
+        checked(len(rows))
     with transaction.atomic():
         campaign = locked_campaign(campaign)
         check_open_for_entry(campaign)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.models import import_file_path
 from portal.dates import ENTERED_LATER_DAYS, typed_in_later
 from portal.models import Region, ServiceArea
 
@@ -233,6 +234,74 @@ class CampaignTarget(models.Model):
             errors["base_percent"] = _("Enter a percentage between %(low)s and %(high)s.") % {
                 "low": MIN_BASE_PERCENT, "high": MAX_BASE_PERCENT}
         return errors
+
+
+class RecordsImportJob(models.Model):
+    """A list of a campaign's records (补录) imported in the background: its cases with visits, or its
+    survey answers (campaigns/import_jobs.py runs it).
+
+    The rules are those of the page's import (campaigns/cases/importing.py, campaigns/importing.py):
+    every row checked first, one bad row and nothing is written, the report giving line, column and
+    reason; a clean file is written in one transaction. The job row keeps the status and the report,
+    so a worker that dies leaves a job the sweeper runs again; importing again adds nothing.
+    """
+
+    class Kind(models.TextChoices):
+        CASES = "cases", _("Cases with visits")
+        SURVEYS = "surveys", _("Survey answers")
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("Checking rows")
+        INVALID = "invalid", _("Has bad rows")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    RUNNING_STATUSES = (Status.VALIDATING, Status.IMPORTING)
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
+                                 related_name="import_jobs")
+    kind = models.CharField(_("records"), max_length=8, choices=Kind.choices)
+    uploaded_by = models.ForeignKey("portal.User", verbose_name=_("uploaded by"), null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    # The uploader's jurisdiction when the file came in (empty for administrators): colleagues of the
+    # same office follow the job.
+    region = models.ForeignKey(Region, verbose_name=_("jurisdiction"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    lead = models.ForeignKey("portal.User", verbose_name=_("lead regulator of the imported cases"), null=True,
+                             blank=True, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(_("file"), upload_to=import_file_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.VALIDATING)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    error_count = models.PositiveIntegerField(_("problems found"), default=0)
+    errors = models.JSONField(_("problems"), default=list, blank=True,
+                              help_text=_("The first problems found in rows: line, column, code and parameters."))
+    failure = models.JSONField(_("failure"), default=dict, blank=True,
+                               help_text=_("Why the whole file was refused: messages by field."))
+    counts = models.JSONField(_("records written"), default=dict, blank=True)
+    runs = models.PositiveSmallIntegerField(_("runs"), default=0)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last progress"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("campaign records import")
+        verbose_name_plural = _("campaign records imports")
+        indexes = [models.Index(fields=["status", "updated_at"], name="recordsimport_status_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING_STATUSES
+
+    @property
+    def bad_rows(self) -> int:
+        return len({problem.get("line") for problem in self.errors or []})
 
 
 # The sub-domains' tables are this app's: importing them here is how Django registers them with it.

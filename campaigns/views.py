@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from campaigns import import_jobs
 from campaigns import importing as survey_importing
 from campaigns import services as campaign_services
 from campaigns.cases import importing as case_importing
 from campaigns.filters import CampaignFilterSet, PeriodStatus, with_figures, with_targets
 from campaigns.forms import CampaignForm, RecordsImportForm, TargetForm, TargetValueForm
-from campaigns.models import Campaign, CampaignTarget
+from campaigns.models import Campaign, CampaignTarget, RecordsImportJob
 from campaigns.selectors import campaigns_visible_to, may_manage_campaign
 from portal.access import EDITORS, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
@@ -243,6 +244,19 @@ def campaign_import(request, pk: int, kind: str):
     report = None
     if request.method == "POST" and form.is_valid():
         extra = {"lead": form.cleaned_data.get("lead")} if kind == "cases" else {}
+        upload = form.cleaned_data["file"]
+        if (import_jobs.row_count(upload, kind) or 0) > import_jobs.BACKGROUND_ROWS:
+            # A long list is checked and recorded in the background; its page follows the progress.
+            try:
+                job = import_jobs.records_import_job_create(user=user, campaign=campaign, kind=kind, upload=upload,
+                                                           **extra)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                return redirect("campaigns:import-job", pk=campaign.pk, job_id=job.pk)
+            return render(request, "campaigns/campaign_import.html", {
+                "campaign": campaign, "kind": kind, "form": form, "report": None, "columns": module.COLUMNS,
+                "problems": []})
         try:
             report = (module.case_import if kind == "cases" else module.survey_import)(
                 user=user, campaign=campaign, upload=form.cleaned_data["file"], **extra)
@@ -262,6 +276,43 @@ def campaign_import(request, pk: int, kind: str):
         "campaign": campaign, "kind": kind, "form": form, "report": report, "columns": module.COLUMNS,
         "problems": report.problem_rows()[:PROBLEMS_SHOWN] if report else [],
     })
+
+
+def visible_import_job(user: User, pk: int, job_id: int) -> tuple[Campaign, RecordsImportJob]:
+    """The campaign (404 out of sight), the role (403), then the job of the user's office (404)."""
+    campaign = visible_campaign(user, pk)
+    require_roles(user, EDITORS)
+    return campaign, get_object_or_404(import_jobs.import_jobs_visible_to(user, campaign), pk=job_id)
+
+
+def job_context(job: RecordsImportJob) -> dict:
+    if job.status == RecordsImportJob.Status.DONE:
+        percent = 100
+    elif job.status == RecordsImportJob.Status.IMPORTING:
+        percent = 50  # every row checked; the writing is one transaction
+    else:
+        percent = 0
+    return {"job": job, "percent": percent}
+
+
+@login_required
+def campaign_import_job(request, pk: int, job_id: int):
+    """A background import of the campaign's records: its progress while it runs, then what it
+    recorded or the report of its bad rows (nothing recorded)."""
+    campaign, job = visible_import_job(request.user, pk, job_id)
+    return render(request, "campaigns/campaign_import_job.html", {
+        "campaign": campaign, **job_context(job), "problems": import_jobs.problem_rows(job)[:PROBLEMS_SHOWN],
+        "capped": job.error_count > PROBLEMS_SHOWN})
+
+
+@login_required
+def campaign_import_job_progress(request, pk: int, job_id: int):
+    """The progress fragment the job's page polls while the job runs."""
+    campaign, job = visible_import_job(request.user, pk, job_id)
+    response = render(request, "campaigns/_import_job_progress.html", {"campaign": campaign, **job_context(job)})
+    if getattr(request, "htmx", False) and not job.is_running:
+        response["HX-Refresh"] = "true"  # the report comes with the full page
+    return response
 
 
 @login_required

@@ -19,7 +19,7 @@ kept (its outcomes are brought up to the file's).
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -242,12 +242,13 @@ class CaseImportReport(ImportReport):
     visits_created: int = 0
 
 
-def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: User | None = None
-                ) -> CaseImportReport:
+def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: User | None = None,
+                checked: Callable[[int], None] | None = None) -> CaseImportReport:
     """Check every row of a case list; write all of it in one transaction, or nothing.
 
     Regulators import into campaigns they may see, as the cases' lead; administrators name the
-    lead regulator. A whole-file problem raises ValidationError on "file".
+    lead regulator. A whole-file problem raises ValidationError on "file". `checked(rows)` is told
+    when every row passed, before the writing starts (a background job's progress).
     """
     lead = lead or (user if user.is_regulator else None)
     if not (user.is_administrator or user.is_regulator):
@@ -264,6 +265,8 @@ def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: U
     cases, report.problems = CaseChecker(header=header, user=user, campaign=campaign).check(rows)
     if report.problems:
         return report
+    if checked is not None:
+        checked(len(rows))
     with transaction.atomic():
         campaign = locked_campaign(campaign)
         check_open_for_entry(campaign)
