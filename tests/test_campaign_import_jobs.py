@@ -151,6 +151,7 @@ def test_a_regulator_of_another_office_does_not_follow_the_job_of_a_campaign_it_
     assert api(charlie).get(job_url(hebei, job["id"])).status_code == 404
     assert api(charlie).get(imports_url(hebei)).json() == []
     assert [row["id"] for row in api(bob).get(imports_url(hebei)).json()] == [job["id"]]
+    assert api(bob).get(job_url(hebei, 2**70)).status_code == 404  # past any id, not a 500
 
 
 # --- a worker that died -----------------------------------------------------------------------------
@@ -245,3 +246,16 @@ def test_a_running_job_with_recent_progress_is_left_alone(bob, campaign, firms, 
         import_jobs.records_import_job_create(user=bob, campaign=campaign, kind="cases",
                                               upload=csv_file(CASE_HEADER, case_rows(firms)))
     assert records_imports_sweep() == 0
+
+
+@pytest.mark.parametrize("count", [2, 8])
+def test_the_job_list_costs_the_same_whatever_its_length(api, bob, campaign, count, django_assert_num_queries):
+    for n in range(count):
+        RecordsImportJob.objects.create(campaign=campaign, kind="cases", uploaded_by=bob, region=bob.region,
+                                        file=f"imports/{n}.csv", original_name=f"{n}.csv", status=Status.DONE)
+    client = api(bob)
+    client.get(imports_url(campaign))  # warms the content-type and permission caches
+    # The campaign (with its figures), then the jobs with their uploaders and leads joined.
+    with django_assert_num_queries(2):
+        response = client.get(imports_url(campaign))
+    assert len(response.json()) == count

@@ -126,6 +126,14 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
         campaign_services.campaign_target_remove(user=request.user, target=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def importing_campaign(self) -> Campaign:
+        """The campaign in the URL (404 out of sight; no figures or targets needed), then 403 for a
+        role that does not import."""
+        campaign = get_object_or_404(campaigns_visible_to(self.request.user), pk=self.kwargs["pk"])
+        if not has_role(self.request.user, EDITORS):
+            raise PermissionDenied
+        return campaign
+
     def import_job_of(self, campaign: Campaign, job_id) -> RecordsImportJob:
         return get_object_or_404(import_jobs.import_jobs_visible_to(self.request.user, campaign), pk=job_id)
 
@@ -138,9 +146,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
         """GET: the campaign's imports uploaded from the caller's office, newest first. POST: upload a
         list of its cases with visits (kind=cases) or its survey answers (kind=surveys); 202 with the
         job, which checks every row and records all of them, or nothing and the report of the bad ones."""
-        campaign = self.get_object()
-        if not has_role(request.user, EDITORS):
-            raise PermissionDenied
+        campaign = self.importing_campaign()
         if request.method == "GET":
             jobs = import_jobs.import_jobs_visible_to(request.user, campaign)[:50]
             return Response(self.output(RecordsImportJobSerializer, jobs, many=True))
@@ -163,7 +169,5 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
     def import_job(self, request, pk=None, job_id=None):
         """One import: its status, its progress (rows checked, rows recorded), the counts once done and
         the bad rows (line, column, reason) when it found any."""
-        campaign = self.get_object()
-        if not has_role(request.user, EDITORS):
-            raise PermissionDenied
+        campaign = self.importing_campaign()
         return Response(self.output(RecordsImportJobSerializer, self.import_job_of(campaign, job_id)))
