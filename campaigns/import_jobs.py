@@ -126,6 +126,9 @@ def records_import_process(*, job_id: int) -> None:
     running = RecordsImportJob.objects.filter(pk=job_id, status__in=RecordsImportJob.RUNNING_STATUSES)
     running.update(runs=job.runs + 1, updated_at=timezone.now())
 
+    def reading(rows: int) -> None:
+        running.update(processed_rows=rows, updated_at=timezone.now())
+
     def checked(rows: int) -> None:
         running.update(status=Status.IMPORTING, total_rows=rows, processed_rows=rows, updated_at=timezone.now())
 
@@ -134,7 +137,8 @@ def records_import_process(*, job_id: int) -> None:
     importer = module.case_import if job.kind == Kind.CASES else module.survey_import
     try:
         with job.file.open("rb") as stored:
-            report = importer(user=job.uploaded_by, campaign=job.campaign, upload=stored, checked=checked, **extra)
+            report = importer(user=job.uploaded_by, campaign=job.campaign, upload=stored, checked=checked,
+                              reading=reading, **extra)
     except (ValidationError, PermissionDenied) as error:
         messages = error.message_dict if hasattr(error, "error_dict") else {"file": list(getattr(
             error, "messages", [str(error)]))}

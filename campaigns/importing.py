@@ -178,15 +178,17 @@ class SurveyImportReport(ImportReport):
 
 
 def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile,
-                  checked: Callable[[int], None] | None = None) -> SurveyImportReport:
-    """Check every row of a survey list; write all of it in one transaction, or nothing. `checked(rows)`
-    is told when every row passed, before the writing starts (a background job's progress)."""
+                  checked: Callable[[int], None] | None = None,
+                  reading: Callable[[int], None] | None = None) -> SurveyImportReport:
+    """Check every row of a survey list; write all of it in one transaction, or nothing. A background
+    job follows its progress: `reading(rows)` while the file is read, `checked(rows)` when every row
+    passed, before the writing starts."""
     if not (user.is_administrator or user.is_regulator):
         raise PermissionDenied
     check_open_for_entry(campaign)
     report = SurveyImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
-        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS)
+        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS, progress=reading)
     except FileProblem as problem:
         raise file_error(problem, MESSAGES) from problem
     report.total_rows, report.ignored_columns = len(rows), header.ignored

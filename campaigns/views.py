@@ -290,6 +290,9 @@ def job_context(job: RecordsImportJob) -> dict:
         percent = 100
     elif job.status == RecordsImportJob.Status.IMPORTING:
         percent = 50  # every row checked; the writing is one transaction
+    elif job.total_rows:
+        # Reading and checking the rows: the first half (total_rows is an estimate for a workbook).
+        percent = min(int(job.processed_rows * 50 / job.total_rows), 49)
     else:
         percent = 0
     return {"job": job, "percent": percent}

@@ -222,7 +222,7 @@ def test_the_job_page_shows_progress_while_it_runs_and_the_bad_rows_after(client
     client = client_for(bianca)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     progress = client.get(reverse("campaigns:import-job-progress", args=[campaign.pk, job.pk]))
-    assert "Checking about 14,267 rows" in progress.content.decode() and 'hx-trigger="every 2s"' in (
+    assert "0 of about 14,267 read" in progress.content.decode() and 'hx-trigger="every 2s"' in (
         progress.content.decode())
     RecordsImportJob.objects.filter(pk=job.pk).update(
         status=Status.INVALID, error_count=1,
@@ -259,3 +259,26 @@ def test_the_job_list_costs_the_same_whatever_its_length(api, bob, campaign, cou
     with django_assert_num_queries(2):
         response = client.get(imports_url(campaign))
     assert len(response.json()) == count
+
+
+def test_the_job_says_how_many_rows_it_has_read_while_it_checks(bob, campaign, firms, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    from campaigns.cases import importing as case_importing
+    from portal.imports import report
+
+    monkeypatch.setattr(report, "PROGRESS_EVERY", 2)
+    seen = []
+    check = case_importing.CaseChecker.check
+
+    def watched(self, rows):
+        seen.append(RecordsImportJob.objects.values_list("status", "processed_rows", "total_rows").get())
+        return check(self, rows)
+
+    monkeypatch.setattr(case_importing.CaseChecker, "check", watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_jobs.records_import_job_create(user=bob, campaign=campaign, kind="cases",
+                                                    upload=csv_file(CASE_HEADER, case_rows(firms)))
+    # Read in full (every second row told), checking, nothing recorded yet; then done.
+    assert seen == [(Status.VALIDATING, 4, 4)]
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows) == (Status.DONE, 4)
