@@ -119,6 +119,7 @@ def test_the_api_shows_the_day_received_when_entered_and_by_whom(api, bob, firm)
     row = api(bob).get(reverse("api:need-list")).json()["results"][0]
     assert row["submitted_at"].startswith(days_ago(30).isoformat())
     assert row["entered_at"].startswith(TODAY().isoformat()) and row["entered_later"] is True
+    assert row["submitted_by"] == str(bob)
     detail = api(bob).get(reverse("api:need-detail", args=[need.pk])).json()
     assert detail["submitted_by"] == str(bob) and detail["entered_later"] is True
 

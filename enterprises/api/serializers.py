@@ -165,12 +165,16 @@ class NeedSerializer(serializers.ModelSerializer):
                                            help_text=_("When it was typed into the portal."))
     entered_later = serializers.BooleanField(read_only=True, help_text=_(
         "Typed in more than a week after it was received (补录); submitted_by says who typed it in."))
+    submitted_by = serializers.CharField(source="submitted_by.__str__", read_only=True,
+                                         help_text=_("Who typed it in: the firm's user, or the bureau's for a need "
+                                                     "received on paper."))
 
     class Meta:
         model = NeedRequest
         fields = ["id", "enterprise", "enterprise_name", "region", "region_name", "service_area",
                   "service_area_name", "title", "description", "urgency", "status", "status_label", "is_open",
-                  "decline_reason", "duplicate_of", "submitted_at", "entered_at", "entered_later", "updated_at"]
+                  "decline_reason", "duplicate_of", "submitted_at", "entered_at", "submitted_by", "entered_later",
+                  "updated_at"]
         read_only_fields = fields
 
 
@@ -206,12 +210,11 @@ class NeedAttachmentSerializer(serializers.ModelSerializer):
 
 
 class NeedDetailSerializer(NeedSerializer):
-    submitted_by = serializers.CharField(source="submitted_by.__str__", read_only=True)
     events = NeedEventSerializer(many=True, read_only=True)
     attachments = NeedAttachmentSerializer(many=True, read_only=True)
 
     class Meta(NeedSerializer.Meta):
-        fields = [*NeedSerializer.Meta.fields, "submitted_by", "events", "attachments"]
+        fields = [*NeedSerializer.Meta.fields, "events", "attachments"]
         read_only_fields = fields
 
 

@@ -176,7 +176,7 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryView
     write_roles = frozenset({*SME_ONLY, *EDITORS})  # the bureau enters needs received on paper
 
     def get_queryset(self):
-        needs = needs_visible_to(self.request.user)
+        needs = needs_visible_to(self.request.user).select_related("submitted_by")  # who typed it in
         if self.action == "retrieve":
             needs = self.with_history(needs)
         return needs
