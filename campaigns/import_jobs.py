@@ -18,13 +18,14 @@ importing the same file again adds nothing. Two runs at once are one too many bu
 same reason, and only the first to finish records its counts.
 """
 
+import logging
 from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +41,7 @@ from portal.imports.reading import FileProblem
 from portal.imports.report import file_error
 from portal.models import User
 
+logger = logging.getLogger(__name__)
 Kind, Status = RecordsImportJob.Kind, RecordsImportJob.Status
 MODULES = {Kind.CASES: case_importing, Kind.SURVEYS: survey_importing}
 TASK = "campaigns.tasks.records_import_run"
@@ -143,6 +145,16 @@ def records_import_process(*, job_id: int) -> None:
         messages = error.message_dict if hasattr(error, "error_dict") else {"file": list(getattr(
             error, "messages", [str(error)]))}
         running.update(status=Status.FAILED, failure=messages, finished_at=timezone.now(), updated_at=timezone.now())
+        return
+    except (OperationalError, InterfaceError):
+        raise  # a lost connection: the task tries again
+    except Exception:
+        # A fault of ours: marked failed rather than run again and again by the sweeper. The
+        # writing is one transaction, so nothing of the file was recorded.
+        logger.exception("Campaign import %s failed", job_id)
+        running.update(status=Status.FAILED, failure={"file": [_("The import stopped on an unexpected error; "
+                                                                 "nothing was recorded. Try again later.")]},
+                       finished_at=timezone.now(), updated_at=timezone.now())
         return
     if report.problems:
         running.update(status=Status.INVALID, total_rows=report.total_rows, processed_rows=report.total_rows,

@@ -282,3 +282,19 @@ def test_the_job_says_how_many_rows_it_has_read_while_it_checks(bob, campaign, f
     assert seen == [(Status.VALIDATING, 4, 4)]
     job.refresh_from_db()
     assert (job.status, job.processed_rows) == (Status.DONE, 4)
+
+
+def test_an_unexpected_error_marks_the_job_failed_with_nothing_recorded(api, bob, campaign, firms, monkeypatch,
+                                                                         django_capture_on_commit_callbacks):
+    from campaigns.cases import importing as case_importing
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(case_importing, "write_cases", broken)
+    response = post(api(bob), campaign, "cases", csv_file(CASE_HEADER, case_rows(firms)),
+                    django_capture_on_commit_callbacks)
+    body = api(bob).get(job_url(campaign, response.json()["id"])).json()
+    assert body["status"] == "failed" and "nothing was recorded" in body["failure"]["file"][0]
+    assert not AssistanceCase.objects.exists()
+    assert records_imports_sweep() == 0  # not run again and again
