@@ -7,6 +7,7 @@ from campaigns.models import Campaign, CampaignTarget
 
 class CampaignTargetInline(admin.TabularInline):
     model = CampaignTarget
+    fk_name = "campaign"
     extra = 1
     autocomplete_fields = ["region"]
 

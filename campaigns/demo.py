@@ -134,3 +134,18 @@ def seed_national_campaigns(regulator) -> dict[str, Campaign]:
                                          (double_zero, "baseline_surveys", "", 40)):
         campaign_target_set(user=admin, campaign=campaign, metric=metric, key=key, value=value)
     return campaigns
+
+
+def seed_relative_targets(campaigns: dict[str, Campaign], national: dict[str, Campaign]) -> None:
+    """Anhui's "at least 20% more than last time", measured against the national QMS uplift's
+    figures in each Anhui city (the demo has no earlier Anhui campaign of its own)."""
+    from campaigns.models import CampaignTarget
+    from campaigns.services import campaign_target_set
+    from portal.models import User
+
+    admin = User.objects.filter(role=User.Role.ADMINISTRATOR).order_by("pk").first()
+    anhui, qms = campaigns.get("ah"), national.get("qms")
+    if admin is None or anhui is None or qms is None:
+        return
+    campaign_target_set(user=admin, campaign=anhui, metric=CampaignTarget.Metric.FIRMS_ASSISTED,
+                        scope=CampaignTarget.Scope.EACH_CITY, base_campaign=qms, base_percent=20)

@@ -72,7 +72,7 @@ def with_figures(campaigns: QuerySet[Campaign], user: User) -> QuerySet[Campaign
 
 def with_targets(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """The campaigns' service areas and targets, in two queries for the whole page."""
-    targets = CampaignTarget.objects.select_related("region").order_by("metric", "scope", "region_id")
+    targets = CampaignTarget.objects.select_related("region", "base_campaign").order_by("metric", "scope", "region_id")
     return campaigns.prefetch_related("service_areas", Prefetch("targets", queryset=targets))
 
 

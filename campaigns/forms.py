@@ -5,7 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, CampaignTarget
+from campaigns.models import MAX_BASE_PERCENT, MIN_BASE_PERCENT, Campaign, CampaignTarget
+from portal.filters import MAX_ID
 from portal.forms import BootstrapMixin, BoundedModelMultipleChoiceField, RegionCodeField
 from portal.models import ServiceArea, User
 
@@ -47,11 +48,23 @@ class TargetValueField(forms.DecimalField):
     has already records no change in the audit trail (which compares the values as text)."""
 
     def __init__(self, **kwargs):
-        super().__init__(label=_("Target"), min_value=0, max_digits=12, decimal_places=2, **kwargs)
+        kwargs.setdefault("label", _("Target"))
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_digits", 12)
+        super().__init__(decimal_places=2, **kwargs)
 
     def clean(self, value):
         value = super().clean(value)
         return value.quantize(CENT) if value is not None else None
+
+
+class CampaignChoiceField(forms.ModelChoiceField):
+    """Refuses an id the database column cannot hold (an invalid choice, not a 500)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip().isdigit() and int(value) > MAX_ID:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class TargetForm(BootstrapMixin, forms.Form):
@@ -65,13 +78,31 @@ class TargetForm(BootstrapMixin, forms.Form):
     key = forms.CharField(label=_("Scheme or service area"), max_length=16, required=False,
                           help_text=_("For a figure per certification scheme (e.g. iso9001) or per service area "
                                       "(its number, e.g. 2)."))
-    value = TargetValueField()
+    value = TargetValueField(required=False, help_text=_("Or compare with another campaign below."))
+    base_campaign = CampaignChoiceField(
+        label=_("Compared with campaign"), required=False, queryset=Campaign.objects.none(),
+        help_text=_("A relative target: at least a percentage more than that campaign's figure in the same "
+                    "region (e.g. 20% more than last year)."))
+    base_percent = TargetValueField(label=_("More than that campaign (%)"), required=False,
+                                    min_value=MIN_BASE_PERCENT, max_value=MAX_BASE_PERCENT, max_digits=7)
+
+    def __init__(self, *args, campaigns=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if campaigns is not None:
+            self.fields["base_campaign"].queryset = campaigns
 
 
 class TargetValueForm(BootstrapMixin, forms.Form):
-    """A new value for one of the targets listed."""
+    """A new value for one of the targets listed (the percentage, for a relative one)."""
 
     value = TargetValueField()
+
+    def __init__(self, *args, relative: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if relative:
+            self.fields["value"] = TargetValueField(label=_("More than the base campaign (%)"),
+                                                    min_value=MIN_BASE_PERCENT, max_value=MAX_BASE_PERCENT,
+                                                    max_digits=7)
 
 
 class RecordsImportForm(BootstrapMixin, forms.Form):

@@ -14,7 +14,7 @@ Importing the same file again adds nothing: an answer is the firm's survey of th
 campaign answered on that day; one already kept takes the file's answers.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
@@ -178,20 +178,26 @@ class SurveyImportReport(ImportReport):
     updated: int = 0
 
 
-def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile) -> SurveyImportReport:
-    """Check every row of a survey list; write all of it in one transaction, or nothing."""
+def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile,
+                  checked: Callable[[int], None] | None = None,
+                  reading: Callable[[int], None] | None = None) -> SurveyImportReport:
+    """Check every row of a survey list; write all of it in one transaction, or nothing. A background
+    job follows its progress: `reading(rows)` while the file is read, `checked(rows)` when every row
+    passed, before the writing starts."""
     if not (user.is_administrator or user.is_regulator):
         raise PermissionDenied
     check_open_for_entry(campaign)
     report = SurveyImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
-        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS)
+        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS, progress=reading)
     except FileProblem as problem:
         raise file_error(problem, MESSAGES) from problem
     report.total_rows, report.ignored_columns = len(rows), header.ignored
     answers, report.problems = SurveyChecker(header=header, user=user, campaign=campaign).check(rows)
     if report.problems:
         return report
+    if checked is not None:
+        checked(len(rows))
     with transaction.atomic():
         campaign = locked_campaign(campaign)
         check_open_for_entry(campaign)

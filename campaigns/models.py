@@ -5,16 +5,18 @@ they are imported at the bottom so that Django registers them with it."""
 
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.models import Certification
+from enterprises.models import Certification, import_file_path
+from portal.dates import ENTERED_LATER_DAYS, typed_in_later
 from portal.models import Region, ServiceArea
 
-# A record typed in more than this many days after its event counts as entered later (补录).
-ENTERED_LATER_DAYS = 7
+# A target relative to another campaign: at least N% more than its figure, N from -100 (nothing) up.
+MIN_BASE_PERCENT = -100
+MAX_BASE_PERCENT = 10000
 
 
 class Campaign(models.Model):
@@ -70,7 +72,7 @@ class Campaign(models.Model):
         than ENTERED_LATER_DAYS after the day it happened, e.g. from a paper form."""
         if event_day is None or entered_day is None:
             return False
-        return entered_day > self.ends_on or (entered_day - event_day).days > ENTERED_LATER_DAYS
+        return entered_day > self.ends_on or typed_in_later(event_day, entered_day)
 
 
 class CampaignTarget(models.Model):
@@ -146,7 +148,19 @@ class CampaignTarget(models.Model):
     key = models.CharField(_("scheme or service area"), max_length=16, blank=True,
                            help_text=_("For a figure per certification scheme (e.g. iso9001) or per service area "
                                        "(its number)."))
-    value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    # An absolute target names its value; a relative one (e.g. 20% more demonstrations than last
+    # year) names a base campaign and a percentage, and its value is worked out from the base
+    # campaign's figure for the same region when the figures are counted (campaigns/kpis/targets.py).
+    value = models.DecimalField(_("target"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)],
+                                null=True, blank=True)
+    base_campaign = models.ForeignKey(Campaign, verbose_name=_("compared with campaign"), null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="dependent_targets",
+                                      help_text=_("Only for a target relative to another campaign's figure."))
+    base_percent = models.DecimalField(_("more than the base campaign (%)"), max_digits=7, decimal_places=2,
+                                       null=True, blank=True, validators=[MinValueValidator(MIN_BASE_PERCENT),
+                                                                          MaxValueValidator(MAX_BASE_PERCENT)],
+                                       help_text=_("At least this many percent more than the base campaign's "
+                                                   "figure in the same region; 0 to match it, negative for less."))
 
     class Meta:
         ordering = ["campaign", "metric", "scope"]
@@ -166,11 +180,19 @@ class CampaignTarget(models.Model):
                                     name="target_unique_per_region",
                                     violation_error_message=_("This campaign already has this target.")),
             models.CheckConstraint(condition=Q(value__gte=0), name="target_value_not_negative"),
+            models.CheckConstraint(condition=Q(value__isnull=False, base_campaign__isnull=True,
+                                               base_percent__isnull=True)
+                                   | Q(value__isnull=True, base_campaign__isnull=False, base_percent__isnull=False),
+                                   name="target_absolute_or_relative",
+                                   violation_error_message=_("A target has either a value or a base campaign "
+                                                             "with a percentage.")),
+            models.CheckConstraint(condition=Q(base_percent__gte=MIN_BASE_PERCENT) | Q(base_percent__isnull=True),
+                                   name="target_base_percent_at_least_minus_100"),
         ]
 
     def __str__(self) -> str:
         key = f" · {self.key_label()}" if self.key else ""
-        return f"{self.get_metric_display()}{key} ≥ {self.value} ({self.get_scope_display()})"
+        return f"{self.get_metric_display()}{key} ≥ {self.goal_text()} ({self.get_scope_display()})"
 
     @property
     def figure(self) -> str:
@@ -186,12 +208,28 @@ class CampaignTarget(models.Model):
     def key_label(self) -> str:
         return key_label(self.metric, self.key)
 
+    @property
+    def is_relative(self) -> bool:
+        return self.base_campaign_id is not None
+
+    def goal_text(self) -> str:
+        """The value, or "20% more than <campaign>" for a relative target."""
+        if not self.is_relative:
+            return str(self.value)
+        return _("%(percent)s%% more than %(campaign)s") % {"percent": self.percent_text(),
+                                                           "campaign": self.base_campaign}
+
+    def percent_text(self) -> str:
+        """20.00 → "20", -12.50 → "-12.5"."""
+        return "" if self.base_percent is None else format(self.base_percent.normalize(), "f")
+
     def clean(self) -> None:
         errors = {}
         if self.scope == self.Scope.REGION and self.region_id is None:
             errors["region"] = _("Name the region for a target of one region.")
         if self.scope != self.Scope.REGION and self.region_id is not None:
             errors["region"] = _("Only a target of one region names a region.")
+        errors.update(self.clean_goal())
         if self.metric in self.PERCENT_METRICS and self.value is not None and self.value > 100:
             errors["value"] = _("A share is at most 100%.")
         if self.metric == self.Metric.SATISFACTION_MEAN and self.value is not None and not 1 <= self.value <= 5:
@@ -216,6 +254,99 @@ class CampaignTarget(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def clean_goal(self) -> dict:
+        """Either a value, or a base campaign (not this one, covering the target's regions) and a percentage."""
+        errors = {}
+        if self.base_campaign_id is None and self.base_percent is None:
+            if self.value is None:
+                errors["value"] = _("Enter the target, or compare with another campaign.")
+            return errors
+        if self.value is not None:
+            errors["value"] = _("A target compared with another campaign has no value of its own.")
+        if self.base_campaign_id is None:
+            errors["base_campaign"] = _("Choose the campaign to compare with.")
+        elif self.base_campaign_id == self.campaign_id:
+            errors["base_campaign"] = _("A campaign cannot be compared with itself.")
+        elif self.campaign_id:
+            covered = self.region_id or self.campaign.region_id
+            if not self.base_campaign.covers(covered):
+                errors["base_campaign"] = _("That campaign does not cover region %(region)s: it has no figures "
+                                            "there.") % {"region": covered}
+        if self.base_percent is None:
+            errors["base_percent"] = _("Enter how many percent more than the base campaign.")
+        elif not MIN_BASE_PERCENT <= self.base_percent <= MAX_BASE_PERCENT:
+            errors["base_percent"] = _("Enter a percentage between %(low)s and %(high)s.") % {
+                "low": MIN_BASE_PERCENT, "high": MAX_BASE_PERCENT}
+        return errors
+
+
+class RecordsImportJob(models.Model):
+    """A list of a campaign's records (补录) imported in the background: its cases with visits, or its
+    survey answers (campaigns/import_jobs.py runs it).
+
+    The rules are those of the page's import (campaigns/cases/importing.py, campaigns/importing.py):
+    every row checked first, one bad row and nothing is written, the report giving line, column and
+    reason; a clean file is written in one transaction. The job row keeps the status and the report,
+    so a worker that dies leaves a job the sweeper runs again; importing again adds nothing.
+    """
+
+    class Kind(models.TextChoices):
+        CASES = "cases", _("Cases with visits")
+        SURVEYS = "surveys", _("Survey answers")
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("Checking rows")
+        INVALID = "invalid", _("Has bad rows")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    RUNNING_STATUSES = (Status.VALIDATING, Status.IMPORTING)
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
+                                 related_name="import_jobs")
+    kind = models.CharField(_("records"), max_length=8, choices=Kind.choices)
+    uploaded_by = models.ForeignKey("portal.User", verbose_name=_("uploaded by"), null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    # The uploader's jurisdiction when the file came in (empty for administrators): colleagues of the
+    # same office follow the job.
+    region = models.ForeignKey(Region, verbose_name=_("jurisdiction"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    lead = models.ForeignKey("portal.User", verbose_name=_("lead regulator of the imported cases"), null=True,
+                             blank=True, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(_("file"), upload_to=import_file_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.VALIDATING)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    error_count = models.PositiveIntegerField(_("problems found"), default=0)
+    errors = models.JSONField(_("problems"), default=list, blank=True,
+                              help_text=_("The first problems found in rows: line, column, code and parameters."))
+    failure = models.JSONField(_("failure"), default=dict, blank=True,
+                               help_text=_("Why the whole file was refused: messages by field."))
+    counts = models.JSONField(_("records written"), default=dict, blank=True)
+    runs = models.PositiveSmallIntegerField(_("runs"), default=0)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last progress"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("campaign records import")
+        verbose_name_plural = _("campaign records imports")
+        indexes = [models.Index(fields=["status", "updated_at"], name="recordsimport_status_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING_STATUSES
+
+    @property
+    def bad_rows(self) -> int:
+        return len({problem.get("line") for problem in self.errors or []})
+
 
 def key_label(metric: str, key: str) -> str:
     """A target key as people read it: the scheme's name, or the service area's number and name."""
@@ -239,6 +370,7 @@ from campaigns.kpis.models import KpiSnapshot  # noqa: E402
 from campaigns.training.models import TrainingAttendance, TrainingSession  # noqa: E402
 
 __all__ = [
+    "ENTERED_LATER_DAYS",  # kept in portal.dates, where needs (which have no campaign) read it too
     "AssistanceCase", "Campaign", "CampaignTarget", "CaseAssignment", "CaseEvent", "CaseRating", "KpiSnapshot",
     "TrainingAttendance", "TrainingSession", "Visit", "VisitAttachment", "visit_attachment_path",
 ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from campaigns.cases.models import AssistanceCase, Visit
 from campaigns.figures import all_figures_changed, targets_changed
 from campaigns.models import Campaign, CampaignTarget
-from campaigns.selectors import may_manage_campaign
+from campaigns.selectors import campaigns_visible_to, may_manage_campaign
 from campaigns.training.models import TrainingSession
 from portal import audit
 from portal.models import Region, ServiceArea, User
@@ -199,32 +199,42 @@ def locked_campaign(campaign: Campaign) -> Campaign:
     return Campaign.objects.select_for_update().select_related("region").get(pk=campaign.pk)
 
 
-def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value, scope: str = "campaign",
-                        region=None, key: str = "") -> CampaignTarget:
-    """Set (create or change) one target of a campaign; `key` names the certification scheme or the
-    service area of a figure counted per scheme or area."""
+def campaign_target_set(*, user: User, campaign: Campaign, metric: str, value=None, scope: str = "campaign",
+                        region=None, key: str = "", base_campaign: Campaign | None = None,
+                        base_percent=None) -> CampaignTarget:
+    """Set (create or change) one target of a campaign: a value, or at least `base_percent`% more
+    than `base_campaign`'s figure in the same region (a campaign the user may see, not this one);
+    `key` names the certification scheme or the service area of a figure counted per scheme or area."""
     if not may_manage_campaign(user, campaign):
         raise PermissionDenied
     key = (key or "").strip().lower()
+    try:
+        value = None if value in (None, "") else Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError({"value": _("Enter a number.")}) from None
+    try:
+        base_percent = None if base_percent in (None, "") else Decimal(str(base_percent))
+    except InvalidOperation:
+        raise ValidationError({"base_percent": _("Enter a number.")}) from None
+    if base_campaign is not None and not campaigns_visible_to(user).filter(pk=base_campaign.pk).exists():
+        raise ValidationError({"base_campaign": _("No such campaign.")})
     with transaction.atomic():
         target = (CampaignTarget.objects.select_for_update()
                   .filter(campaign=campaign, metric=metric, key=key, scope=scope, region=region).first())
         created = target is None
         target = target or CampaignTarget(campaign=campaign, metric=metric, key=key, scope=scope, region=region)
-        try:
-            value = Decimal(str(value))
-        except InvalidOperation:
-            raise ValidationError({"value": _("Enter a number.")}) from None
-        if not created and target.value == value:
+        goal = (value, base_campaign.pk if base_campaign else None, base_percent)
+        if not created and (target.value, target.base_campaign_id, target.base_percent) == goal:
             return target  # unchanged: nothing to save, record or recompute
-        before = audit.snapshot(target, ("value",)) if not created else {}
-        target.value = value
+        fields = ("value", "base_campaign", "base_percent")
+        before = audit.snapshot(target, fields) if not created else {}
+        target.value, target.base_campaign, target.base_percent = value, base_campaign, base_percent
         target.full_clean()
         target.save()
         if created:
-            audit.record_create(actor=user, obj=target, fields=("metric", "key", "scope", "region", "value"),
+            audit.record_create(actor=user, obj=target, fields=("metric", "key", "scope", "region", *fields),
                                 region_code=campaign.region_id)
         else:
             audit.record_update(actor=user, obj=target, before=before, region_code=campaign.region_id)
-        targets_changed(campaign.pk)
+    targets_changed(campaign.pk)
     return target

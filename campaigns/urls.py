@@ -13,6 +13,8 @@ campaign_patterns = (
         path("<int:pk>/entry/reopen/", views.campaign_entry_reopen, name="reopen-entry"),
         path("<int:pk>/import/cases/", views.campaign_import, {"kind": "cases"}, name="import-cases"),
         path("<int:pk>/import/surveys/", views.campaign_import, {"kind": "surveys"}, name="import-surveys"),
+        path("<int:pk>/imports/<int:job_id>/", views.campaign_import_job, name="import-job"),
+        path("<int:pk>/imports/<int:job_id>/progress/", views.campaign_import_job_progress, name="import-job-progress"),
         path("import/cases/template/", views.campaign_import_template, {"kind": "cases"},
              name="import-cases-template"),
         path("import/surveys/template/", views.campaign_import_template, {"kind": "surveys"},

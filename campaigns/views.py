@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from campaigns import import_jobs
 from campaigns import importing as survey_importing
 from campaigns import services as campaign_services
 from campaigns.cases import importing as case_importing
 from campaigns.filters import CampaignFilterSet, PeriodStatus, with_figures, with_targets
 from campaigns.forms import CampaignForm, RecordsImportForm, TargetForm, TargetValueForm
-from campaigns.models import Campaign, CampaignTarget
+from campaigns.models import Campaign, CampaignTarget, RecordsImportJob
 from campaigns.selectors import campaigns_visible_to, may_manage_campaign
 from portal.access import EDITORS, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
@@ -153,10 +154,11 @@ def campaign_edit(request, pk: int):
 def target_rows(campaign: Campaign, bound: dict[int, TargetValueForm] | None = None) -> list[dict]:
     """Each target with the form changing its value (the one just submitted, with its errors)."""
     bound = bound or {}
-    targets = campaign.targets.select_related("region").order_by("metric", "scope", "region_id")
+    targets = campaign.targets.select_related("region", "base_campaign").order_by("metric", "scope", "region_id")
     return [{"target": target,
-             "form": bound.get(target.pk) or TargetValueForm(prefix=f"target-{target.pk}",
-                                                               initial={"value": target.value})}
+             "form": bound.get(target.pk) or TargetValueForm(
+                 prefix=f"target-{target.pk}", relative=target.is_relative,
+                 initial={"value": target.base_percent if target.is_relative else target.value})}
             for target in targets]
 
 
@@ -166,7 +168,8 @@ def campaign_targets(request, pk: int):
     campaign, each city, each county or one region). Errors show on the row or field concerned."""
     user = request.user
     campaign = managed_campaign(user, pk)
-    add_form = TargetForm(request.POST if request.POST.get("action") == "add" else None)
+    add_form = TargetForm(request.POST if request.POST.get("action") == "add" else None,
+                          campaigns=campaigns_visible_to(user).exclude(pk=campaign.pk).order_by("-starts_on", "name"))
     bound: dict[int, TargetValueForm] = {}
     if request.method == "POST":
         action = request.POST.get("action")
@@ -174,9 +177,10 @@ def campaign_targets(request, pk: int):
             if add_form.is_valid():
                 data = add_form.cleaned_data
                 try:
-                    campaign_services.campaign_target_set(user=user, campaign=campaign, metric=data["metric"],
-                                                 scope=data["scope"], region=data["region"], value=data["value"],
-                                                 key=data["key"])
+                    campaign_services.campaign_target_set(
+                        user=user, campaign=campaign, metric=data["metric"], key=data["key"], scope=data["scope"],
+                        region=data["region"], value=data["value"], base_campaign=data["base_campaign"],
+                        base_percent=data["base_percent"])
                 except ValidationError as error:
                     add_service_errors(add_form, error)
                 else:
@@ -188,13 +192,16 @@ def campaign_targets(request, pk: int):
                 campaign_services.campaign_target_remove(user=user, target=target)
                 messages.success(request, _("Target removed: %(target)s.") % {"target": target})
                 return redirect("campaigns:targets", pk=campaign.pk)
-            form = TargetValueForm(request.POST, prefix=f"target-{target.pk}")
+            form = TargetValueForm(request.POST, prefix=f"target-{target.pk}", relative=target.is_relative)
             bound[target.pk] = form
             if form.is_valid():
+                number = form.cleaned_data["value"]
+                goal = ({"base_campaign": target.base_campaign, "base_percent": number} if target.is_relative
+                        else {"value": number})
                 try:
                     campaign_services.campaign_target_set(user=user, campaign=campaign, metric=target.metric,
-                                                 key=target.key, scope=target.scope, region=target.region,
-                                                 value=form.cleaned_data["value"])
+                                                          key=target.key, scope=target.scope, region=target.region,
+                                                          **goal)
                 except ValidationError as error:
                     add_service_errors(form, error)
                 else:
@@ -212,7 +219,7 @@ def target_of(campaign: Campaign, value: str) -> CampaignTarget:
     """One of the campaign's targets, named by id in the form; anything else is a page not found."""
     if not value.isdigit() or not 0 < int(value) <= MAX_ID:
         raise Http404
-    return get_object_or_404(campaign.targets.select_related("region"), pk=int(value))
+    return get_object_or_404(campaign.targets.select_related("region", "base_campaign"), pk=int(value))
 
 
 # The two imports of a campaign's records entered after the fact: cases with visits, survey answers.
@@ -239,6 +246,19 @@ def campaign_import(request, pk: int, kind: str):
     report = None
     if request.method == "POST" and form.is_valid():
         extra = {"lead": form.cleaned_data.get("lead")} if kind == "cases" else {}
+        upload = form.cleaned_data["file"]
+        if (import_jobs.row_count(upload, kind) or 0) > import_jobs.BACKGROUND_ROWS:
+            # A long list is checked and recorded in the background; its page follows the progress.
+            try:
+                job = import_jobs.records_import_job_create(user=user, campaign=campaign, kind=kind, upload=upload,
+                                                           **extra)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                return redirect("campaigns:import-job", pk=campaign.pk, job_id=job.pk)
+            return render(request, "campaigns/campaign_import.html", {
+                "campaign": campaign, "kind": kind, "form": form, "report": None, "columns": module.COLUMNS,
+                "problems": []})
         try:
             report = (module.case_import if kind == "cases" else module.survey_import)(
                 user=user, campaign=campaign, upload=form.cleaned_data["file"], **extra)
@@ -258,6 +278,46 @@ def campaign_import(request, pk: int, kind: str):
         "campaign": campaign, "kind": kind, "form": form, "report": report, "columns": module.COLUMNS,
         "problems": report.problem_rows()[:PROBLEMS_SHOWN] if report else [],
     })
+
+
+def visible_import_job(user: User, pk: int, job_id: int) -> tuple[Campaign, RecordsImportJob]:
+    """The campaign (404 out of sight), the role (403), then the job of the user's office (404)."""
+    campaign = visible_campaign(user, pk)
+    require_roles(user, EDITORS)
+    return campaign, get_object_or_404(import_jobs.import_jobs_visible_to(user, campaign), pk=job_id)
+
+
+def job_context(job: RecordsImportJob) -> dict:
+    if job.status == RecordsImportJob.Status.DONE:
+        percent = 100
+    elif job.status == RecordsImportJob.Status.IMPORTING:
+        percent = 50  # every row checked; the writing is one transaction
+    elif job.total_rows:
+        # Reading and checking the rows: the first half (total_rows is an estimate for a workbook).
+        percent = min(int(job.processed_rows * 50 / job.total_rows), 49)
+    else:
+        percent = 0
+    return {"job": job, "percent": percent}
+
+
+@login_required
+def campaign_import_job(request, pk: int, job_id: int):
+    """A background import of the campaign's records: its progress while it runs, then what it
+    recorded or the report of its bad rows (nothing recorded)."""
+    campaign, job = visible_import_job(request.user, pk, job_id)
+    return render(request, "campaigns/campaign_import_job.html", {
+        "campaign": campaign, **job_context(job), "problems": import_jobs.problem_rows(job)[:PROBLEMS_SHOWN],
+        "capped": job.error_count > PROBLEMS_SHOWN})
+
+
+@login_required
+def campaign_import_job_progress(request, pk: int, job_id: int):
+    """The progress fragment the job's page polls while the job runs."""
+    campaign, job = visible_import_job(request.user, pk, job_id)
+    response = render(request, "campaigns/_import_job_progress.html", {"campaign": campaign, **job_context(job)})
+    if getattr(request, "htmx", False) and not job.is_running:
+        response["HX-Refresh"] = "true"  # the report comes with the full page
+    return response
 
 
 @login_required

@@ -1,5 +1,6 @@
 from django import forms
 from django.forms.models import ModelChoiceIterator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Certification, Enterprise, NeedRequest, NeedsSurvey
@@ -134,12 +135,33 @@ class NeedForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, enterprises, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["enterprise"].queryset = enterprises
-        self.fields["enterprise"].empty_label = None
+        if "enterprise" in self.fields:
+            self.fields["enterprise"].queryset = enterprises
+            self.fields["enterprise"].empty_label = None
         self.fields["service_area"].queryset = ServiceArea.objects.filter(active=True)
 
     def _post_clean(self):
         pass
+
+
+class PaperNeedForm(NeedForm):
+    """A need the bureau received on paper or by phone, entered by a regulator for the firm (补录):
+    the day it came in is asked for; the firm is the one whose page the form was opened from."""
+
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text=_("The day the paper form or the call came in; not in the future."))
+
+    class Meta(NeedForm.Meta):
+        fields = ["service_area", "title", "description", "urgency"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, enterprises=None, **kwargs)
+
+    def clean_received_on(self):
+        day = self.cleaned_data["received_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("A need cannot be received on a future date."))
+        return day
 
 
 class TriageForm(BootstrapMixin, forms.Form):

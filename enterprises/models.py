@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises import search
 from enterprises.uscc import validate_uscc
+from portal.dates import typed_in_later
 from portal.models import Industry, Region, ServiceArea
 
 # The columns Enterprise.derive() computes from the others.
@@ -292,6 +293,14 @@ class NeedRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def entered_later(self) -> bool:
+        """Received on paper or by phone and typed in more than ENTERED_LATER_DAYS later (补录);
+        `submitted_by` is who typed it in."""
+        if self.submitted_at is None or self.created_at is None:
+            return False
+        return typed_in_later(timezone.localdate(self.submitted_at), timezone.localdate(self.created_at))
 
 
 class NeedEvent(models.Model):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/", views.enterprise_detail, name="detail"),
     path("<int:pk>/edit/", views.enterprise_edit, name="edit"),
     path("<int:pk>/certifications/new/", views.certification_add, name="certification-add"),
+    path("<int:pk>/needs/new/", views.need_enter_received, name="need-enter"),
     path("<int:pk>/surveys/<str:kind>/", views.survey_answer, name="survey"),
 ]
 

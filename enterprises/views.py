@@ -20,6 +20,7 @@ from enterprises.forms import (
     ContactsForm,
     EnterpriseForm,
     NeedForm,
+    PaperNeedForm,
     SurveyForm,
     TriageForm,
 )
@@ -296,9 +297,30 @@ def need_new(request):
 
 
 @login_required
+@idempotent_post
+def need_enter_received(request, pk: int):
+    """A regulator of the firm's region enters a need the bureau received on paper or by phone, with
+    the day it came in; the need keeps that day and the moment it was typed in (补录)."""
+    require_roles(request.user, EDITORS)
+    enterprise = get_object_or_404(enterprises_visible_to(request.user), pk=pk)
+    form = PaperNeedForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            need = services.need_submit(user=request.user, enterprise=enterprise, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("The need received on paper has been entered."))
+            return redirect("needs:detail", pk=need.pk)
+    return render(request, "enterprises/simple_form.html",
+                  {"form": form, "title": _("Enter a need received on paper"), "enterprise": enterprise},
+                  status=400 if form.errors else 200)
+
+
+@login_required
 def need_detail(request, pk: int):
     need = get_object_or_404(
-        needs_visible_to(request.user).prefetch_related(
+        needs_visible_to(request.user).select_related("submitted_by").prefetch_related(
             Prefetch("events", queryset=NeedEvent.objects.select_related("actor")), "attachments"),
         pk=pk,
     )

@@ -348,6 +348,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-drain": {"task": "portal.tasks.outbox_drain", "schedule": 60.0},
     # Imports whose worker died or whose message was lost: re-enqueued, they resume from their job row.
     "import-jobs-sweep": {"task": "enterprises.tasks.import_jobs_sweep", "schedule": 60.0},
+    # The same for a campaign's case and survey imports run in the background.
+    "records-imports-sweep": {"task": "campaigns.tasks.records_imports_sweep", "schedule": 60.0},
     # Idempotency keys are remembered for a day.
     "idempotency-keys-forget": {"task": "portal.tasks.idempotency_keys_forget", "schedule": crontab(minute=17)},
     # A full count of running (and just ended) campaigns' KPIs: it puts right, counts and logs any

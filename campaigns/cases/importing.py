@@ -19,7 +19,7 @@ kept (its outcomes are brought up to the file's).
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -242,12 +242,15 @@ class CaseImportReport(ImportReport):
     visits_created: int = 0
 
 
-def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: User | None = None
-                ) -> CaseImportReport:
+def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: User | None = None,
+                checked: Callable[[int], None] | None = None,
+                reading: Callable[[int], None] | None = None) -> CaseImportReport:
     """Check every row of a case list; write all of it in one transaction, or nothing.
 
     Regulators import into campaigns they may see, as the cases' lead; administrators name the
-    lead regulator. A whole-file problem raises ValidationError on "file".
+    lead regulator. A whole-file problem raises ValidationError on "file". A background job follows
+    its progress: `reading(rows)` while the file is read, `checked(rows)` when every row passed,
+    before the writing starts.
     """
     lead = lead or (user if user.is_regulator else None)
     if not (user.is_administrator or user.is_regulator):
@@ -257,13 +260,15 @@ def case_import(*, user: User, campaign: Campaign, upload: UploadedFile, lead: U
     check_open_for_entry(campaign)
     report = CaseImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
     try:
-        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS)
+        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS, progress=reading)
     except FileProblem as problem:
         raise file_error(problem, MESSAGES) from problem
     report.total_rows, report.ignored_columns = len(rows), header.ignored
     cases, report.problems = CaseChecker(header=header, user=user, campaign=campaign).check(rows)
     if report.problems:
         return report
+    if checked is not None:
+        checked(len(rows))
     with transaction.atomic():
         campaign = locked_campaign(campaign)
         check_open_for_entry(campaign)

@@ -166,31 +166,59 @@ class TargetRow:
 
     metric: str
     label: str | Promise
-    target: float
+    target: float | None  # None: a relative target whose base campaign has no figure here
     actual: float | None
+    # A relative target: {"campaign": id, "campaign_name", "percent", "base"} (campaigns/kpis/targets.py).
+    basis: dict | None = None
 
     @property
     def unit(self) -> str:
         return TARGET_UNITS.get(self.metric.split(":")[0], "")
 
     @property
-    def attainment(self) -> float:
-        """Actual ÷ target in percent; a target of 0 is met, a figure with nothing to measure yet is not."""
+    def has_target(self) -> bool:
+        return self.target is not None
+
+    @property
+    def attainment(self) -> float | None:
+        """Actual ÷ target in percent; a target of 0 is met, a figure with nothing to measure yet is not;
+        None without a base figure to work the target out from."""
+        if self.target is None:
+            return None
         if not self.target:
             return 100.0
         return round(100 * (self.actual or 0) / self.target, 1)
 
     @property
     def bar(self) -> float:
-        return min(self.attainment, 100.0)
+        return min(self.attainment or 0.0, 100.0)
 
     @property
     def met(self) -> bool:
-        return self.attainment >= 100
+        return self.attainment is not None and self.attainment >= 100
 
     @property
     def target_display(self) -> str:
+        if self.target is None:
+            return _("no base figure")
         return display(self.target, self.unit)
+
+    @property
+    def basis_text(self) -> str:
+        """"20% more than <campaign> (n)" for a relative target, "" for an absolute one."""
+        if not self.basis:
+            return ""
+        percent = self.basis.get("percent") or 0
+        percent_text = f"{percent:g}"
+        base = self.basis.get("base")
+        base_text = display(base, self.unit) if base is not None else _("no base figure")
+        if percent < 0:
+            text = _("%(percent)s%% less than %(campaign)s (%(base)s)") % {
+                "percent": f"{-percent:g}", "campaign": self.basis.get("campaign_name"), "base": base_text}
+        else:
+            text = _("%(percent)s%% more than %(campaign)s (%(base)s)") % {
+                "percent": percent_text, "campaign": self.basis.get("campaign_name"), "base": base_text}
+        return text
 
     @property
     def actual_display(self) -> str:
@@ -221,15 +249,19 @@ def figure_label(figure: str, areas: dict[str, str] | None = None) -> str | Prom
 
 
 def target_rows(figures: dict, areas: dict[str, str] | None = None) -> list[TargetRow]:
-    """The targets a snapshot row carries, against its figures, in the order of the Metric choices."""
+    """The targets a snapshot row carries, against its figures, in the order of the Metric choices
+    (a metric's keyed targets after its own); a relative one with what it was worked out from, also
+    when its base campaign has no figure here."""
     targets = figures.get("targets") or {}
-    return [TargetRow(figure, figure_label(figure, areas), value, figures.get(figure))
-            for figure, value in sorted(targets.items(), key=lambda item: figure_order(item[0]))]
+    bases = figures.get("target_bases") or {}
+    return [TargetRow(figure, figure_label(figure, areas), targets.get(figure), figures.get(figure), bases.get(figure))
+            for figure in sorted(set(targets) | set(bases), key=figure_order)]
 
 
 def attainment(targets: list[TargetRow]) -> float | None:
     """A region's attainment of its targets: the mean of each target's, each capped at 100%, so a
-    target far overshot does not hide one missed."""
+    target far overshot does not hide one missed. A target without a base figure is left out."""
+    targets = [row for row in targets if row.has_target]
     if not targets:
         return None
     return round(sum(row.bar for row in targets) / len(targets), 1)

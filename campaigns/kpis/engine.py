@@ -76,6 +76,7 @@ from campaigns.kpis.sources import (
     places,
     sources,
 )
+from campaigns.kpis.targets import dependants_changed, targets_by_region
 from campaigns.models import Campaign, CampaignTarget
 from portal.models import Region
 
@@ -213,26 +214,7 @@ def has_data(measures: dict) -> bool:
 # --- Targets ---------------------------------------------------------------------------------------
 
 
-EACH_LEVEL = {CampaignTarget.Scope.EACH_PROVINCE: Region.Level.PROVINCE,
-              CampaignTarget.Scope.EACH_CITY: Region.Level.CITY, CampaignTarget.Scope.EACH_COUNTY: Region.Level.COUNTY}
-
-
-def targets_by_region(campaign: Campaign, regions) -> dict[str, dict[str, float]]:
-    """Which targets apply to which region: campaign-wide to the campaign's own region, "each
-    province/city/county" to every province/city/county inside it, a one-region target to that region."""
-    applies: dict[str, dict[str, float]] = defaultdict(dict)
-    regions = list(regions)
-    for target in campaign.targets.all():
-        if target.scope == CampaignTarget.Scope.CAMPAIGN:
-            codes = [campaign.region_id]
-        elif target.scope == CampaignTarget.Scope.REGION:
-            codes = [target.region_id]
-        else:
-            level = EACH_LEVEL[target.scope]
-            codes = [region.code for region in regions if region.level == level]
-        for code in codes:
-            applies[code][target.figure] = float(target.value)
-    return applies
+# Which targets apply where, relative ones worked out from their base campaign: campaigns/kpis/targets.py.
 
 
 # Regions an update adds up by a code-prefix filter each; past this many, it reads every cell.
@@ -426,7 +408,7 @@ class Recount:
                 if row is not None:
                     gone.append(row.pk)
                 continue
-            figures = self.figures(measures, key, targets.get(code, {}), merged)
+            figures = self.figures(measures, key, targets.get(code, {"targets": {}}), merged)
             if row is not None and row.figures == figures and row.measures == measures:
                 continue
             if row is None:
@@ -448,6 +430,8 @@ class Recount:
         result.written, result.deleted = len(changed), len(gone)
         if not self.full or self.first:
             result.corrections = 0
+        if (result.written or result.deleted) and (self.full or self.touched.cells):
+            dependants_changed(self.campaign.pk)
         self.note(result, now)
         return result
 
@@ -466,9 +450,9 @@ class Recount:
                     figures[name] = 0
             for name in MONEY_AND_HOURS:
                 figures[name] = figures.get(name) or 0.0
-            figures["targets"] = targets
+            figures.update(targets)  # "targets", and "target_bases" where a target is relative
             # A target of one scheme or service area: its actual, from the breakdown row, beside it.
-            for figure in targets:
+            for figure in {**targets.get("targets", {}), **targets.get("target_bases", {})}:
                 if ":" in figure:
                     metric, target_key = figure.split(":", 1)
                     breakdown_of = CampaignTarget.breakdown_of(metric)

@@ -49,8 +49,9 @@ def export_sections(dashboard: Dashboard) -> list[Section]:
                   [_("Figures as of"), stamp]],
     )
     own_targets = Section(
-        _("Targets"), [_("Figure"), _("Target"), _("Actual"), _("Attainment (%)")],
-        [[str(row.label), row.target, row.actual, row.attainment] for row in dashboard.targets],
+        _("Targets"), [_("Figure"), _("Target"), _("Actual"), _("Attainment (%)"), _("Met"), _("Compared with")],
+        [[str(row.label), row.target, row.actual, row.attainment, _("yes") if row.met else _("no"),
+          row.basis_text] for row in dashboard.targets],
     )
     target_headers = []
     for _metric, label in dashboard.target_columns():

@@ -158,12 +158,23 @@ class NeedSerializer(serializers.ModelSerializer):
     status = NamedChoiceField(**NEED_STATUS)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     is_open = serializers.BooleanField(read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True, help_text=_(
+        "When the need was received: online, the moment it was submitted; on paper or by phone, the day it came "
+        "in (at noon)."))
+    entered_at = serializers.DateTimeField(source="created_at", read_only=True,
+                                           help_text=_("When it was typed into the portal."))
+    entered_later = serializers.BooleanField(read_only=True, help_text=_(
+        "Typed in more than a week after it was received (补录); submitted_by says who typed it in."))
+    submitted_by = serializers.CharField(source="submitted_by.__str__", read_only=True,
+                                         help_text=_("Who typed it in: the firm's user, or the bureau's for a need "
+                                                     "received on paper."))
 
     class Meta:
         model = NeedRequest
         fields = ["id", "enterprise", "enterprise_name", "region", "region_name", "service_area",
                   "service_area_name", "title", "description", "urgency", "status", "status_label", "is_open",
-                  "decline_reason", "duplicate_of", "submitted_at", "updated_at"]
+                  "decline_reason", "duplicate_of", "submitted_at", "entered_at", "submitted_by", "entered_later",
+                  "updated_at"]
         read_only_fields = fields
 
 
@@ -199,12 +210,11 @@ class NeedAttachmentSerializer(serializers.ModelSerializer):
 
 
 class NeedDetailSerializer(NeedSerializer):
-    submitted_by = serializers.CharField(source="submitted_by.__str__", read_only=True)
     events = NeedEventSerializer(many=True, read_only=True)
     attachments = NeedAttachmentSerializer(many=True, read_only=True)
 
     class Meta(NeedSerializer.Meta):
-        fields = [*NeedSerializer.Meta.fields, "submitted_by", "events", "attachments"]
+        fields = [*NeedSerializer.Meta.fields, "events", "attachments"]
         read_only_fields = fields
 
 
@@ -217,6 +227,9 @@ class NeedSubmitSerializer(serializers.Serializer):
     description = serializers.CharField()
     urgency = serializers.ChoiceField(choices=NeedRequest.Urgency.choices, default=NeedRequest.Urgency.NORMAL)
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    received_on = serializers.DateField(required=False, allow_null=True, default=None, help_text=_(
+        "A need received on paper or by phone: the day it came in (not in the future). Regulators of the firm's "
+        "region and administrators give it when they enter such a need."))
 
     def __init__(self, *args, enterprises=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ check (RolePermission) answers 403; every write goes through enterprises.service
 """
 
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -172,10 +173,10 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryView
 
     serializer_class = NeedSerializer
     filterset_class = NeedFilterSet
-    write_roles = SME_ONLY
+    write_roles = frozenset({*SME_ONLY, *EDITORS})  # the bureau enters needs received on paper
 
     def get_queryset(self):
-        needs = needs_visible_to(self.request.user)
+        needs = needs_visible_to(self.request.user).select_related("submitted_by")  # who typed it in
         if self.action == "retrieve":
             needs = self.with_history(needs)
         return needs
@@ -195,9 +196,12 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryView
 
     @extend_schema(request={"multipart/form-data": NeedSubmitSerializer}, responses={201: NeedDetailSerializer})
     def create(self, request):
-        """Ask for help for one of the caller's firms, with up to five attached files."""
+        """Ask for help for one of the caller's firms, with up to five attached files. Regulators of the
+        firm's region and administrators enter a need received on paper or by phone, with `received_on`."""
         serializer = NeedSubmitSerializer(data=request.data, enterprises=enterprises_visible_to(request.user))
         serializer.is_valid(raise_exception=True)
+        if not request.user.is_sme and serializer.validated_data["received_on"] is None:
+            raise PermissionDenied  # only a firm asks online; the bureau enters what it received
         with service_errors():
             need = services.need_submit(user=request.user, **serializer.validated_data)
         return Response(self.detail_output(need), status=status.HTTP_201_CREATED)

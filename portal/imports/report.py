@@ -9,7 +9,7 @@ messages, its own cell problems, and its own words for "no rows" and an oversize
 import codecs
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,10 +88,16 @@ class ImportReport:
                  "message": problem_message(problem, self.messages)} for problem in self.problems]
 
 
-def read_small_table(upload: UploadedFile, columns: Sequence[Column],
-                     max_rows: int) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
+# Rows read between two calls of read_small_table's `progress`.
+PROGRESS_EVERY = 2_000
+
+
+def read_small_table(
+    upload: UploadedFile, columns: Sequence[Column], max_rows: int, progress: Callable[[int], None] | None = None,
+) -> tuple[HeaderMap, list[tuple[int, Sequence[Any]]]]:
     """For imports checked while the uploader waits (expert pools, sign-in sheets): the header and
-    every non-blank row with its file line number, read at once; FileProblem for the whole file."""
+    every non-blank row with its file line number, read at once; FileProblem for the whole file.
+    `progress(rows read)` is told every PROGRESS_EVERY rows (a background job's progress)."""
     fmt = upload_format(upload)
     with open_table(upload, fmt) as table:
         # A sheet's recorded dimension also counts formatted empty rows: only a far larger one is
@@ -104,6 +110,8 @@ def read_small_table(upload: UploadedFile, columns: Sequence[Column],
             rows.append((line, cells))
             if len(rows) > max_rows:
                 raise FileProblem("too_many_rows", limit=max_rows)
+            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
+                progress(len(rows))
     if not rows:
         raise FileProblem("no_rows")
     return header, rows

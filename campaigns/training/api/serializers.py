@@ -41,12 +41,15 @@ class TrainingSessionSerializer(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.__str__", read_only=True)
     firm_times = serializers.IntegerField(read_only=True, help_text=gettext_lazy("Attending enterprises."))
     person_times = serializers.IntegerField(read_only=True, help_text=gettext_lazy("Their persons, added up."))
+    entered_later = serializers.BooleanField(read_only=True, help_text=gettext_lazy(
+        "Typed in after the fact (补录): after the campaign ended, or more than a week after the session; "
+        "recorded_by and recorded_at say who entered it and when."))
 
     class Meta:
         model = TrainingSession
         fields = ["id", "campaign", "campaign_name", "region", "region_name", "topic", "held_on", "place", "mode",
                   "mode_label", "organiser", "service_area", "firm_times", "person_times", "recorded_by",
-                  "recorded_at", "updated_at"]
+                  "recorded_at", "entered_later", "updated_at"]
         read_only_fields = fields
 
 

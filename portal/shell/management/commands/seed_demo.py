@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaigns.cases.demo import seed_cases
-from campaigns.demo import seed_campaigns, seed_national_campaigns
+from campaigns.demo import seed_campaigns, seed_national_campaigns, seed_relative_targets
 from campaigns.training.demo import seed_training
 from enterprises.demo import seed_enterprises, seed_needs_and_surveys
 from enterprises.designations.demo import seed_key_designations
@@ -25,9 +25,12 @@ class Command(BaseCommand):
                 needs = seed_needs_and_surveys()
                 experts = seed_experts()
                 cases = seed_cases()
-                sessions = seed_training(seed_campaigns())
-                seed_national_campaigns(next(user for user in users if user.username == "national_regulator"))
                 seed_key_designations()
+                campaigns = seed_campaigns()
+                sessions = seed_training(campaigns)
+                national = seed_national_campaigns(
+                    next(user for user in users if user.username == "national_regulator"))
+                seed_relative_targets(campaigns, national)
             outbox.drain_all(seconds=600)
             # After the figures, which the weekly pace check reads.
             notices = seed_notifications()
