@@ -257,3 +257,42 @@ def test_a_campaign_compared_with_cannot_be_deleted_from_under_its_dependants(bo
     relative(bob, this_year, last_year, 20)
     with pytest.raises(ProtectedError):
         last_year.delete()
+
+
+# --- a relative target of one certification scheme --------------------------------------------------
+
+
+def test_a_relative_target_of_one_scheme_reads_the_base_campaigns_row_of_that_scheme(admin_user):
+    """20% more surveyed ISO 9001 holders than last year, per county: the base is last year's ISO 9001
+    row in that county; a county where last year had firms but none with ISO 9001 has a base of 0."""
+    import datetime
+
+    from django.utils import timezone
+
+    from enterprises.models import Certification, NeedsSurvey
+    from tests.factories import UserFactory
+
+    def survey_and_certify(campaign, code, scheme=None):
+        firm = EnterpriseFactory(region=region(code))
+        NeedsSurvey.objects.create(enterprise=firm, campaign=campaign, kind="follow_up", answered_by=UserFactory(),
+                                   awareness_improved=True, performance_improved=True)
+        CaseFactory(campaign=campaign, enterprise=firm)
+        if scheme:
+            Certification.objects.create(enterprise=firm, scheme=scheme, number=f"N-{firm.pk}", body="CQC",
+                                         issued_on=timezone.localdate() - datetime.timedelta(days=10))
+
+    base = CampaignFactory(name="去年", region=region("130100"))
+    for _ in range(5):
+        survey_and_certify(base, "130102", "iso9001")
+    survey_and_certify(base, "130104", "haccp")
+    engine.compute_campaign(base.pk)
+    current = CampaignFactory(name="今年", region=region("130100"))
+    for scheme in ("iso9001", "iso9001", None):
+        survey_and_certify(current, "130102", scheme)
+    relative(admin_user, current, base, 20, metric=Metric.SURVEYED_CERTIFIED, key="iso9001")
+    engine.compute_campaign(current.pk)
+    changan, qiaoxi = county_row(current, "130102"), county_row(current, "130104")
+    assert changan["targets"] == {"surveyed_certified:iso9001": 6.0}  # 5 × 1.2
+    assert changan["surveyed_certified:iso9001"] == 2
+    assert changan["target_bases"]["surveyed_certified:iso9001"]["base"] == 5
+    assert qiaoxi["targets"] == {"surveyed_certified:iso9001": 0.0}  # firms last year, none with ISO 9001

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0010_targets_on_every_figure'),
+        ('campaigns', '0011_target_key_and_scheme_breakdown'),
         ('portal', '0007_national_region'),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0011_relative_targets'),
+        ('campaigns', '0012_relative_targets'),
         ('portal', '0007_national_region'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
