@@ -8,20 +8,23 @@ diana supervises Hebei read-only.
 """
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.cases import services as case_services
 from campaigns.kpis import engine
 from campaigns.kpis.models import KpiSnapshot
 from campaigns.models import CampaignTarget
 from campaigns.services import campaign_target_set
+from enterprises.models import Certification, NeedsSurvey
 from portal import outbox
-from tests.factories import CampaignFactory, CaseFactory, EnterpriseFactory, region
+from tests.factories import CampaignFactory, CaseFactory, EnterpriseFactory, UserFactory, region
 
 pytestmark = pytest.mark.django_db
 
@@ -265,13 +268,6 @@ def test_a_campaign_compared_with_cannot_be_deleted_from_under_its_dependants(bo
 def test_a_relative_target_of_one_scheme_reads_the_base_campaigns_row_of_that_scheme(admin_user):
     """20% more surveyed ISO 9001 holders than last year, per county: the base is last year's ISO 9001
     row in that county; a county where last year had firms but none with ISO 9001 has a base of 0."""
-    import datetime
-
-    from django.utils import timezone
-
-    from enterprises.models import Certification, NeedsSurvey
-    from tests.factories import UserFactory
-
     def survey_and_certify(campaign, code, scheme=None):
         firm = EnterpriseFactory(region=region(code))
         NeedsSurvey.objects.create(enterprise=firm, campaign=campaign, kind="follow_up", answered_by=UserFactory(),
