@@ -231,6 +231,8 @@ def test_the_job_page_shows_progress_while_it_runs_and_the_bad_rows_after(client
     assert "去年 is not a date" in html and "<td>7</td>" in html and "every 2s" not in html
     assert client_for(charlie).get(reverse("campaigns:import-job", args=[campaign.pk, job.pk])).status_code == 404
     assert client_for(diana).get(reverse("campaigns:import-job", args=[campaign.pk, job.pk])).status_code == 403
+    anonymous = client_for(None).get(reverse("campaigns:import-job", args=[campaign.pk, job.pk]))
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
 
 
 def test_a_short_list_is_still_checked_and_recorded_while_the_uploader_waits(client_for, bob, campaign, firms):
