@@ -21,7 +21,7 @@ from campaigns.filters import CampaignFilterSet, PeriodStatus, with_figures, wit
 from campaigns.forms import CampaignForm, RecordsImportForm, TargetForm, TargetValueForm
 from campaigns.models import Campaign, CampaignTarget, RecordsImportJob
 from campaigns.selectors import campaigns_visible_to, may_manage_campaign
-from portal.access import EDITORS, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, per_page, require_roles
+from portal.access import EDITORS, PAGE_SIZES, STAFF_ROLES, RoleRequiredMixin, has_role, per_page, require_roles
 from portal.audit import audit_entries_for, audit_entries_visible_to, with_rows
 from portal.filters import MAX_ID
 from portal.forms import add_service_errors
@@ -87,6 +87,8 @@ def campaign_detail(request, pk: int):
         "service_areas": campaign.service_areas.all(),
         "can_manage": may_manage_campaign(user, campaign),
         "can_import": campaign.is_open_for_entry and user.effective_role in EDITORS,
+        # The latest background imports of the user's office, to find one again after leaving its page.
+        "import_jobs": import_jobs.import_jobs_visible_to(user, campaign)[:5] if has_role(user, EDITORS) else [],
         "audit_entries": with_rows((audit_entries_for(user, campaign) | target_entries)[:AUDIT_ROWS]),
     })
 

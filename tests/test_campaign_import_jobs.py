@@ -231,6 +231,8 @@ def test_the_job_page_shows_progress_while_it_runs_and_the_bad_rows_after(client
     assert "去年 is not a date" in html and "<td>7</td>" in html and "every 2s" not in html
     assert client_for(charlie).get(reverse("campaigns:import-job", args=[campaign.pk, job.pk])).status_code == 404
     assert client_for(diana).get(reverse("campaigns:import-job", args=[campaign.pk, job.pk])).status_code == 403
+    anonymous = client_for(None).get(reverse("campaigns:import-job", args=[campaign.pk, job.pk]))
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
 
 
 def test_a_short_list_is_still_checked_and_recorded_while_the_uploader_waits(client_for, bob, campaign, firms):
@@ -298,3 +300,15 @@ def test_an_unexpected_error_marks_the_job_failed_with_nothing_recorded(api, bob
     assert body["status"] == "failed" and "nothing was recorded" in body["failure"]["file"][0]
     assert not AssistanceCase.objects.exists()
     assert records_imports_sweep() == 0  # not run again and again
+
+
+def test_the_campaign_page_lists_the_offices_latest_imports(client_for, bob, bianca, charlie, diana, firms,
+                                                           django_capture_on_commit_callbacks):
+    hebei = CampaignFactory(name="河北省质量提升行动")
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_jobs.records_import_job_create(user=bob, campaign=hebei, kind="cases",
+                                                    upload=csv_file(CASE_HEADER, case_rows(firms)[:1], name="补录.csv"))
+    link = reverse("campaigns:import-job", args=[hebei.pk, job.pk])
+    for who, sees in ((bob, True), (bianca, True), (charlie, False), (diana, False)):
+        html = client_for(who).get(reverse("campaigns:detail", args=[hebei.pk])).content.decode()
+        assert (link in html) is sees, who
