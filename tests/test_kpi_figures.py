@@ -336,3 +336,15 @@ def test_a_scheme_target_counts_zero_where_only_the_other_side_has_firms_of_that
     figures = snapshot(campaign, "130000")
     assert (figures["firms_certified:iso9001"], figures["certified_share:iso9001"]) == (0, 0.0)
     assert snapshot(campaign, "130000", breakdown="scheme", key="iso9001")["surveyed_certified_share"] == 100.0
+
+
+def test_the_weekly_pace_check_reads_a_target_of_one_service_area_but_never_a_share():
+    from campaigns.kpis.pace import behind, describe
+
+    figures = {"targets": {"wanting_share:2": 80.0, "firms_wanting:2": 10.0, "key_parks": 1.0},
+               "wanting_share:2": 50.0, "firms_wanting:2": 3, "key_parks": 1}
+    late = behind(figures, 0.6)
+    assert [(metric, actual) for metric, _target, actual, _pace in late] == [("firms_wanting:2", 3)]
+    with translation.override("en"):
+        assert describe(late).startswith("Firms wanting a service area · 2 Quality-infrastructure")
+        assert "3 / 10" in describe(late)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.kpis.models import KpiSnapshot, KpiState
-from campaigns.models import Campaign, CampaignTarget
+from campaigns.models import Campaign, CampaignTarget, key_label
 from enterprises.models import Certification, Enterprise
 from portal.kpi_notes import TOPIC as KPI_TOPIC
 from portal.models import Industry, OutboxEntry, Region, ServiceArea, User, code_prefix, enclosing_codes
@@ -243,8 +243,10 @@ def figure_label(figure: str, areas: dict[str, str] | None = None) -> str | Prom
         return label
     if metric in CampaignTarget.SCHEME_METRICS:
         named = str(SCHEMES.get(key, key))
-    else:
-        named = (areas or {}).get(key, key)
+    elif areas is not None:
+        named = areas.get(key, key)
+    else:  # one target's label (the weekly pace notice): one query
+        named = key_label(metric, key)
     return f"{label} · {named}"
 
 
