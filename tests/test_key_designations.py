@@ -111,6 +111,17 @@ class TestPage:
         assert "already has a designation" in str(response.context["form"].errors)
         assert KeyDesignation.objects.count() == 1
 
+    def test_the_same_name_saved_meanwhile_by_a_colleague_gets_the_message_not_an_error(self, client_for, bob, park,
+                                                                                       monkeypatch):
+        """Both checks passed before either saved: the database's unique constraint decides, and the
+        second gets the same message."""
+        monkeypatch.setattr(KeyDesignation, "validate_constraints", lambda self, exclude=None: None)
+        response = english(client_for(bob)).post(reverse(LIST), form_data(kind="park", name=park.name,
+                                                                         region="130102"))
+        assert response.status_code == 400
+        assert "already has a designation" in str(response.context["form"].errors)
+        assert KeyDesignation.objects.count() == 1
+
     @pytest.mark.parametrize(("who", "code"), [("bob", 302), ("bianca", 302), ("admin_user", 302), ("charlie", 404),
                                                ("diana", 403), ("alice", 404)])
     def test_the_owner_and_colleagues_of_the_region_withdraw_outsiders_get_404(self, client_for, persona, park,

@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from enterprises.designations.models import KeyDesignation
@@ -41,7 +41,13 @@ def key_designation_create(*, user: User, name: str, region: Region, kind: str, 
                                  designated_by=user, note=note or "")
     designation.full_clean()
     with transaction.atomic():
-        designation.save()
+        try:
+            with transaction.atomic():
+                designation.save()
+        except IntegrityError:
+            # The same designation saved by someone else between the check and this write.
+            unique = KeyDesignation._meta.constraints[0]
+            raise ValidationError({NON_FIELD_ERRORS: [unique.violation_error_message]}) from None
         audit.record_create(actor=user, obj=designation, fields=FIELDS, region_code=designation.region_id)
         designations_changed({(designation.region_id, designation.designated_on)})
     return designation
