@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises import search
 from enterprises.uscc import validate_uscc
+from portal.audit import note_text
 from portal.dates import typed_in_later
 from portal.models import Industry, Region, ServiceArea
 
@@ -320,6 +321,11 @@ class NeedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+    @property
+    def note_text(self) -> str:
+        """The note in the reader's language when the portal wrote it ("Answered by case #23"); as typed otherwise."""
+        return note_text(self.note)
 
 
 def need_attachment_path(instance, filename: str) -> str:

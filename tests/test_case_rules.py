@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from campaigns.cases import services
@@ -293,3 +294,16 @@ def test_the_period_end_is_checked_again_under_the_lock(bob, firm, monkeypatch):
     monkeypatch.setattr(module, "locked_campaign", shortened)
     assert "campaign" in refusal(lambda: services.case_open(user=bob, campaign=campaign, enterprise=firm, title="x"))
     assert not AssistanceCase.objects.exists()
+
+
+def test_the_needs_history_shows_the_portals_note_in_the_readers_language(client_for, api_for, bob, campaign, firm):
+    """The note is stored once, in English; the page and the API give it in Chinese to a Chinese reader."""
+    need = NeedFactory(enterprise=firm, title="校准")
+    case = services.case_open(user=bob, campaign=campaign, needs=[need], title="计量帮扶")
+    page = client_for(bob).get(reverse("needs:detail", args=[need.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    with translation.override("zh-hans"):
+        chinese = translation.gettext("Answered by case #%(number)d") % {"number": case.pk}
+    assert chinese != f"Answered by case #{case.pk}"
+    assert chinese in page.content.decode() and f"Answered by case #{case.pk}" not in page.content.decode()
+    events = api_for(bob).get(reverse("api:need-detail", args=[need.pk])).json()["events"]  # Chinese by default
+    assert events[-1]["note"] == chinese

@@ -182,6 +182,9 @@ class NeedEventSerializer(serializers.ModelSerializer):
     from_status = NamedChoiceField(**NEED_STATUS, allow_null=True, help_text=_("Empty for the submission."))
     to_status = NamedChoiceField(**NEED_STATUS)
     actor = serializers.SerializerMethodField()
+    note = serializers.CharField(source="note_text", read_only=True,
+                                 help_text=_("Why: as the user typed it, or the portal's own note in the reader's "
+                                             "language."))
 
     class Meta:
         model = NeedEvent
