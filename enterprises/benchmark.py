@@ -27,7 +27,6 @@ from enterprises.models import Certification, Enterprise, ImportJob, NeedRequest
 from enterprises.selectors import enterprises_in, enterprises_visible_to
 from enterprises.uscc import generate_uscc
 from portal.benchmarking import Copier, ServedPortal, peak_rss_mb, remove_accounts, session_cookie
-from portal.imports.reading import MAX_BYTES
 from portal.models import Region, ServiceArea, User
 from portal.pagination import encode_cursor
 
@@ -363,8 +362,8 @@ class RegistryMeasures:
             with self.timed(f"writing the {fmt.upper()} file"):
                 path = self.write_csv(rows) if fmt == "csv" else self.write_xlsx(rows)
             size = path.stat().st_size
-            limit = "within" if size <= MAX_BYTES else "OVER"
-            self.say(f"  {path.name}: {size / 1024 / 1024:.1f} MB ({limit} the {MAX_BYTES // 2**20} MB "
+            limit = "within" if size <= importing.MAX_BYTES else "OVER"
+            self.say(f"  {path.name}: {size / 1024 / 1024:.1f} MB ({limit} the {importing.MAX_BYTES // 2**20} MB "
                      "upload limit)")
             for run, expect in (("first import", "creates"), ("second import", "updates")):
                 self.import_once(path, count, run, expect)
