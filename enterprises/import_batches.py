@@ -198,3 +198,16 @@ def write_audit_entries(entries: list[dict[str, Any]], *, actor_id: int | None) 
             [json.dumps(entry["changes"], ensure_ascii=False) for entry in entries],
             [entry["note"] for entry in entries],
         ])
+
+
+def merge_search_pending_lists() -> None:
+    """Merge the entries the registry's GIN search indexes hold in their pending lists (left by an
+    import's batches, portal.imports.jobs.relaxed_commit), so searches stop reading them: one
+    statement, PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = %s::regclass AND a.amname = 'gin'",
+            [Enterprise._meta.db_table])

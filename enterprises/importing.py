@@ -25,7 +25,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.import_batches import TEXT_KEYS, audit_entries, locked_registry_rows, upsert, write_audit_entries
+from enterprises.import_batches import (
+    TEXT_KEYS,
+    audit_entries,
+    locked_registry_rows,
+    merge_search_pending_lists,
+    upsert,
+    write_audit_entries,
+)
 from enterprises.models import Enterprise, ImportJob
 from enterprises.selectors import IMPORTERS, import_jobs_visible_to
 from enterprises.uscc import normalise, region_code_of, validate_uscc
@@ -445,6 +452,9 @@ class RegistryImport:
         write_audit_entries(audit_entries(rows, before, update_fields, job=job, checker=checker),
                             actor_id=job.uploaded_by_id)
         return created
+
+    def after_import(self) -> None:
+        merge_search_pending_lists()
 
 
 REGISTRY = RegistryImport()

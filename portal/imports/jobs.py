@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # Rows validated between two progress saves, and rows written per transaction.
 BATCH_SIZE = 2_000
+# How much of new index entries a GIN index collects during an import's batches before merging them.
+GIN_PENDING_LIST = "64MB"
 # The report keeps the first problems; `error_count` still counts them all.
 MAX_STORED_ERRORS = 1_000
 
@@ -58,6 +60,8 @@ class ImportKind(Protocol):
 
     def write(self, job: Model, rows: list, checker: RowChecker) -> int:
         """Write one batch of good rows inside the batch's transaction; returns how many were created."""
+
+    # Optional: after_import() runs once the last batch is written, before the job is done.
 
 
 def inspect_upload(upload: UploadedFile, *, columns: Sequence[Column], max_rows: int,
@@ -220,13 +224,21 @@ def job_validate(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE)
 
 
 def relaxed_commit() -> None:
-    """A batch's COMMIT returns without waiting for its WAL to reach the disk (PostgreSQL's
-    synchronous_commit off, for this transaction only): a thousand batches no longer wait for a
-    thousand flushes. A crash can lose the last batches committed, never half of one, and their
-    progress is lost with them, so the resumed job writes them again."""
+    """Settings for one batch's transaction on PostgreSQL (one statement):
+
+    - its COMMIT returns without waiting for its WAL to reach the disk (synchronous_commit off): a
+      thousand batches no longer wait for a thousand flushes. A crash can lose the last batches
+      committed, never half of one, and their progress is lost with them, so the resumed job
+      writes them again;
+    - a GIN index (the registry's search indexes) collects the batch's new entries in its pending
+      list up to GIN_PENDING_LIST rather than 4 MB, and merges them into the index a key at a
+      time in far fewer, larger passes. Searches read the pending list meanwhile; the kind's
+      `after_import` merges what is left when the job ends.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute("SET LOCAL synchronous_commit TO OFF; "
+                           f"SET LOCAL gin_pending_list_limit = '{GIN_PENDING_LIST}'")
 
 
 def job_import(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -> None:
@@ -273,6 +285,9 @@ def job_import(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -
     except FileProblem as problem:
         job_fail(kind, job_id, problem.as_dict())
         return
+    after_import = getattr(kind, "after_import", None)
+    if after_import is not None:
+        after_import()
     finish = {"status": Status.DONE, "finished_at": timezone.now(), "updated_at": timezone.now()}
     if late_problems and not job.only_valid_rows:
         # Rows that turned bad after the check (a region removed, a record kept elsewhere
