@@ -2,8 +2,8 @@
 checks the rows; portal/imports/jobs.py runs the batches).
 
 On PostgreSQL a batch is three statements whatever its size: the batch's firms already registered,
-read and locked; one INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT (uscc) DO UPDATE with a
-column of values per array; one INSERT of the audit entries the same way. Values go as arrays, not
+read and locked; one INSERT ... SELECT FROM unnest(arrays) ORDER BY name ... ON CONFLICT (uscc) DO
+UPDATE with a column of values per array; one INSERT of the audit entries the same way. Values go as arrays, not
 as a row of placeholders each: building and compiling a statement of 50,000 parameters cost more
 than the database's own work. Elsewhere (SQLite) Django's bulk_create does both writes.
 """
@@ -26,6 +26,10 @@ TEXT_KEYS = ("address", "contact_name", "contact_phone")
 # Every column an import writes, with the value a firm gets when its file has no such column.
 WRITTEN = [field for field in Enterprise._meta.concrete_fields if not field.primary_key]
 DEFAULTS = {field.attname: field.get_default() for field in WRITTEN}
+# The batch goes in in name order: the indexes sorted by name (one per jurisdiction level and
+# sort) then take their new entries page after page instead of at random, and far fewer pages
+# are read, dirtied and logged once a province's indexes outgrow the database's buffers.
+NAME_POSITION = next(position for position, field in enumerate(WRITTEN) if field.name == "name")
 ARRAY_TYPES = {"CharField": "text", "EmailField": "text", "TextField": "text", "ForeignKey": "text",
                "PositiveIntegerField": "integer", "DecimalField": "numeric", "BooleanField": "boolean",
                "DateTimeField": "timestamptz"}
@@ -95,7 +99,7 @@ def upsert_arrays(rows: list, updated: list[str]) -> dict[str, int]:
     sql = (
         f"INSERT INTO {quote(Enterprise._meta.db_table)} ({', '.join(quote(f.column) for f in WRITTEN)}) "
         f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({aliases}) "
-        f"ON CONFLICT ({quote('uscc')}) DO UPDATE SET "
+        f"ORDER BY u.c{NAME_POSITION} ON CONFLICT ({quote('uscc')}) DO UPDATE SET "
         + ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in updated)
         + f" RETURNING {quote('uscc')}, {quote('id')}"
     )

@@ -463,6 +463,32 @@ class TestImportTask:
         job.refresh_from_db()
         assert (job.status, job.processed_rows, job.created_count, job.updated_count) == ("done", 5, 5, 0)
 
+    def test_an_import_longer_than_one_task_run_goes_on_in_the_next_run(self, bob, monkeypatch):
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        from enterprises import tasks
+
+        rows = [firm_row() for _ in range(5)]
+        job = self.make_job(bob, rows)
+        real_upsert = importing.upsert
+        calls = []
+
+        def slow_upsert(batch, *args):
+            calls.append(len(batch))
+            if len(calls) == 2:  # the run's time is up while it writes the second batch
+                raise SoftTimeLimitExceeded()
+            return real_upsert(batch, *args)
+
+        monkeypatch.setattr(importing, "upsert", slow_upsert)
+        monkeypatch.setattr(importing, "BATCH_SIZE", 2)
+        monkeypatch.setattr(importing.import_job_process, "__defaults__", None)
+        monkeypatch.setattr(importing.import_job_process, "__kwdefaults__", {"batch_size": 2})
+        tasks.import_job_run.delay(job.pk)  # in this process: the next run starts inline
+        job.refresh_from_db()
+        assert calls == [2, 2, 2, 1]  # the interrupted batch is written again, once
+        assert (job.status, job.processed_rows, job.created_count, job.updated_count) == ("done", 5, 5, 0)
+        assert Enterprise.objects.filter(uscc__in=[row["uscc"] for row in rows]).count() == 5
+
     def test_an_unexpected_error_marks_the_job_failed_instead_of_leaving_it_running(self, bob, monkeypatch):
         job = self.make_job(bob, [firm_row()])
 

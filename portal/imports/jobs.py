@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -163,13 +164,15 @@ def job_notify(kind: ImportKind, job_id: int, notice) -> None:
 def job_process(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -> None:
     """Everything the task does: check the rows, then import them when none is bad.
 
-    A lost database connection propagates, for the task to retry; any other error marks the
-    job failed, saying how many rows were already imported, rather than leaving it running.
+    A lost database connection propagates, for the task to retry, and so does the task's soft
+    time limit, for the task to run again where the last committed batch left off (a million rows
+    take longer than one run may); any other error marks the job failed, saying how many rows
+    were already imported, rather than leaving it running.
     """
     try:
         job_validate(kind, job_id=job_id, batch_size=batch_size)
         job_import(kind, job_id=job_id, batch_size=batch_size)
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
         raise
     except Exception:
         logger.exception("Import %s failed", job_id)
