@@ -426,18 +426,20 @@ class RegistryMeasures:
         if (job.status, job.created_count, job.updated_count) != ("done", *expected):
             self.say(self.style.ERROR(f"    expected done with created/updated {expected}"))
 
-    def clean_up(self) -> None:
+    def clean_up(self, *, registry: bool = True) -> None:
         self.heading("Removing the synthetic data")
         codes = list(self.import_codes)
-        with self.timed(f"the synthetic registry, {len(codes):,} imported firms, "
-                        f"{len(self.jobs)} import jobs and files, 3 users"):
-            self.remove_registry()
+        with self.timed(f"{'the synthetic registry, ' if registry else ''}{len(codes):,} imported firms, "
+                        f"{len(set(self.jobs))} import jobs and files{', 3 users' if registry else ''}"):
+            if registry:
+                self.remove_registry()
             for start in range(0, len(codes), 5_000):
                 with transaction.atomic():
                     Enterprise.objects.filter(uscc__in=codes[start:start + 5_000]).delete()
             for job in ImportJob.objects.filter(pk__in=self.jobs):
                 job.file.delete(save=False)
                 job.delete()
-            NeedRequest.objects.filter(submitted_by__username__startswith=USER_PREFIX).delete()
-            remove_accounts(USER_PREFIX)  # the import's uploader keeps its audit entries
+            if registry:  # else the registry's needs and the personas stay with it
+                NeedRequest.objects.filter(submitted_by__username__startswith=USER_PREFIX).delete()
+                remove_accounts(USER_PREFIX)  # the import's uploader keeps its audit entries
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -109,5 +109,6 @@ class Command(RegistryMeasures, BenchmarkCommand):
                     self.say(f"\nKept the synthetic data (users {USER_PREFIX}*, firms with the benchmark's "
                              "contact e-mail).")
                 else:
-                    self.clean_up()
+                    # With --skip-registry the synthetic registry was not this run's to remove.
+                    self.clean_up(registry=not options["skip_registry"])
 
