@@ -245,15 +245,16 @@ class RegistryMeasures:
                 self.heading(f"As the {user.role} of {user.region_id} {user.region.name} ({visible:,} firms), "
                              f"gunicorn 2 workers, 4 concurrent clients, {requests} requests each")
                 self.say(f"  /api/me/: p50 {me.p50:.0f} ms, p95 {me.p95:.0f} ms, {me.per_second:.0f} req/s\n")
-                self.say("| filter | rows (约 = estimate) | endpoint | size | queries | p50 ms | p95 ms | req/s "
-                         "| p95 / me p95 |")
+                self.say("| filter | rows (约 = estimate, 超过 = more than) | endpoint | size | queries | p50 ms "
+                         "| p95 ms | req/s | p95 / me p95 |")
                 self.say("|---|---|---|---|---|---|---|---|---|")
                 client = Client()
                 client.force_login(user)
                 worst = 0.0
                 for label, params in self.filters(user):
                     body = client.get(reverse("api:enterprise-list"), {**params, "page_size": 1}).json()
-                    rows = f"{'约 ' if body.get('count_is_estimate') else ''}{body.get('count', 0):,}"
+                    rows = (f"{'约 ' if body.get('count_is_estimate') else ''}"
+                            f"{'超过 ' if body.get('count_is_lower_bound') else ''}{body.get('count', 0):,}")
                     for name, url, size_param in self.endpoints():
                         counts = {size: self.queries(client, url, {**params, size_param: size})[0]
                                   for size in (25, 100)}

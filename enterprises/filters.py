@@ -9,6 +9,7 @@ from enterprises.models import Certification, Enterprise, EnterpriseClaim, NeedR
 from enterprises.selectors import enterprises_in
 from portal.filters import RegionPrefixFilter
 from portal.models import Industry, ServiceArea, code_prefix
+from portal.selectors import EVERYWHERE, jurisdiction_prefix
 
 BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
 
@@ -71,7 +72,20 @@ class EnterpriseFilterSet(django_filters.FilterSet):
         return super().qs.order_by(*self.ordering)
 
     def search(self, queryset, name, value):
-        return search.matching(queryset, value)
+        return search.matching(queryset, value, implied=self.jurisdiction_names())
+
+    def jurisdiction_names(self) -> list[str]:
+        """The name of the region bounding the rows (the user's jurisdiction), read from the user's
+        region the visibility selector loaded; none without a request or for the whole country."""
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated or jurisdiction_prefix(user) in (None, EVERYWHERE):
+            return []
+        return [user.region.name]
+
+    @property
+    def searching(self) -> bool:
+        """Whether a search narrows the rows: the filter whose row count the planner cannot estimate."""
+        return bool(self.is_bound and self.is_valid() and search.words(self.form.cleaned_data.get("q") or ""))
 
     def by_sort(self, queryset, name, value):
         return queryset  # applied by `qs`, also when no sort is given

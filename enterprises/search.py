@@ -113,12 +113,21 @@ class PairArray(Func):
         super().__init__(F(field), Value(" "))
 
 
-def matching(queryset: QuerySet, query: str, field: str = "search_text", also: Iterable[str] = ()) -> QuerySet:
+def matching(queryset: QuerySet, query: str, field: str = "search_text", also: Iterable[str] = (),
+             implied: Iterable[str] = ()) -> QuerySet:
     """Rows of `queryset` whose `field` (a firm's search_text, or one reached through a relation)
     contains every word of `query`; with `also`, a word may instead be in one of those text fields
-    of the row itself (a need's or a case's title)."""
+    of the row itself (a need's or a case's title).
+
+    `implied`: names every row of `queryset` has in its text (the jurisdiction's region: a firm's
+    text holds the names of its region and those above). A word inside one of them holds for every
+    row, so it is not tested: 石家庄 in a Shijiazhuang regulator's "石家庄 恒泰" would otherwise make
+    the database read the trigram entries of the whole city to remove nothing."""
     also = list(also)
+    implied = [fold(name) for name in implied if name]
     for word in words(query):
+        if not also and any(word in name for name in implied):
+            continue
         condition = Q(**{f"{field}__contains": word})
         for other in also:
             condition |= Q(**{f"{other}__icontains": word})

@@ -137,7 +137,7 @@ def registry_export(request, fmt: str):
     require_roles(request.user, STAFF_ROLES)
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    filterset = EnterpriseFilterSet(request.GET, queryset=enterprises_visible_to(request.user))
+    filterset = EnterpriseFilterSet(request.GET, queryset=enterprises_visible_to(request.user), request=request)
     if not filterset.is_valid():
         problems = [f"{filterset.form.fields[name].label}: {' '.join(errors)}" if name in filterset.form.fields
                     else " ".join(errors) for name, errors in filterset.errors.items()]
