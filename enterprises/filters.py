@@ -1,7 +1,8 @@
 """One FilterSet per listed model, used by the HTML lists and the API alike."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enterprises import search
@@ -99,8 +100,15 @@ class EnterpriseFilterSet(django_filters.FilterSet):
         return queryset.filter(industry_id__in=divisions) if divisions else queryset.filter(industry_id=value)
 
     def by_certification(self, queryset, name, value):
-        held = Certification.objects.filter(enterprise=OuterRef("pk"), scheme=value)
-        return queryset.filter(Exists(held))
+        # The firm's own column (Certification keeps it), not a semi-join to every certificate of
+        # the scheme: on PostgreSQL its partial GIN index finds the holders and counts them.
+        if connection.vendor == "postgresql":
+            return (queryset.exclude(certification_schemes="")
+                    .alias(_schemes=search.PairArray("certification_schemes"))
+                    .filter(_schemes__contains=[value]))
+        return queryset.filter(Q(certification_schemes=value) | Q(certification_schemes__startswith=f"{value} ")
+                               | Q(certification_schemes__endswith=f" {value}")
+                               | Q(certification_schemes__contains=f" {value} "))
 
 
 class NeedFilterSet(django_filters.FilterSet):

@@ -234,3 +234,32 @@ def test_a_search_is_counted_exactly_up_to_the_cap_and_past_it_as_more_than(clie
     assert (body["count"], body["count_is_lower_bound"], body["count_is_estimate"]) == (20, True, False)
     body = api_for(bob).get(reverse("api:enterprise-list"), {"q": "企业1"}).json()
     assert (body["count"], body["count_is_lower_bound"], body["count_is_estimate"]) == (10, False, False)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_certification_schemes_match_the_certificates_after_random_writes(api_for, bob, seed):
+    from datetime import date
+
+    from enterprises.models import Certification
+
+    rng = random.Random(seed)
+    firms = [EnterpriseFactory(region=Region.objects.get(code="130102")) for _ in range(4)]
+    schemes = ["iso9001", "haccp", "ccc"]
+    for step in range(30):
+        certificates = list(Certification.objects.all())
+        action = rng.choice(["add", "add", "delete", "move"])
+        if action == "add" or not certificates:
+            services.certification_add(user=bob, enterprise=rng.choice(firms), scheme=rng.choice(schemes),
+                                       number=f"C-{seed}-{step}", body="中国质量认证中心", issued_on=date(2024, 5, 1))
+        elif action == "delete":
+            rng.choice(certificates).delete()
+        else:
+            certificate = rng.choice(certificates)
+            certificate.enterprise = rng.choice(firms)
+            certificate.save()
+        held = {firm.pk: " ".join(sorted(set(Certification.objects.filter(enterprise=firm)
+                                             .values_list("scheme", flat=True)))) for firm in firms}
+        assert dict(Enterprise.objects.filter(pk__in=held).values_list("pk", "certification_schemes")) == held
+    for scheme in schemes:
+        rows = api_for(bob).get(reverse("api:enterprise-list"), {"certification": scheme}).json()["results"]
+        assert {row["id"] for row in rows} == {pk for pk, text in held.items() if scheme in text.split()}, scheme
