@@ -60,6 +60,7 @@ class Command(RegistryMeasures, BenchmarkCommand):
                             help="no gunicorn and no separate export process (data not committed, as in a test)")
         parser.add_argument("--skip-registry", action="store_true", help="only measure the import")
         parser.add_argument("--skip-import", action="store_true", help="only measure the registry")
+        parser.add_argument("--skip-export", action="store_true", help="leave out the exports")
         # The export measurement runs itself in a process of its own with this (not for people).
         parser.add_argument("--export-only", choices=["csv", "xlsx"], help=argparse.SUPPRESS)
         # And the import measurement each import, with the file and "run|expected|rows".
@@ -101,7 +102,8 @@ class Command(RegistryMeasures, BenchmarkCommand):
                     if not options["no_serve"]:
                         self.measure_served(requests=max(options["requests"], 4), sizes=(25, 100))
                     self.explain_filters()
-                    self.measure_export(separate_process=not options["no_serve"])
+                    if not options["skip_export"]:
+                        self.measure_export(separate_process=not options["no_serve"])
                 if not options["skip_import"]:
                     self.measure_import(options["import_rows"], separate_process=not options["no_serve"])
             finally:
