@@ -29,9 +29,6 @@ COUNT_TIMEOUT_MS = 100
 # A list whose row count the planner cannot estimate (a search) is counted exactly up to this
 # many rows, and past it given as "more than COUNT_CAP".
 COUNT_CAP = 1_000
-# How long the page of such a search may walk the list's index before its matches are found
-# through the search's own indexes instead (searched_rows).
-ORDERED_TRY_MS = 60
 
 
 @dataclass
@@ -97,32 +94,6 @@ def capped_count(queryset: QuerySet) -> tuple[int, bool, bool]:
     return count, False, False
 
 
-def searched_rows(sliced: QuerySet) -> list:
-    """The page of a search matching more than COUNT_CAP rows (or too many to count in time), on
-    PostgreSQL. Read in the list's
-    order along its index, the first matches come at once when they are spread out (a word in most
-    names) but only after a long walk when they gather in one stretch of the order (a word at the
-    start of many names): the planner cannot tell the two apart. So the walk gets ORDERED_TRY_MS;
-    past it the search's own indexes (trigram, pairs) find every match to sort, which costs what
-    the matches number, more than COUNT_CAP but bounded by the word."""
-    connection = connections[sliced.db]
-    if connection.vendor != "postgresql":
-        return list(sliced)
-    try:
-        with transaction.atomic(using=sliced.db), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL statement_timeout = {int(ORDERED_TRY_MS)}; SET LOCAL enable_bitmapscan = off")
-            rows = list(sliced)
-            cursor.execute("SET LOCAL statement_timeout TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT")
-            return rows
-    except OperationalError:  # canceled by the timeout; the savepoint's rollback undid the SETs
-        pass
-    with transaction.atomic(using=sliced.db), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        rows = list(sliced)
-        cursor.execute("SET LOCAL enable_indexscan TO DEFAULT")
-        return rows
-
-
 def _field(model: type[Model], name: str):
     try:
         return model._meta.get_field(name)
@@ -181,9 +152,7 @@ def keyset_page(queryset: QuerySet, ordering: tuple[str, ...], *, per_page: int,
         rows_qs = rows_qs.filter((backwards_lookup if backwards else forwards_lookup)(columns, cursor))
     if backwards:
         rows_qs = rows_qs.reverse()
-    sliced = rows_qs[:per_page + 1]
-    # A search with more than COUNT_CAP matches, or too many to count in time.
-    rows = searched_rows(sliced) if lower_bound or (is_estimate and not trust_estimate) else list(sliced)
+    rows = list(rows_qs[:per_page + 1])
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:

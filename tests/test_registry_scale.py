@@ -263,18 +263,3 @@ def test_certification_schemes_match_the_certificates_after_random_writes(api_fo
     for scheme in schemes:
         rows = api_for(bob).get(reverse("api:enterprise-list"), {"certification": scheme}).json()["results"]
         assert {row["id"] for row in rows} == {pk for pk, text in held.items() if scheme in text.split()}, scheme
-
-
-@pytest.mark.needs_postgres
-@pytest.mark.parametrize("try_ms", [10_000, 5])
-def test_a_many_match_search_page_is_the_same_rows_whichever_way_it_is_read(needs_postgres, city_firms, monkeypatch,
-                                                                             try_ms):
-    # 10 ms a row: with 5 ms the walk along the name index gives way to the search's own indexes.
-    monkeypatch.setattr(pagination, "ORDERED_TRY_MS", try_ms)
-    slow = Enterprise.objects.extra(where=["pg_sleep(0.01) IS NOT NULL"]).filter(search_text__contains="企业")
-    rows = pagination.searched_rows(slow.order_by("name", "id")[:6])
-    assert [firm.pk for firm in rows] == list(Enterprise.objects.filter(search_text__contains="企业")
-                                              .order_by("name", "id").values_list("pk", flat=True)[:6])
-    with connection.cursor() as cursor:  # the transaction goes on with the planner's settings as before
-        cursor.execute("SHOW enable_bitmapscan")
-        assert cursor.fetchone()[0] == "on"
