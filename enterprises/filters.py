@@ -1,7 +1,8 @@
 """One FilterSet per listed model, used by the HTML lists and the API alike."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enterprises import search
@@ -9,6 +10,7 @@ from enterprises.models import Certification, Enterprise, EnterpriseClaim, NeedR
 from enterprises.selectors import enterprises_in
 from portal.filters import RegionPrefixFilter
 from portal.models import Industry, ServiceArea, code_prefix
+from portal.selectors import EVERYWHERE, jurisdiction_prefix
 
 BOOLEAN_CHOICES = [("true", _("Yes")), ("false", _("No"))]
 
@@ -71,7 +73,20 @@ class EnterpriseFilterSet(django_filters.FilterSet):
         return super().qs.order_by(*self.ordering)
 
     def search(self, queryset, name, value):
-        return search.matching(queryset, value)
+        return search.matching(queryset, value, implied=self.jurisdiction_names())
+
+    def jurisdiction_names(self) -> list[str]:
+        """The name of the region bounding the rows (the user's jurisdiction), read from the user's
+        region the visibility selector loaded; none without a request or for the whole country."""
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated or jurisdiction_prefix(user) in (None, EVERYWHERE):
+            return []
+        return [user.region.name]
+
+    @property
+    def searching(self) -> bool:
+        """Whether a search narrows the rows: the filter whose row count the planner cannot estimate."""
+        return bool(self.is_bound and self.is_valid() and search.words(self.form.cleaned_data.get("q") or ""))
 
     def by_sort(self, queryset, name, value):
         return queryset  # applied by `qs`, also when no sort is given
@@ -85,8 +100,15 @@ class EnterpriseFilterSet(django_filters.FilterSet):
         return queryset.filter(industry_id__in=divisions) if divisions else queryset.filter(industry_id=value)
 
     def by_certification(self, queryset, name, value):
-        held = Certification.objects.filter(enterprise=OuterRef("pk"), scheme=value)
-        return queryset.filter(Exists(held))
+        # The firm's own column (Certification keeps it), not a semi-join to every certificate of
+        # the scheme: on PostgreSQL its partial GIN index finds the holders and counts them.
+        if connection.vendor == "postgresql":
+            return (queryset.exclude(certification_schemes="")
+                    .alias(_schemes=search.PairArray("certification_schemes"))
+                    .filter(_schemes__contains=[value]))
+        return queryset.filter(Q(certification_schemes=value) | Q(certification_schemes__startswith=f"{value} ")
+                               | Q(certification_schemes__endswith=f" {value}")
+                               | Q(certification_schemes__contains=f" {value} "))
 
 
 class NeedFilterSet(django_filters.FilterSet):

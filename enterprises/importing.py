@@ -2,11 +2,13 @@
 columns and row rules. Reading files, the report and the job that runs in the background are the
 shared import package's (portal/imports/); see portal/imports/jobs.py for the flow.
 
+Rows are checked a column at a time down a chunk (the per-cell rules are short, with a quick way
+for the plain text a CSV holds), and the chunk's credit codes already registered are one query.
 Each batch is one INSERT ... ON CONFLICT (uscc) DO UPDATE, preceded by one read of the batch's
 firms already registered (locked until the batch commits): it tells created from updated, gives
 the old values for the audit trail, and a firm registered by hand meanwhile is updated rather
-than making the batch fail. The batch's audit entries (one bulk INSERT) are written in its
-transaction, so a resumed import never records a batch twice.
+than making the batch fail. The batch's audit entries (one INSERT) are written in its
+transaction, so a resumed import never records a batch twice (enterprises/import_batches.py).
 """
 
 from collections.abc import Sequence
@@ -17,30 +19,40 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.models import DERIVED_FIELDS, Enterprise, ImportJob
+from enterprises.import_batches import (
+    TEXT_KEYS,
+    audit_entries,
+    locked_registry_rows,
+    merge_search_pending_lists,
+    upsert,
+    write_audit_entries,
+)
+from enterprises.models import Enterprise, ImportJob
 from enterprises.selectors import IMPORTERS, import_jobs_visible_to
-from enterprises.services import AUDITED_ENTERPRISE_FIELDS
 from enterprises.uscc import normalise, region_code_of, validate_uscc
-from portal import audit
 from portal.access import has_role
 from portal.background import enqueue_after_commit
 from portal.imports import jobs, report
 from portal.imports.cells import email_cell, within, yes_no_cell
 from portal.imports.headers import Column, HeaderMap
-from portal.imports.reading import CellProblem, FileProblem, cell_text
+from portal.imports.reading import FALSE_WORDS, TRUE_WORDS, CellProblem, FileProblem, cell_text
 from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES
-from portal.models import AuditEntry, Industry, Region, User
+from portal.models import Industry, Region, User
 
 IMPORT_TASK = "enterprises.tasks.import_job_run"
 
-MAX_ROWS = 200_000
+# A province's registry in one file: a million rows, 200 MB (a CSV of the template's columns
+# takes about 130 bytes a firm). A workbook is further bounded by what it expands to and by its
+# distinct texts (portal/uploads.py), which a list of more than about 200,000 firms exceeds:
+# larger lists go as CSV.
+MAX_ROWS = 1_000_000
+MAX_BYTES = 200 * 1024 * 1024
 BATCH_SIZE = settings.IMPORT_BATCH_SIZE
 COLUMNS = (
     Column("uscc", "统一社会信用代码", True, ("信用代码", "社会信用代码", "credit_code")),
@@ -61,7 +73,6 @@ COLUMNS = (
 )
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
 BOOLEAN_KEYS = ("is_key", "is_specialized", "is_exporter", "in_industrial_park")
-TEXT_KEYS = ("address", "contact_name", "contact_phone")
 
 SIZE_WORDS = {
     "微型": Enterprise.Size.MICRO, "微": Enterprise.Size.MICRO, "micro": Enterprise.Size.MICRO,
@@ -69,6 +80,8 @@ SIZE_WORDS = {
     "中型": Enterprise.Size.MEDIUM, "中": Enterprise.Size.MEDIUM, "medium": Enterprise.Size.MEDIUM,
     "大型": Enterprise.Size.LARGE, "大": Enterprise.Size.LARGE, "large": Enterprise.Size.LARGE,
 }
+YES_NO = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
+NAME_LENGTH = Enterprise._meta.get_field("name").max_length
 MAX_EMPLOYEES = 2_147_483_647  # PositiveIntegerField's ceiling
 REVENUE_FIELD = Enterprise._meta.get_field("annual_revenue")
 MAX_REVENUE = Decimal(10) ** (REVENUE_FIELD.max_digits - REVENUE_FIELD.decimal_places)
@@ -118,7 +131,9 @@ def clean_text(raw: Any, key: str) -> str:
 
 
 def clean_uscc(raw: Any) -> str:
-    code = normalise(cell_text(raw))
+    text = cell_text(raw)
+    # A code typed plainly needs no Unicode normalisation (the common case, a million times over).
+    code = text.upper() if text.isascii() and text.isalnum() else normalise(text)
     if not code:
         raise CellProblem("uscc_required")
     try:
@@ -129,7 +144,7 @@ def clean_uscc(raw: Any) -> str:
 
 
 def clean_name(raw: Any) -> str:
-    name = clean_text(raw, "name")
+    name = within(cell_text(raw), NAME_LENGTH)
     if not name:
         raise CellProblem("name_required")
     return name
@@ -153,6 +168,8 @@ def clean_employees(raw: Any) -> int | None:
     text = cell_text(raw).replace(",", "")
     if not text:
         return None
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)  # plain digits: the common case
     try:
         number = Decimal(text)
     except InvalidOperation as error:
@@ -186,6 +203,8 @@ def clean_revenue(raw: Any) -> Decimal | None:
 
 
 def clean_boolean(raw: Any) -> bool:
+    if type(raw) is str and (known := YES_NO.get(raw.strip().lower())) is not None:
+        return known
     return yes_no_cell(raw)
 
 
@@ -208,7 +227,8 @@ class CleanRow:
 
 
 class RowChecker:
-    """Checks rows chunk by chunk with reference data loaded once and one query per chunk.
+    """Checks rows chunk by chunk, a column at a time, with reference data loaded once and one
+    query per chunk (the chunk's credit codes already registered).
 
     Remembers the credit codes already seen, so a code twice in one file is reported on the
     later line, naming the earlier one.
@@ -225,71 +245,76 @@ class RowChecker:
         self.sections = {industry.code for industry in industries if industry.level == Industry.Level.SECTION}
         self.industry_names = {industry.code: str(industry) for industry in industries}
         self.seen: dict[str, int] = {}
+        limits = {key: max_length(key) for key in (*TEXT_KEYS, "name", "contact_email")}
+        # (column key, field, cleaner) in the order a row's problems are listed; the columns the
+        # header lacks are left out, except the region's (an empty cell: derived from the code).
+        self.cleaners = [("uscc", "uscc", clean_uscc), ("name", "name", clean_name),
+                         ("region", "region_id", self.clean_region), ("industry", "industry_id", self.clean_industry),
+                         ("size", "size", clean_size)]
+        self.cleaners += [(key, key, lambda raw, limit=limits[key]: within(cell_text(raw), limit))
+                          for key in TEXT_KEYS if key in header.index]
+        optional = {"contact_email": lambda raw: email_cell(cell_text(raw), limits["contact_email"]),
+                    "employees": clean_employees, "annual_revenue": clean_revenue,
+                    **dict.fromkeys(BOOLEAN_KEYS, clean_boolean)}
+        self.cleaners += [(key, key, cleaner) for key, cleaner in optional.items() if key in header.index]
 
-    def cell(self, cells: Sequence[Any], key: str) -> Any:
-        position = self.header.index.get(key)
-        if position is None or position >= len(cells):
-            return None
-        return cells[position]
+    def clean_region(self, raw: Any) -> str:
+        code = cell_text(raw)
+        if code and code not in self.regions:
+            raise CellProblem("region_unknown", value=code)
+        return code
+
+    def clean_industry(self, raw: Any) -> str:
+        industry = clean_industry_code(raw)
+        if industry in self.sections:
+            raise CellProblem("industry_section", value=industry)
+        if industry not in self.divisions:
+            raise CellProblem("industry_unknown", value=industry)
+        return industry
 
     def problem(self, line: int, key: str, code: str, params: dict) -> dict:
         return {"line": line, "column": self.header.column_name(key), "code": code, "params": params}
 
-    def parse(self, line: int, cells: Sequence[Any]) -> tuple[CleanRow | None, list[dict]]:
-        values: dict[str, Any] = {}
+    def clean_columns(self, chunk: Sequence[tuple[int, Sequence[Any]]]) -> tuple[dict[str, list], set[int],
+                                                                                   list[dict]]:
+        """Each field's cleaned values down the chunk, the positions of the bad rows and their problems."""
+        columns: dict[str, list] = {}
+        bad: set[int] = set()
         problems: list[dict] = []
-
-        def take(key: str, cleaner) -> None:
-            try:
-                values[key] = cleaner(self.cell(cells, key))
-            except CellProblem as problem:
-                problems.append(self.problem(line, key, problem.code, problem.params))
-
-        take("uscc", clean_uscc)
-        uscc = values.get("uscc")
-        if uscc is not None:
-            earlier = self.seen.setdefault(uscc, line)
-            if earlier != line:
-                problems.append(self.problem(line, "uscc", "uscc_duplicate", {"line": earlier}))
-        take("name", clean_name)
-
-        region_code = cell_text(self.cell(cells, "region"))
-        if region_code and region_code not in self.regions:
-            problems.append(self.problem(line, "region", "region_unknown", {"value": region_code}))
-        values["region_id"] = region_code or None
-
-        try:
-            industry = clean_industry_code(self.cell(cells, "industry"))
-            if industry in self.sections:
-                raise CellProblem("industry_section", value=industry)
-            if industry not in self.divisions:
-                raise CellProblem("industry_unknown", value=industry)
-            values["industry_id"] = industry
-        except CellProblem as problem:
-            problems.append(self.problem(line, "industry", problem.code, problem.params))
-
-        take("size", clean_size)
-        for key in TEXT_KEYS:
-            if key in self.header.index:
-                take(key, lambda raw, key=key: clean_text(raw, key))
-        optional = {"contact_email": clean_email, "employees": clean_employees, "annual_revenue": clean_revenue,
-                    **dict.fromkeys(BOOLEAN_KEYS, clean_boolean)}
-        for key, cleaner in optional.items():
-            if key in self.header.index:
-                take(key, cleaner)
-        if problems:
-            return None, problems
-        return CleanRow(line=line, values=values, region_given=bool(region_code)), []
+        for key, field, cleaner in self.cleaners:
+            position = self.header.index.get(key)
+            if position is None:
+                raws = [None] * len(chunk)
+            else:
+                raws = [cells[position] if position < len(cells) else None for _line, cells in chunk]
+            values = []
+            for index, raw in enumerate(raws):
+                try:
+                    values.append(cleaner(raw))
+                except CellProblem as problem:
+                    values.append(None)
+                    bad.add(index)
+                    problems.append(self.problem(chunk[index][0], key, problem.code, problem.params))
+            if key == "uscc":
+                for index, code in enumerate(values):
+                    line = chunk[index][0]
+                    if code is not None and (earlier := self.seen.setdefault(code, line)) != line:
+                        bad.add(index)
+                        problems.append(self.problem(line, "uscc", "uscc_duplicate", {"line": earlier}))
+            columns[field] = values
+        return columns, bad, problems
 
     def check_chunk(self, chunk: Sequence[tuple[int, Sequence[Any]]]) -> tuple[list[CleanRow], list[dict]]:
         """The good rows of a chunk and the problems of the others, with one query for the chunk."""
+        columns, bad, problems = self.clean_columns(chunk)
+        fields = list(columns)
         good: list[CleanRow] = []
-        problems: list[dict] = []
-        for line, cells in chunk:
-            row, row_problems = self.parse(line, cells)
-            if row is not None:
-                good.append(row)
-            problems.extend(row_problems)
+        for index, (line, _cells) in enumerate(chunk):
+            if index not in bad:
+                values = {field: columns[field][index] for field in fields}
+                region_code = values["region_id"]
+                values["region_id"] = region_code or None
+                good.append(CleanRow(line=line, values=values, region_given=bool(region_code)))
         existing = dict(
             Enterprise.objects.filter(uscc__in=[row.values["uscc"] for row in good]).values_list("uscc", "region_id")
         )
@@ -341,7 +366,8 @@ def import_job_create(*, user: User, upload: UploadedFile, enqueue: bool = True)
     if not can_import(user):
         raise PermissionDenied
     try:
-        fmt, estimated, ignored = jobs.inspect_upload(upload, columns=COLUMNS, max_rows=MAX_ROWS)
+        fmt, estimated, ignored = jobs.inspect_upload(upload, columns=COLUMNS, max_rows=MAX_ROWS,
+                                                         max_bytes=MAX_BYTES)
     except FileProblem as problem:
         raise report.file_error(problem, MESSAGES) from problem
     with transaction.atomic():
@@ -423,111 +449,15 @@ class RegistryImport:
             # Read under the lock: a firm registered by hand since the check counts as updated.
             row.exists = row.values["uscc"] in before
         created = upsert(rows, update_fields, checker.region_names, before)
-        AuditEntry.objects.bulk_create(audit_entries(
-            rows, before, update_fields, job=job, checker=checker,
-            content_type=ContentType.objects.get_for_model(Enterprise)))
+        write_audit_entries(audit_entries(rows, before, update_fields, job=job, checker=checker),
+                            actor_id=job.uploaded_by_id)
         return created
+
+    def after_import(self) -> None:
+        merge_search_pending_lists()
 
 
 REGISTRY = RegistryImport()
-
-
-def upsert(rows: list[CleanRow], update_fields: list[str], region_names: dict[str, str],
-           before: dict[str, dict[str, Any]]) -> int:
-    """Write one batch; returns how many firms it created. `before` holds the batch's firms already
-    registered: a text column the file lacks keeps its value in the derived search text too."""
-    if not rows:
-        return 0
-    firms = []
-    for row in rows:
-        firm = Enterprise(**row.values)
-        old = before.get(row.values["uscc"])
-        if old is not None:
-            for key in TEXT_KEYS:
-                if key not in row.values:
-                    setattr(firm, key, old[key])
-        firm.derive(region_names)
-        firms.append(firm)
-    firms = Enterprise.objects.bulk_create(
-        firms,
-        update_conflicts=True, unique_fields=["uscc"], update_fields=[*update_fields, *DERIVED_FIELDS],
-    )
-    # PostgreSQL and SQLite (3.35+) return the ids of inserted and updated rows alike (RETURNING).
-    for row, firm in zip(rows, firms, strict=True):
-        row.pk = firm.pk
-    return sum(1 for row in rows if not row.exists)
-
-
-# --- The audit trail of an import ---------------------------------------------------------
-
-
-def attname(name: str) -> str:
-    return Enterprise._meta.get_field(name).attname
-
-
-def locked_registry_rows(rows: list[CleanRow], update_fields: list[str]) -> dict[str, dict[str, Any]]:
-    """The batch's firms already in the registry, by credit code, with the values the import may
-    overwrite: one query, locking those rows until the batch commits so no edit slips in between."""
-    if not rows:
-        return {}
-    columns = ["pk", "uscc", "region_id", *TEXT_KEYS,
-               *(attname(name) for name in update_fields if name != "updated_at")]
-    firms = (Enterprise.objects.select_for_update().filter(uscc__in=[row.values["uscc"] for row in rows])
-             .order_by().values(*dict.fromkeys(columns)))
-    return {firm["uscc"]: firm for firm in firms}
-
-
-def audit_entries(
-    rows: list[CleanRow], before: dict[str, dict[str, Any]], update_fields: list[str], *, job: ImportJob,
-    checker: RowChecker, content_type: ContentType,
-) -> list[AuditEntry]:
-    """One IMPORT entry per firm created (its values) or changed (old and new values of the fields
-    that changed; an unchanged firm gets none), stored like the services' entries: a region or an
-    industry as its text, a choice as its value, a decimal as a string.
-
-    A firm the import moved to another region gets a second entry under its old region, as
-    `enterprise_update` does, so the old jurisdiction still reads what happened to it.
-    """
-
-    def shown(name: str, value: Any) -> Any:
-        if value is not None and name == "region":
-            return checker.region_names.get(value, value)
-        if value is not None and name == "industry":
-            return checker.industry_names.get(value, value)
-        return audit.json_value(value)
-
-    at = timezone.now()
-    source = {"job": job.pk, "file": job.original_name}
-    entries = []
-    for row in rows:
-        firm = Enterprise(**row.values)  # with the model's defaults for the columns the file lacks
-        old = before.get(row.values["uscc"])
-        changes = {}
-        if old is None:
-            note = _("Created by import #%(job)d (%(file)s)") % source
-            for name in AUDITED_ENTERPRISE_FIELDS:
-                value = getattr(firm, attname(name))
-                if value is not False and value not in (None, ""):  # as audit.record_create leaves them out
-                    changes[name] = [None, shown(name, value)]
-            regions = [firm.region_id]
-        else:
-            note = _("Updated by import #%(job)d (%(file)s)") % source
-            for name in update_fields:
-                if name == "updated_at":
-                    continue
-                old_value, new_value = old[attname(name)], getattr(firm, attname(name))
-                if old_value != new_value:
-                    changes[name] = [shown(name, old_value), shown(name, new_value)]
-            if not changes:
-                continue
-            regions = list(dict.fromkeys([firm.region_id, old["region_id"]]))
-        for region_code in regions:
-            entries.append(AuditEntry(
-                content_type=content_type, object_id=str(row.pk), object_repr=firm.name[:200],
-                region_code=region_code, action=AuditEntry.Action.IMPORT, actor_id=job.uploaded_by_id, at=at,
-                changes=changes, note=note,
-            ))
-    return entries
 
 
 def template_csv() -> bytes:

@@ -63,19 +63,36 @@ def initials(name: str) -> str:
     return "".join(_initial(char) for char in name if "\u4e00" <= char <= "\u9fff")
 
 
+@lru_cache(maxsize=8192)
+def fold_region(name: str) -> str:
+    """A region's folded name: the same few thousand names recur in every firm's text."""
+    return fold(name)
+
+
+def fold_parts(parts: Iterable[str]) -> list[str]:
+    """fold() of each part, with one OpenCC call for all of them (the call, not the characters,
+    is what costs when a million firms are written); blanks inside a part become plain spaces."""
+    normalised = [" ".join(unicodedata.normalize("NFKC", part or "").split()) for part in parts]
+    joined = "\n".join(normalised)
+    if any(ord(char) > 0x2E7F for char in joined):
+        normalised = _converter().convert(joined).split("\n")
+    return [part.lower() for part in normalised]
+
+
 def search_text(*, uscc: str, name: str, address: str = "", contact_name: str = "", contact_phone: str = "",
                 region_names: Iterable[str] = ()) -> str:
     """The folded text a firm is found by; parts are separated by a blank, which no query word holds."""
-    folded_name = fold(name)
-    parts = [folded_name, (uscc or "").lower(), fold(address), fold(contact_name), fold(contact_phone),
-             *(fold(region) for region in region_names), initials(folded_name)]
+    folded_name, folded_address, folded_contact, folded_phone = fold_parts([name, address, contact_name,
+                                                                            contact_phone])
+    parts = [folded_name, (uscc or "").lower(), folded_address, folded_contact, folded_phone,
+             *(fold_region(region) for region in region_names), initials(folded_name)]
     return " ".join(part for part in parts if part)
 
 
 def pairs(text: str) -> str:
     """The distinct pairs of adjacent characters of a folded text, blank-separated (none holds a blank)."""
-    found = {text[i:i + 2] for i in range(len(text) - 1)}
-    return " ".join(sorted(pair for pair in found if not any(char.isspace() for char in pair)))
+    found = {part[i:i + 2] for part in text.split() for i in range(len(part) - 1)}
+    return " ".join(sorted(found))
 
 
 def words(query: str) -> list[str]:
@@ -96,12 +113,21 @@ class PairArray(Func):
         super().__init__(F(field), Value(" "))
 
 
-def matching(queryset: QuerySet, query: str, field: str = "search_text", also: Iterable[str] = ()) -> QuerySet:
+def matching(queryset: QuerySet, query: str, field: str = "search_text", also: Iterable[str] = (),
+             implied: Iterable[str] = ()) -> QuerySet:
     """Rows of `queryset` whose `field` (a firm's search_text, or one reached through a relation)
     contains every word of `query`; with `also`, a word may instead be in one of those text fields
-    of the row itself (a need's or a case's title)."""
+    of the row itself (a need's or a case's title).
+
+    `implied`: names every row of `queryset` has in its text (the jurisdiction's region: a firm's
+    text holds the names of its region and those above). A word inside one of them holds for every
+    row, so it is not tested: 石家庄 in a Shijiazhuang regulator's "石家庄 恒泰" would otherwise make
+    the database read the trigram entries of the whole city to remove nothing."""
     also = list(also)
+    implied = [fold(name) for name in implied if name]
     for word in words(query):
+        if not also and any(word in name for name in implied):
+            continue
         condition = Q(**{f"{field}__contains": word})
         for other in also:
             condition |= Q(**{f"{other}__icontains": word})

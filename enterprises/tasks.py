@@ -1,6 +1,7 @@
 """Celery tasks of the registry: thin wrappers taking ids and calling a service."""
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from enterprises import importing
@@ -16,14 +17,19 @@ from enterprises import importing
     retry_backoff=30,
     retry_backoff_max=60,
     max_retries=3,
-    # 200,000 rows take a few minutes at most; the hard limit is settings.TASK_TIME_LIMIT_MAX, below
-    # the broker's visibility timeout, so a running import is not redelivered while it runs.
+    # The hard limit is settings.TASK_TIME_LIMIT_MAX, below the broker's visibility timeout, so a
+    # running import is not redelivered while it runs. A million rows take longer: at the soft
+    # limit the run stops (its open batch rolls back) and hands the job to a new run, which
+    # resumes after the last committed batch.
     soft_time_limit=540,
     time_limit=600,
 )
 def import_job_run(self, job_id: int) -> None:
     """Check an uploaded enterprise list and import it when no row is bad. Safe to run twice."""
-    importing.import_job_process(job_id=job_id)
+    try:
+        importing.import_job_process(job_id=job_id)
+    except SoftTimeLimitExceeded:
+        import_job_run.delay(job_id)
 
 
 @shared_task(name="enterprises.tasks.import_jobs_sweep", ignore_result=True, soft_time_limit=60, time_limit=90)

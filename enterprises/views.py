@@ -51,12 +51,14 @@ class EnterpriseListView(RoleRequiredMixin, ListView):
     read_roles = STAFF_ROLES
 
     def get_queryset(self):
-        self.filterset = EnterpriseFilterSet(self.request.GET, queryset=enterprises_visible_to(self.request.user))
+        self.filterset = EnterpriseFilterSet(self.request.GET, queryset=enterprises_visible_to(self.request.user),
+                                             request=self.request)
         return self.filterset.qs.select_related("region__parent", "industry")
 
     def get_context_data(self, **kwargs):
         page = keyset_page(self.object_list, self.filterset.ordering, per_page=per_page(self.request),
-                           after=self.request.GET.get("after", ""), before=self.request.GET.get("before", ""))
+                           after=self.request.GET.get("after", ""), before=self.request.GET.get("before", ""),
+                           trust_estimate=not self.filterset.searching)
         # Each size's label translated once, not once per row (get_size_display hashes lazy choices).
         sizes = {value: str(label) for value, label in Enterprise.Size.choices}
         for firm in page.rows:

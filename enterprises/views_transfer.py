@@ -23,7 +23,6 @@ from enterprises.selectors import enterprises_visible_to, import_jobs_visible_to
 from portal.access import STAFF_ROLES, require_roles
 from portal.forms import add_service_errors
 from portal.idempotency import idempotent_post
-from portal.imports.reading import MAX_BYTES
 from portal.models import User
 
 Role = User.Role
@@ -77,7 +76,7 @@ def import_upload(request):
     recent = [progress_context(job) for job in import_jobs_visible_to(request.user)[:10]]
     return render(request, "enterprises/import_form.html", {
         "form": form, "recent": recent, "columns": importing.COLUMNS,
-        "max_rows": importing.MAX_ROWS, "max_mb": MAX_BYTES // (1024 * 1024),
+        "max_rows": importing.MAX_ROWS, "max_mb": importing.MAX_BYTES // (1024 * 1024),
     })
 
 
@@ -138,7 +137,7 @@ def registry_export(request, fmt: str):
     require_roles(request.user, STAFF_ROLES)
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    filterset = EnterpriseFilterSet(request.GET, queryset=enterprises_visible_to(request.user))
+    filterset = EnterpriseFilterSet(request.GET, queryset=enterprises_visible_to(request.user), request=request)
     if not filterset.is_valid():
         problems = [f"{filterset.form.fields[name].label}: {' '.join(errors)}" if name in filterset.form.fields
                     else " ".join(errors) for name, errors in filterset.errors.items()]

@@ -116,9 +116,10 @@ def check_content(upload, allowed_kinds: Iterable[str] | None = None) -> str:
 
 # --- Import files -------------------------------------------------------------------------------
 
-MAX_TABLE_BYTES = 20 * 1024 * 1024
-# The largest list any import takes (the enterprise registry); each import keeps its own lower limit.
-MAX_TABLE_ROWS = 200_000
+# The largest list any import takes (the enterprise registry: a province's million firms as CSV);
+# each import keeps its own lower limits (portal.imports.reading.upload_format).
+MAX_TABLE_BYTES = 200 * 1024 * 1024
+MAX_TABLE_ROWS = 1_000_000
 MAX_XLSX_INFLATED_BYTES = 500 * 1024 * 1024
 MAX_XLSX_MEMBERS = 1_000
 # Workbook parts other than the sheets and shared strings (styles, relations, the workbook) are small.

@@ -25,6 +25,9 @@ Status = NeedRequest.Status
 # On PostgreSQL a registry list first asks the planner how many rows to expect (EXPLAIN), then
 # counts inside a savepoint with a statement timeout: SAVEPOINT, SET, (COUNT), SET, RELEASE.
 ESTIMATE_QUERIES = 5 if connection.vendor == "postgresql" else 0
+# A search is counted (up to pagination.COUNT_CAP) inside a savepoint with a statement timeout, no
+# EXPLAIN first: SAVEPOINT, SET, (COUNT), SET, RELEASE.
+CAPPED_COUNT_QUERIES = 4 if connection.vendor == "postgresql" else 0
 
 
 def truth() -> dict[int, bool]:
@@ -175,10 +178,10 @@ def test_below_the_limit_the_count_is_exact(client_for, bob, city_firms):
 def test_the_registry_page_costs_the_same_queries_at_both_page_sizes(client_for, bob, city_firms,
                                                                      django_assert_num_queries, per_page):
     client = client_for(bob)
-    # session, user, the user's region and its province (header), the count (after the estimate
-    # on PostgreSQL), one page of firms joined to region, city and industry, whatever the sort,
-    # search and flag
-    with django_assert_num_queries(6 + ESTIMATE_QUERIES):
+    # session, user, the user's region and its province (header), the count (capped, as for every
+    # search), one page of firms joined to region, city and industry, whatever the sort, search
+    # and flag
+    with django_assert_num_queries(6 + CAPPED_COUNT_QUERIES):
         response = client.get(reverse("enterprises:list"), {"per_page": per_page, "sort": "region",
                                                                "q": "石家庄", "has_open_needs": "false"})
     assert len(response.context["object_list"]) == 23
@@ -201,3 +204,62 @@ def test_a_count_that_cannot_finish_in_time_gives_way_to_the_estimate(needs_post
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
     assert Enterprise.objects.count() == 24
+
+
+def test_a_search_word_every_firm_of_the_jurisdiction_holds_is_not_tested(client_for, bob, diana, city_firms):
+    # Every Shijiazhuang firm's text holds 石家庄市: for the city's regulator "石家庄 企业0" is "企业0".
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = client_for(bob).get(reverse("enterprises:list"), {"q": "石家庄 企业0"}).context["object_list"]
+    assert [firm.name for firm in rows] == [f"石家庄企业{n:02d}有限公司" for n in range(10) if n not in (4, 5)]
+    assert not [q for q in queries.captured_queries if "%石家庄%" in q["sql"]]
+    # For the province's supervisor 石家庄 still narrows the rows: Tangshan's firm has no 石家庄.
+    tangshan = Enterprise.objects.get(region_id="130203")
+    tangshan.name = "唐山企业01有限公司"
+    tangshan.save()  # and its search text
+    found = client_for(diana).get(reverse("enterprises:list"), {"q": "石家庄 企业01", "per_page": 100})
+    assert [firm.name for firm in found.context["object_list"]] == ["石家庄企业01有限公司"]
+    assert [firm.name for firm in client_for(diana).get(reverse("enterprises:list"), {"q": "企业01"})
+            .context["object_list"]] == ["唐山企业01有限公司", "石家庄企业01有限公司"]
+
+
+def test_a_search_is_counted_exactly_up_to_the_cap_and_past_it_as_more_than(client_for, api_for, bob, city_firms,
+                                                                            monkeypatch):
+    monkeypatch.setattr(pagination, "COUNT_CAP", 20)
+    page = client_for(bob).get(reverse("enterprises:list"), {"q": "企业"})
+    assert (page.context["keyset"].count, page.context["keyset"].count_is_lower_bound) == (20, True)
+    assert "more than 20 rows" in page.content.decode() or "超过 20 条" in page.content.decode()
+    body = api_for(bob).get(reverse("api:enterprise-list"), {"q": "企业"}).json()
+    assert (body["count"], body["count_is_lower_bound"], body["count_is_estimate"]) == (20, True, False)
+    body = api_for(bob).get(reverse("api:enterprise-list"), {"q": "企业1"}).json()
+    assert (body["count"], body["count_is_lower_bound"], body["count_is_estimate"]) == (10, False, False)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_certification_schemes_match_the_certificates_after_random_writes(api_for, bob, seed):
+    from datetime import date
+
+    from enterprises.models import Certification
+
+    rng = random.Random(seed)
+    firms = [EnterpriseFactory(region=Region.objects.get(code="130102")) for _ in range(4)]
+    schemes = ["iso9001", "haccp", "ccc"]
+    for step in range(30):
+        certificates = list(Certification.objects.all())
+        action = rng.choice(["add", "add", "delete", "move"])
+        if action == "add" or not certificates:
+            services.certification_add(user=bob, enterprise=rng.choice(firms), scheme=rng.choice(schemes),
+                                       number=f"C-{seed}-{step}", body="中国质量认证中心", issued_on=date(2024, 5, 1))
+        elif action == "delete":
+            rng.choice(certificates).delete()
+        else:
+            certificate = rng.choice(certificates)
+            certificate.enterprise = rng.choice(firms)
+            certificate.save()
+        held = {firm.pk: " ".join(sorted(set(Certification.objects.filter(enterprise=firm)
+                                             .values_list("scheme", flat=True)))) for firm in firms}
+        assert dict(Enterprise.objects.filter(pk__in=held).values_list("pk", "certification_schemes")) == held
+    for scheme in schemes:
+        rows = api_for(bob).get(reverse("api:enterprise-list"), {"certification": scheme}).json()["results"]
+        assert {row["id"] for row in rows} == {pk for pk, text in held.items() if scheme in text.split()}, scheme

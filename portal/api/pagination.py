@@ -14,7 +14,8 @@ class PortalPagination(PageNumberPagination):
 class KeysetPagination(BasePagination):
     """Cursor pages (portal/pagination.py) for lists as large as a province's registry: `?after=` or
     `?before=` a cursor from `next`/`previous`, `page_size` up to 500. `count` is exact unless
-    `count_is_estimate` says it is the planner's estimate (more than EXACT_COUNT_LIMIT rows)."""
+    `count_is_estimate` says it is the planner's estimate (more than EXACT_COUNT_LIMIT rows) or
+    `count_is_lower_bound` that more rows match (a search, counted up to 1,000)."""
 
     page_size_query_param = "page_size"
     max_page_size = 500
@@ -27,8 +28,10 @@ class KeysetPagination(BasePagination):
             size = api_settings.PAGE_SIZE
         size = min(max(size, 1), self.max_page_size)
         ordering = tuple(queryset.query.order_by) or ("pk",)
+        # A free-text search (`q`) is the filter whose row count the planner cannot estimate.
         self.page = keyset_page(queryset, ordering, per_page=size, after=request.query_params.get("after", ""),
-                                before=request.query_params.get("before", ""))
+                                before=request.query_params.get("before", ""),
+                                trust_estimate=not request.query_params.get("q", "").strip())
         return self.page.rows
 
     def link(self, key: str, cursor: str | None) -> str | None:
@@ -41,6 +44,7 @@ class KeysetPagination(BasePagination):
         return Response({
             "count": self.page.count,
             "count_is_estimate": self.page.count_is_estimate,
+            "count_is_lower_bound": self.page.count_is_lower_bound,
             "next": self.link("after", self.page.next_cursor),
             "previous": self.link("before", self.page.previous_cursor),
             "results": data,
@@ -53,6 +57,7 @@ class KeysetPagination(BasePagination):
             "properties": {
                 "count": {"type": "integer", "example": 123},
                 "count_is_estimate": {"type": "boolean"},
+                "count_is_lower_bound": {"type": "boolean", "description": "More than `count` rows match."},
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
                 "results": schema,

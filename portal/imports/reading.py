@@ -3,7 +3,8 @@ tables of rows with their file line numbers; problems of the whole file or of on
 
 import codecs
 import csv
-import io
+import itertools
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -17,12 +18,14 @@ from portal.uploads import MAX_TABLE_ROWS, TableRefused, check_table_file
 
 CSV, XLSX = "csv", "xlsx"
 EXTENSIONS = {".csv": CSV, ".xlsx": XLSX}
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024  # an import's file, unless the kind allows more
 # 200,000 rows of 15 columns inflate to about 150 MB of XML.
 MAX_XLSX_INFLATED_BYTES = 500 * 1024 * 1024
 # How people write yes and no in a cell.
 TRUE_WORDS = {"是", "yes", "y", "1", "true", "√", "✓"}
 FALSE_WORDS = {"否", "no", "n", "0", "false", ""}
+READ_CHUNK = 1024 * 1024
+LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class FileProblem(Exception):
@@ -46,6 +49,11 @@ class CellProblem(Exception):
 
 def cell_text(value: Any) -> str:
     """A cell as trimmed text, undoing the ' an export put in front of a formula-like value."""
+    if type(value) is str:  # every cell of a CSV: the quick way
+        text = value.strip()
+        if text[:1] == "'" and len(text) > 1 and text[1] in FORMULA_TRIGGERS:
+            text = text[1:].strip()
+        return text
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -58,25 +66,52 @@ def cell_text(value: Any) -> str:
     return text
 
 
-def decode_csv(data: bytes) -> str:
-    """UTF-8 with or without BOM, UTF-16 with BOM, or GB18030 (what Chinese Excel saves as CSV)."""
-    if data.startswith(codecs.BOM_UTF8):
+def csv_encoding(fileobj) -> str:
+    """UTF-8 with or without BOM, UTF-16 with BOM, or GB18030 (what Chinese Excel saves as CSV):
+    the first that decodes the whole file, read in chunks (memory stays bounded). Leaves the file
+    at its start."""
+    fileobj.seek(0)
+    head = fileobj.read(READ_CHUNK)
+    if head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
-    elif b"\x00" in data[:65536]:
+    elif b"\x00" in head[:65536]:
         raise FileProblem("file_not_text")
     else:
         candidates = ["utf-8", "gb18030"]
     for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        fileobj.seek(0)
         try:
-            text = data.decode(encoding)
+            for chunk in iter(lambda: fileobj.read(READ_CHUNK), b""):
+                if "\x00" in decoder.decode(chunk):
+                    raise FileProblem("file_not_text")
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
-        if "\x00" in text:
-            raise FileProblem("file_not_text")
-        return text
+        finally:
+            fileobj.seek(0)
+        return encoding
     raise FileProblem("file_encoding")
+
+
+def decoded_lines(fileobj, encoding: str) -> Iterator[str]:
+    """The file's text line by line, each with its line end (\\r\\n, \\n or \\r), decoded a chunk at a time."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    pending = ""
+    for chunk in iter(lambda: fileobj.read(READ_CHUNK), b""):
+        text = pending + decoder.decode(chunk)
+        start = 0
+        for end in LINE_END.finditer(text):
+            if end.end() == len(text) and end.group() == "\r":
+                break  # perhaps the first half of a \r\n cut by the chunk
+            yield text[start:end.end()]
+            start = end.end()
+        pending = text[start:]
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
 
 
 class Table:
@@ -107,13 +142,16 @@ def is_blank(cells: Sequence[Any]) -> bool:
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
 
 
-def open_csv(data: bytes) -> Table:
-    if not data.strip():
+def open_csv(fileobj) -> Table:
+    """A CSV read as a stream: the file is decoded and parsed a chunk at a time, whatever its size."""
+    fileobj.seek(0)
+    if not fileobj.read(READ_CHUNK).strip():
         raise FileProblem("file_empty")
-    text = decode_csv(data)
-    first_line = text.split("\n", 1)[0]
+    encoding = csv_encoding(fileobj)
+    lines = decoded_lines(fileobj, encoding)
+    first_line = next(lines, "")
     delimiter = max([",", "\t", ";"], key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter)
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -133,7 +171,15 @@ def open_csv(data: bytes) -> Table:
             if not is_blank(cells):
                 yield line, cells
 
-    return Table(header, rows(), estimated_rows=max(text.count("\n") - 1, 0))
+    return Table(header, rows(), estimated_rows=line_count(fileobj, position=fileobj.tell()))
+
+
+def line_count(fileobj, *, position: int) -> int:
+    """The file's line ends less the header's, counted in chunks; the file is left at `position`."""
+    fileobj.seek(0)
+    count = sum(chunk.count(b"\n") for chunk in iter(lambda: fileobj.read(READ_CHUNK), b""))
+    fileobj.seek(position)
+    return max(count - 1, 0)
 
 
 def open_xlsx(fileobj) -> Table:
@@ -184,14 +230,14 @@ def open_xlsx(fileobj) -> Table:
     return Table(header, rows(), estimated_rows=estimated, close=workbook.close)
 
 
-def upload_format(upload: UploadedFile) -> str:
-    """The format of an uploaded file, by its name, once its size is within bounds; the upload is
-    rewound for reading. Raises FileProblem."""
+def upload_format(upload: UploadedFile, *, max_bytes: int = MAX_BYTES) -> str:
+    """The format of an uploaded file, by its name, once its size is within `max_bytes`; the upload
+    is rewound for reading. Raises FileProblem."""
     fmt = EXTENSIONS.get(PurePath(upload.name or "").suffix.lower())
     if fmt is None:
         raise FileProblem("file_type")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        raise FileProblem("file_size", limit=MAX_BYTES // (1024 * 1024))
+    if upload.size is not None and upload.size > max_bytes:
+        raise FileProblem("file_size", limit=max_bytes // (1024 * 1024))
     if not upload.size:
         raise FileProblem("file_empty")
     upload.seek(0)
@@ -206,7 +252,7 @@ def open_table(fileobj, fmt: str) -> Table:
         raise FileProblem(refused.code, **refused.params) from refused
     if fmt == XLSX:
         return open_xlsx(fileobj)
-    return open_csv(fileobj.read())
+    return open_csv(fileobj)
 
 
 def chunked(rows: Iterable, size: int) -> Iterator[list]:

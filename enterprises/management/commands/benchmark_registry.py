@@ -18,8 +18,10 @@ keeps those an earlier --keep run left, then:
 2. EXPLAIN (ANALYZE) of the page's queries for each filter (the indexes the plans use);
 3. exports the Hebei registry as CSV and XLSX through the export view, each in a process of its
    own: time, size and peak RSS;
-4. writes a CSV and an XLSX of --import-rows rows and times the upload check, the validation and
-   the import of each through the services the Celery task calls.
+4. writes a CSV of --import-rows rows and an XLSX of at most 150,000 (a larger workbook exceeds
+   the workbook bounds) and times the upload check, the validation and the import of each, twice
+   (creating, then updating every firm), through the services the Celery task calls, each in a
+   process of its own: time, queries and peak RSS.
 
 Everything it created is deleted at the end unless --keep is given.
 """
@@ -58,8 +60,12 @@ class Command(RegistryMeasures, BenchmarkCommand):
                             help="no gunicorn and no separate export process (data not committed, as in a test)")
         parser.add_argument("--skip-registry", action="store_true", help="only measure the import")
         parser.add_argument("--skip-import", action="store_true", help="only measure the registry")
+        parser.add_argument("--skip-export", action="store_true", help="leave out the exports")
         # The export measurement runs itself in a process of its own with this (not for people).
         parser.add_argument("--export-only", choices=["csv", "xlsx"], help=argparse.SUPPRESS)
+        # And the import measurement each import, with the file and "run|expected|rows".
+        parser.add_argument("--import-only", help=argparse.SUPPRESS)
+        parser.add_argument("--import-run", help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -79,6 +85,12 @@ class Command(RegistryMeasures, BenchmarkCommand):
                 rows = Enterprise.objects.filter(enterprises_in(self.province_user.region.prefix)).count()
                 self.export_once(options["export_only"], rows)
                 return
+            if options["import_only"]:
+                self.city_user, self.province_user, self.sme_user = self.make_users()
+                self.jobs = []
+                run, expect, rows = options["import_run"].split("|")
+                self.import_once(Path(options["import_only"]), int(rows), run, expect)
+                return
             self.workdir = Path(tempfile.mkdtemp(prefix="benchmark_registry_"))
             try:
                 self.city_user, self.province_user, self.sme_user = self.make_users()
@@ -90,13 +102,15 @@ class Command(RegistryMeasures, BenchmarkCommand):
                     if not options["no_serve"]:
                         self.measure_served(requests=max(options["requests"], 4), sizes=(25, 100))
                     self.explain_filters()
-                    self.measure_export(separate_process=not options["no_serve"])
+                    if not options["skip_export"]:
+                        self.measure_export(separate_process=not options["no_serve"])
                 if not options["skip_import"]:
-                    self.measure_import(options["import_rows"])
+                    self.measure_import(options["import_rows"], separate_process=not options["no_serve"])
             finally:
                 if options["keep"]:
                     self.say(f"\nKept the synthetic data (users {USER_PREFIX}*, firms with the benchmark's "
                              "contact e-mail).")
                 else:
-                    self.clean_up()
+                    # With --skip-registry the synthetic registry was not this run's to remove.
+                    self.clean_up(registry=not options["skip_registry"])
 
