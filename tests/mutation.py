@@ -5,6 +5,7 @@
     .venv/bin/python tests/mutation.py uscc outbox  # only these scopes (names below)
     .venv/bin/python tests/mutation.py --again      # only the last run's survivors, after adding tests
     .venv/bin/python tests/mutation.py --max-children 1 kpi   # one test session at a time
+    .venv/bin/python tests/mutation.py --sample 200 kpi       # a random 200 of the scope's mutants
 
 mutmut copies the code into mutants/, makes every small change it can (a < for a <=, a False for a
 True, a dropped argument...) one at a time, and runs the tests that reach the changed function; a
@@ -14,6 +15,7 @@ everything on two cores) and not part of CI.
 """
 
 import json
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -118,6 +120,11 @@ def main(argv: list[str]) -> int:
         at = argv.index("--max-children")
         children = ["--max-children", argv[at + 1]]
         argv = argv[:at] + argv[at + 2:]
+    sample = None
+    if "--sample" in argv:
+        at = argv.index("--sample")
+        sample = int(argv[at + 1])
+        argv = argv[:at] + argv[at + 2:]
     wanted = [arg for arg in argv if not arg.startswith("--")]
     scopes = {scope: patterns for scope, patterns in SCOPES.items() if not wanted or scope.split()[0] in wanted}
     patterns = [pattern for patterns in scopes.values() for pattern in patterns]
@@ -125,6 +132,10 @@ def main(argv: list[str]) -> int:
         # mutmut reruns every mutant named on its command line, and only those.
         patterns = sorted(name for name, code in results().items()
                           if code not in KILLED and any(fnmatch(name, pattern) for pattern in patterns))
+    if sample is not None:
+        # The same draw every time (a fixed seed), so a rerun after adding tests tries the same ones.
+        patterns = sorted(random.Random(16).sample(
+            sorted(name for name in results() if any(fnmatch(name, pattern) for pattern in patterns)), sample))
     if not only_report and patterns:
         # The sessions copy the test database the first one migrates (tests/conftest.py): a new one
         # per run, in case the migrations changed.

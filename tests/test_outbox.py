@@ -65,6 +65,51 @@ def test_without_eager_tasks_record_leaves_the_entry_for_the_workers(db, handled
     assert OutboxEntry.objects.filter(topic=TOPIC).count() == 1
 
 
+def test_on_postgresql_record_notifies_the_channel_with_its_topic(db, monkeypatch):
+    executed = []
+
+    class Cursor:
+        def execute(self, sql, params):
+            executed.append((sql, params))
+
+    fake = type("Connection", (), {"vendor": "postgresql", "cursor": lambda self: contextlib.nullcontext(Cursor())})()
+    monkeypatch.setattr(outbox, "connection", fake)
+    outbox.record(TOPIC, n=1)
+    assert executed == [("SELECT pg_notify(%s, %s)", ["portal_outbox", TOPIC])]
+
+
+def test_within_drained_by_caller_a_commit_starts_no_drain_until_the_block_ends(
+        db, handled, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, outbox.drained_by_caller():
+        with outbox.drained_by_caller():
+            outbox.record(TOPIC, n=1)
+        outbox.record(TOPIC, n=2)  # still within the outer block
+    assert callbacks == []
+    with django_capture_on_commit_callbacks() as callbacks:
+        outbox.record(TOPIC, n=3)
+    assert len(callbacks) == 1
+
+
+def test_a_write_in_a_thread_that_never_held_the_drain_still_wakes_it(transactional_db):
+    from django.db import connections
+
+    registered = []
+
+    def write():
+        try:
+            with pytest.raises(RuntimeError), transaction.atomic():
+                outbox.drain_after_commit()
+                registered.extend(func for _savepoints, func, _robust in transaction.get_connection().run_on_commit)
+                raise RuntimeError("roll back")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(timeout=10)
+    assert registered == [outbox._wake]
+
+
 def test_drain_hands_the_oldest_slice_and_deletes_only_those(db, handled):
     add(5)
     assert outbox.drain(TOPIC, limit=2) == 2
