@@ -103,8 +103,19 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         return
     name = mutation_template_database().with_name(f".test-db-{os.getpid()}.sqlite3")
     database.setdefault("TEST", {})["NAME"] = str(name)
-    if mutation_template_database().exists():
+    if "__mutmut_" in os.environ["MUTANT_UNDER_TEST"] and mutation_template_database().exists():
         shutil.copyfile(mutation_template_database(), name)
+        # The copy is migrated already: point the connection at it instead of letting Django check
+        # every migration again (this process is forked for one mutant's session, and ends with it).
+        import django.test.utils
+        from django.db import connections
+
+        def use_the_copy(*args, **kwargs):
+            connections["default"].close()
+            database["NAME"] = connections["default"].settings_dict["NAME"] = str(name)
+            return []
+
+        django.test.utils.setup_databases = use_the_copy
 
 
 @pytest.fixture(scope="session")
@@ -132,10 +143,12 @@ def django_db_setup(django_db_setup):
         path.unlink(missing_ok=True)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under mutation testing, the tests of the mutated module's own test file run first (mutmut
     stops a mutant's session at its first failure): a mutant of portal/outbox.py reached by a
-    figure's write in hundreds of tests is usually killed by tests/test_outbox.py."""
+    figure's write in hundreds of tests is usually killed by tests/test_outbox.py. Before
+    pytest-django's own sort, which then still runs the transactional tests last."""
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if "__mutmut_" not in mutant:
         return
