@@ -24,4 +24,10 @@ ACCEPTED: dict[str, str] = {
     "writes none of them: every line of the chunk is in `committed`, so the outcome is the same",
     "experts.importing.x_expert_import__mutmut_13": "the file name of an upload without a name: the form refuses "
     "a file without one before the import is called",
+    # campaigns/cases/services.py
+    "campaigns.cases.services.x_case_assign_expert__mutmut_19": "FOR UPDATE without OF: SQLite takes no row "
+    "locks; on PostgreSQL it would lock the pool's region row too (more waiting, same outcome)",
+    "campaigns.cases.services.x_case_assign_expert__mutmut_21": "FOR UPDATE OF an unknown table: SQLite takes no "
+    "row locks; on PostgreSQL Django refuses it and every assignment test fails",
+    "campaigns.cases.services.x_case_assign_expert__mutmut_22": "as above (OF 'SELF')",
 }

@@ -200,6 +200,20 @@ def test_releasing_an_expert(bob, charlie, case):
     assert (entry.changes, entry.note) == ({"expert": [f"李明 ({expert.code})", None]}, "企业要求更换")
 
 
+def test_releasing_one_expert_leaves_the_others_and_records_who_released_whom(bob, erin, case):
+    from portal.notifications.models import Notification
+
+    kept, leaving = ExpertFactory(name="王强"), ExpertFactory(name="李明", user=erin)
+    services.case_assign_expert(user=bob, case=case, expert=kept)
+    services.case_assign_expert(user=bob, case=case, expert=leaving)
+    services.case_release_expert(user=bob, case=case, expert=leaving)
+    assert set(CaseAssignment.objects.filter(active=True).values_list("expert__name", flat=True)) == {"王强"}
+    entry = case_audit(case, "release")
+    assert (entry.actor, entry.changes, entry.note) == (bob, {"expert": [f"李明 ({leaving.code})", None]}, "")
+    told = Notification.objects.get(recipient=erin, kind="expert_released")
+    assert (told.object_type, told.object_id) == ("assistancecase", str(case.pk))
+
+
 # --- moving on and closing ---------------------------------------------------------------------------
 
 
