@@ -175,7 +175,7 @@ def test_assigning_below_capacity_keeps_no_reason_and_matches_the_needs(bob, cas
     assert (assignment.over_capacity, assignment.override_reason, assignment.active) == (False, "", True)
     assert case.needs.get().status == NeedStatus.MATCHED
     entry = case_audit(case, "assign")
-    assert (entry.changes, entry.note) == ({"expert": [None, f"李明 ({expert.code})"]}, "")
+    assert (entry.actor, entry.changes, entry.note) == (bob, {"expert": [None, f"李明 ({expert.code})"]}, "")
 
 
 def test_experts_are_not_assigned_to_a_closed_case_and_closing_frees_them(bob, case):
@@ -210,8 +210,12 @@ def test_releasing_one_expert_leaves_the_others_and_records_who_released_whom(bo
     assert set(CaseAssignment.objects.filter(active=True).values_list("expert__name", flat=True)) == {"王强"}
     entry = case_audit(case, "release")
     assert (entry.actor, entry.changes, entry.note) == (bob, {"expert": [f"李明 ({leaving.code})", None]}, "")
-    told = Notification.objects.get(recipient=erin, kind="expert_released")
-    assert (told.object_type, told.object_id) == ("assistancecase", str(case.pk))
+    for kind in ("expert_assigned", "expert_released"):
+        told = Notification.objects.get(recipient=erin, kind=kind)
+        assert (told.object_type, told.object_id) == ("assistancecase", str(case.pk))
+    # A released expert may be assigned again.
+    services.case_assign_expert(user=bob, case=case, expert=leaving)
+    assert CaseAssignment.objects.filter(active=True).count() == 2
 
 
 # --- moving on and closing ---------------------------------------------------------------------------
