@@ -43,6 +43,10 @@ def campaign(db):
     return CampaignFactory()
 
 
+def case_audit_entries(case, action: str):
+    return AuditEntry.objects.filter(content_type__model="assistancecase", object_id=str(case.pk), action=action)
+
+
 def case_audit(case, action: str) -> AuditEntry:
     return AuditEntry.objects.get(content_type__model="assistancecase", object_id=str(case.pk), action=action)
 
@@ -267,10 +271,16 @@ def test_closing_settles_each_need_and_keeps_the_outcomes(bob, firm, campaign):
             services.case_update(user=bob, case=case, version=None, diagnosis="诊断", plan="方案")
         services.case_transition(user=bob, case=case, to_status=step)
     services.case_close(user=bob, case=case, resolution="resolved", fulfilled_needs=[met, submitted], note=" 完成 ",
-                        outcome_notes=" 建立计量室 ", money_saved=450000, lab_set_up=True)
+                        outcome_notes=" 建立计量室 ", money_saved=450000, money_saved_period="per_year",
+                        lab_set_up=True, certificate_obtained=True, standard_drafted=True,
+                        excellence_model_adopted=True)
     case.refresh_from_db()
     assert (case.status, case.resolution, case.outcome_notes, case.lab_set_up) == (
         "closed", "resolved", "建立计量室", True)
+    assert (case.certificate_obtained, case.standard_drafted, case.excellence_model_adopted, case.money_saved,
+            case.money_saved_period) == (True, True, True, 450000, "per_year")
+    assert NeedRequest.objects.get(pk=met.pk).events.order_by("pk").last().actor == bob
+    assert case_audit_entries(case, "transition").latest("pk").actor == bob
     assert case.closed_at and case.next_follow_up_on is None
     statuses = {need.title: (need.status, need.decline_reason) for need in NeedRequest.objects.filter(
         pk__in=[met.pk, unmet.pk, submitted.pk])}
@@ -279,6 +289,19 @@ def test_closing_settles_each_need_and_keeps_the_outcomes(bob, firm, campaign):
     assert NeedRequest.objects.get(pk=met.pk).events.order_by("pk").last().note == f"Met by case #{case.pk}"
     event = CaseEvent.objects.filter(case=case).latest("pk")
     assert (event.from_status, event.to_status, event.note) == ("in_progress", "closed", "完成")
+
+
+def test_a_case_entered_after_the_fact_closes_on_a_day_between_its_opening_and_today(bob, firm, campaign):
+    today = timezone.localdate()
+    case = services.case_open(user=bob, campaign=campaign, needs=[NeedFactory(enterprise=firm)], title="补录",
+                              opened_on=today - datetime.timedelta(days=20))
+    assert refusal(lambda: services.case_close(user=bob, case=case, resolution="unresolved", note="停产",
+                                               closed_on=today - datetime.timedelta(days=21))) == {
+        "closed_on": ["A case closes between the day it opened and today."]}
+    services.case_close(user=bob, case=case, resolution="unresolved", note="停产",
+                        closed_on=today - datetime.timedelta(days=10))
+    case.refresh_from_db()
+    assert timezone.localdate(case.closed_at) == today - datetime.timedelta(days=10)
 
 
 def test_closing_unresolved_without_a_note_of_its_own_says_so(bob, case):
