@@ -30,4 +30,9 @@ ACCEPTED: dict[str, str] = {
     "campaigns.cases.services.x_case_assign_expert__mutmut_21": "FOR UPDATE OF an unknown table: SQLite takes no "
     "row locks; on PostgreSQL Django refuses it and every assignment test fails",
     "campaigns.cases.services.x_case_assign_expert__mutmut_22": "as above (OF 'SELF')",
+    "campaigns.cases.services.x_locked_case__mutmut_7": "FOR UPDATE without OF: SQLite takes no row locks; on "
+    "PostgreSQL it would lock the case's firm and campaign rows too (more waiting, same outcome)",
+    "campaigns.cases.services.x_locked_case__mutmut_8": "FOR UPDATE OF an unknown table: SQLite takes no row locks; "
+    "on PostgreSQL Django refuses it and every case step fails",
+    "campaigns.cases.services.x_locked_case__mutmut_9": "as above (OF 'SELF')",
 }
