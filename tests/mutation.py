@@ -129,9 +129,10 @@ def main(argv: list[str]) -> int:
     scopes = {scope: patterns for scope, patterns in SCOPES.items() if not wanted or scope.split()[0] in wanted}
     patterns = [pattern for patterns in scopes.values() for pattern in patterns]
     if "--again" in argv:
-        # mutmut reruns every mutant named on its command line, and only those.
+        # mutmut reruns every mutant named on its command line, and only those (not the ones never run).
         patterns = sorted(name for name, code in results().items()
-                          if code not in KILLED and any(fnmatch(name, pattern) for pattern in patterns))
+                          if code is not None and code not in KILLED
+                          and any(fnmatch(name, pattern) for pattern in patterns))
     if sample is not None:
         # The same draw every time (a fixed seed), so a rerun after adding tests tries the same ones.
         patterns = sorted(random.Random(16).sample(
