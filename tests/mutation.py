@@ -58,7 +58,10 @@ def results() -> dict[str, int | None]:
     """Every mutant's exit code from mutmut's files (None: not run yet)."""
     found = {}
     for meta in (ROOT / "mutants").rglob("*.meta"):
-        found.update(json.loads(meta.read_text())["exit_code_by_key"])
+        try:
+            found.update(json.loads(meta.read_text())["exit_code_by_key"])
+        except ValueError:  # a run stopped while mutmut wrote the file: its mutants count as not run
+            print(f"Unreadable, skipped: {meta.relative_to(ROOT)}", file=sys.stderr)
     return found
 
 
