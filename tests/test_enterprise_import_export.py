@@ -583,6 +583,19 @@ class TestImportRun:
         states = dict(ImportJob.objects.values_list("pk", "status"))
         assert (states[job.pk], states[waiting.pk]) == (meanwhile, "importing")
 
+    def test_a_job_failed_by_another_run_during_its_last_batch_is_not_marked_done(self, bob, monkeypatch):
+        job = self.checked_job(bob, [firm_row(), firm_row()])
+        real_upsert = importing.upsert
+
+        def and_another_run_fails_the_job(batch, *args):
+            ImportJob.objects.filter(pk=job.pk).update(status="failed")
+            return real_upsert(batch, *args)
+
+        monkeypatch.setattr(importing, "upsert", and_another_run_fails_the_job)
+        importing.import_job_import(job_id=job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.finished_at) == ("failed", None)
+
     def test_finishing_a_job_leaves_the_other_running_jobs_running(self, bob):
         job = self.checked_job(bob, [firm_row()])
         waiting = self.checked_job(bob, [firm_row()])
