@@ -206,3 +206,14 @@ def test_an_update_writes_only_the_rows_it_changes(admin_user):
     code = case.enterprise.region_id
     assert regions <= {code, code[:4] + "00", "130000"}
     assert len(rewritten) < len(after) / 4
+
+
+def test_a_campaign_never_counted_is_counted_in_full_whatever_its_first_recount_names(admin_user):
+    engine.compute_campaign(CampaignFactory().pk)  # another campaign, counted and verified
+    campaign = CampaignFactory()
+    regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
+    firm = EnterpriseFactory(region=Region.objects.get(code="130102"))
+    services.case_open(user=regulator, campaign=campaign, enterprise=firm, title="帮扶")
+    engine.recount(campaign.pk, engine.Touched())  # names nothing: a first count counts everything all the same
+    total = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="", key="")
+    assert (total.figures["cases"], total.figures["firms_assisted"]) == (1, 1)
