@@ -42,4 +42,8 @@ ACCEPTED: dict[str, str] = {
     "places' rows (and a full count only those): same figures, and rows whose figures did not change are not written",
     "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_34": "break instead of continue on a width with no wanted "
     "place: `wanted` holds every level's place above each touched code, so no width is empty unless all are",
+    "campaigns.kpis.engine.x_derive__mutmut_17": "needs_fulfilled without its default: the needs source counts it "
+    "with a filtered Count beside needs_received, so a row with needs always holds it",
+    "campaigns.kpis.engine.xǁRecountǁcodes__mutmut_2": "the default of touched.cells.get: run() asks only for the "
+    "sources the update touched, which are always there",
 }
