@@ -9,7 +9,10 @@
 """
 
 import os
+import shutil
 import socket
+import sqlite3
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -73,17 +76,84 @@ def test_flushes_may_empty_append_only_tables():
     DatabaseOperations.sql_flush = original
 
 
+def mutation_sqlite_database() -> dict | None:
+    """The SQLite database settings when mutmut runs this session (tests/mutation.py), else None."""
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return None
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return database if database["ENGINE"].endswith("sqlite3") else None
+
+
+def mutation_template_database() -> Path:
+    from django.conf import settings
+
+    return Path(settings.BASE_DIR) / ".test-db-mutation-template.sqlite3"
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """Under mutation testing (tests/mutation.py) mutmut runs pytest sessions side by side in
-    processes forked from one that already read the settings: each gets an SQLite test database of
-    its own, or they would create and destroy one another's."""
-    if os.environ.get("MUTANT_UNDER_TEST"):
-        from django.conf import settings
+    """Under mutation testing mutmut runs one pytest session per mutant, in processes forked from one
+    that already read the settings: each gets an SQLite test database of its own, or they would
+    create and destroy one another's. Migrating a fresh database takes seconds, longer than most
+    mutants' tests: each session starts from a copy of the database the first one migrated."""
+    database = mutation_sqlite_database()
+    if database is None:
+        return
+    name = mutation_template_database().with_name(f".test-db-{os.getpid()}.sqlite3")
+    database.setdefault("TEST", {})["NAME"] = str(name)
+    if "__mutmut_" in os.environ["MUTANT_UNDER_TEST"] and mutation_template_database().exists():
+        shutil.copyfile(mutation_template_database(), name)
+        # The copy is migrated already: point the connection at it instead of letting Django check
+        # every migration again (this process is forked for one mutant's session, and ends with it).
+        import django.test.utils
+        from django.db import connections
 
-        database = settings.DATABASES["default"]
-        if database["ENGINE"].endswith("sqlite3"):
-            database.setdefault("TEST", {})["NAME"] = str(settings.BASE_DIR / f".test-db-{os.getpid()}.sqlite3")
+        def use_the_copy(*args, **kwargs):
+            connections["default"].close()
+            database["NAME"] = connections["default"].settings_dict["NAME"] = str(name)
+            return []
+
+        django.test.utils.setup_databases = use_the_copy
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request):
+    """Under mutation testing the copied database is kept (only migrations it lacks are applied)."""
+    return bool(request.config.getvalue("reuse_db") or mutation_sqlite_database())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Under mutation testing: the first session leaves its freshly migrated database as the
+    template of the others; each removes its own copy at the end."""
+    database = mutation_sqlite_database()
+    if database is None:
+        yield
+        return
+    name, template = Path(database["TEST"]["NAME"]), mutation_template_database()
+    if not template.exists():
+        partial = template.with_name(f"{template.name}.{os.getpid()}")
+        with sqlite3.connect(name) as source, sqlite3.connect(partial) as copy:
+            source.backup(copy)
+        os.replace(partial, template)
+    yield
+    for path in (name, name.with_name(f"{name.name}-wal"), name.with_name(f"{name.name}-shm")):
+        path.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under mutation testing, the tests of the mutated module's own test file run first (mutmut
+    stops a mutant's session at its first failure): a mutant of portal/outbox.py reached by a
+    figure's write in hundreds of tests is usually killed by tests/test_outbox.py. Before
+    pytest-django's own sort, which then still runs the transactional tests last."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if "__mutmut_" not in mutant:
+        return
+    module = mutant.split(".x")[0].rsplit(".", 1)[-1]
+    items.sort(key=lambda item: module not in item.path.name)
 
 
 @pytest.fixture

@@ -44,6 +44,10 @@ def campaign(db):
     return CampaignFactory()
 
 
+def case_audit_entries(case, action: str):
+    return AuditEntry.objects.filter(content_type__model="assistancecase", object_id=str(case.pk), action=action)
+
+
 def case_audit(case, action: str) -> AuditEntry:
     return AuditEntry.objects.get(content_type__model="assistancecase", object_id=str(case.pk), action=action)
 
@@ -176,7 +180,7 @@ def test_assigning_below_capacity_keeps_no_reason_and_matches_the_needs(bob, cas
     assert (assignment.over_capacity, assignment.override_reason, assignment.active) == (False, "", True)
     assert case.needs.get().status == NeedStatus.MATCHED
     entry = case_audit(case, "assign")
-    assert (entry.changes, entry.note) == ({"expert": [None, f"李明 ({expert.code})"]}, "")
+    assert (entry.actor, entry.changes, entry.note) == (bob, {"expert": [None, f"李明 ({expert.code})"]}, "")
 
 
 def test_experts_are_not_assigned_to_a_closed_case_and_closing_frees_them(bob, case):
@@ -199,6 +203,24 @@ def test_releasing_an_expert(bob, charlie, case):
     assert (released.active, released.released_by) == (False, bob) and released.released_at
     entry = case_audit(case, "release")
     assert (entry.changes, entry.note) == ({"expert": [f"李明 ({expert.code})", None]}, "企业要求更换")
+
+
+def test_releasing_one_expert_leaves_the_others_and_records_who_released_whom(bob, erin, case):
+    from portal.notifications.models import Notification
+
+    kept, leaving = ExpertFactory(name="王强"), ExpertFactory(name="李明", user=erin)
+    services.case_assign_expert(user=bob, case=case, expert=kept)
+    services.case_assign_expert(user=bob, case=case, expert=leaving)
+    services.case_release_expert(user=bob, case=case, expert=leaving)
+    assert set(CaseAssignment.objects.filter(active=True).values_list("expert__name", flat=True)) == {"王强"}
+    entry = case_audit(case, "release")
+    assert (entry.actor, entry.changes, entry.note) == (bob, {"expert": [f"李明 ({leaving.code})", None]}, "")
+    for kind in ("expert_assigned", "expert_released"):
+        told = Notification.objects.get(recipient=erin, kind=kind)
+        assert (told.object_type, told.object_id) == ("assistancecase", str(case.pk))
+    # A released expert may be assigned again.
+    services.case_assign_expert(user=bob, case=case, expert=leaving)
+    assert CaseAssignment.objects.filter(active=True).count() == 2
 
 
 # --- moving on and closing ---------------------------------------------------------------------------
@@ -250,10 +272,16 @@ def test_closing_settles_each_need_and_keeps_the_outcomes(bob, firm, campaign):
             services.case_update(user=bob, case=case, version=None, diagnosis="诊断", plan="方案")
         services.case_transition(user=bob, case=case, to_status=step)
     services.case_close(user=bob, case=case, resolution="resolved", fulfilled_needs=[met, submitted], note=" 完成 ",
-                        outcome_notes=" 建立计量室 ", money_saved=450000, lab_set_up=True)
+                        outcome_notes=" 建立计量室 ", money_saved=450000, money_saved_period="per_year",
+                        lab_set_up=True, certificate_obtained=True, standard_drafted=True,
+                        excellence_model_adopted=True)
     case.refresh_from_db()
     assert (case.status, case.resolution, case.outcome_notes, case.lab_set_up) == (
         "closed", "resolved", "建立计量室", True)
+    assert (case.certificate_obtained, case.standard_drafted, case.excellence_model_adopted, case.money_saved,
+            case.money_saved_period) == (True, True, True, 450000, "per_year")
+    assert NeedRequest.objects.get(pk=met.pk).events.order_by("pk").last().actor == bob
+    assert case_audit_entries(case, "transition").latest("pk").actor == bob
     assert case.closed_at and case.next_follow_up_on is None
     statuses = {need.title: (need.status, need.decline_reason) for need in NeedRequest.objects.filter(
         pk__in=[met.pk, unmet.pk, submitted.pk])}
@@ -262,6 +290,19 @@ def test_closing_settles_each_need_and_keeps_the_outcomes(bob, firm, campaign):
     assert NeedRequest.objects.get(pk=met.pk).events.order_by("pk").last().note == f"Met by case #{case.pk}"
     event = CaseEvent.objects.filter(case=case).latest("pk")
     assert (event.from_status, event.to_status, event.note) == ("in_progress", "closed", "完成")
+
+
+def test_a_case_entered_after_the_fact_closes_on_a_day_between_its_opening_and_today(bob, firm, campaign):
+    today = timezone.localdate()
+    case = services.case_open(user=bob, campaign=campaign, needs=[NeedFactory(enterprise=firm)], title="补录",
+                              opened_on=today - datetime.timedelta(days=20))
+    assert refusal(lambda: services.case_close(user=bob, case=case, resolution="unresolved", note="停产",
+                                               closed_on=today - datetime.timedelta(days=21))) == {
+        "closed_on": ["A case closes between the day it opened and today."]}
+    services.case_close(user=bob, case=case, resolution="unresolved", note="停产",
+                        closed_on=today - datetime.timedelta(days=10))
+    case.refresh_from_db()
+    assert timezone.localdate(case.closed_at) == today - datetime.timedelta(days=10)
 
 
 def test_closing_unresolved_without_a_note_of_its_own_says_so(bob, case):

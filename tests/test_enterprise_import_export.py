@@ -4,6 +4,7 @@ import csv
 import io
 import math
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 import openpyxl
@@ -15,13 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from enterprises import importing
 from enterprises.importing import COLUMNS, problem_message
 from enterprises.models import Enterprise, ImportJob
 from enterprises.uscc import generate_uscc, validate_uscc
-from portal.imports import reading
+from portal.imports import jobs, reading
 from portal.models import AuditEntry, Region
 from tests.factories import EnterpriseFactory
 
@@ -499,6 +500,156 @@ class TestImportTask:
         importing.import_job_process(job_id=job.pk)
         job.refresh_from_db()
         assert (job.status, job.failure) == ("failed", {"code": "internal", "params": {"done": 0}})
+
+
+class TestImportRun:
+    """The import step of a checked job (portal.imports.jobs.job_import), run on its own as the worker
+    runs it after the check or after the user's decision."""
+
+    def checked_job(self, user, rows: list[dict]) -> ImportJob:
+        job = importing.import_job_create(user=user, upload=SimpleUploadedFile("rows.csv", csv_bytes(rows)),
+                                          enqueue=False)
+        importing.import_job_validate(job_id=job.pk)
+        job.refresh_from_db()
+        return job
+
+    def imported(self, rows: list[dict]) -> int:
+        return Enterprise.objects.filter(uscc__in=[row["uscc"] for row in rows]).count()
+
+    def test_a_job_that_does_not_exist_is_left_alone(self, bob):
+        importing.import_job_import(job_id=0)
+        assert not ImportJob.objects.exists()
+
+    def test_a_limit_lowered_after_the_check_still_stops_the_import_before_any_row(self, bob, monkeypatch):
+        rows = [firm_row() for _ in range(3)]
+        job = self.checked_job(bob, rows)
+        assert job.status == "importing"
+        monkeypatch.setattr(importing, "MAX_ROWS", 2)
+        importing.import_job_import(job_id=job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.failure) == ("failed", {"code": "too_many_rows", "params": {"limit": 2}})
+        assert self.imported(rows) == 0
+
+    def test_a_file_of_exactly_the_row_limit_is_imported(self, bob, monkeypatch):
+        monkeypatch.setattr(importing, "MAX_ROWS", 3)
+        rows = [firm_row() for _ in range(3)]
+        importing.import_job_import(job_id=self.checked_job(bob, rows).pk)
+        assert last_job().status == "done" and self.imported(rows) == 3
+
+    def test_rows_that_turned_bad_after_the_check_are_skipped_and_reported(self, bob):
+        rows = [firm_row(), firm_row(uscc=generate_uscc("130203", rng)), firm_row()]
+        job = self.checked_job(bob, rows)
+        assert job.status == "importing"
+        # Meanwhile the second firm is registered in Tangshan, outside Bob's city.
+        EnterpriseFactory(uscc=rows[1]["uscc"], region=Region.objects.get(code="130203"))
+        importing.import_job_import(job_id=job.pk, batch_size=2)
+        job.refresh_from_db()
+        assert (job.status, job.created_count, job.valid_rows, job.error_count) == ("done", 2, 2, 1)
+        assert [(p["line"], p["code"]) for p in job.errors] == [(3, "enterprise_outside")]
+
+    def test_importing_only_the_good_rows_keeps_the_checks_report_when_a_row_turned_bad(self, bob):
+        rows = [firm_row(), firm_row(size="巨型"), firm_row(uscc=generate_uscc("130203", rng))]
+        job = self.checked_job(bob, rows)
+        assert (job.status, job.valid_rows, job.error_count) == ("invalid", 2, 1)
+        EnterpriseFactory(uscc=rows[2]["uscc"], region=Region.objects.get(code="130203"))
+        importing.import_job_import_valid_rows(user=bob, job=job)
+        importing.import_job_import(job_id=job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.created_count, job.valid_rows, job.error_count) == ("done", 1, 2, 1)
+        assert [p["line"] for p in job.errors] == [3]
+
+    def test_the_decision_moves_only_its_own_job_and_only_one_with_good_rows(self, bob):
+        mixed = self.checked_job(bob, [firm_row(), firm_row(size="巨型")])
+        other = self.checked_job(bob, [firm_row(), firm_row(size="巨型")])
+        all_bad = self.checked_job(bob, [firm_row(size="巨型")])
+        assert jobs.job_import_valid_rows(importing.REGISTRY, mixed) is True
+        states = dict(ImportJob.objects.values_list("pk", "status"))
+        assert (states[mixed.pk], states[other.pk], states[all_bad.pk]) == ("importing", "invalid", "invalid")
+        with translation.override("en"):
+            with pytest.raises(ValidationError) as refused:
+                jobs.job_import_valid_rows(importing.REGISTRY, all_bad)
+            assert refused.value.messages == ["No row of this file is good; there is nothing to import."]
+            with pytest.raises(ValidationError) as refused:
+                jobs.job_import_valid_rows(importing.REGISTRY, mixed)
+            assert refused.value.messages == ["This import is not waiting for a decision any more."]
+        all_bad.refresh_from_db()
+        assert all_bad.status == "invalid"
+
+    def test_the_decision_and_every_batch_count_as_progress_for_the_stale_job_watch(self, bob, monkeypatch):
+        rows = [firm_row(), firm_row(size="巨型"), firm_row(), firm_row()]
+        job = self.checked_job(bob, rows)
+        an_hour_ago = timezone.now() - timedelta(hours=1)
+        ImportJob.objects.filter(pk=job.pk).update(updated_at=an_hour_ago)
+        importing.import_job_import_valid_rows(user=bob, job=job)
+        assert job.updated_at > an_hour_ago and job.pk not in importing.stale_jobs()
+        ImportJob.objects.filter(pk=job.pk).update(updated_at=an_hour_ago)
+        real_upsert, seen = importing.upsert, []
+
+        def upsert(batch, *args):
+            seen.append(ImportJob.objects.get(pk=job.pk).updated_at)  # what the batch before saved
+            return real_upsert(batch, *args)
+
+        monkeypatch.setattr(importing, "upsert", upsert)
+        importing.import_job_import(job_id=job.pk, batch_size=2)
+        assert seen[0] == an_hour_ago and seen[1] > an_hour_ago
+
+    def test_a_resumed_import_with_other_batches_writes_no_committed_row_twice(self, bob, monkeypatch):
+        rows = [firm_row() for _ in range(5)]
+        job = self.checked_job(bob, rows)
+        real_upsert, calls = importing.upsert, []
+
+        def flaky_upsert(batch, *args):
+            calls.append(len(batch))
+            if len(calls) == 2:
+                raise OperationalError("server closed the connection unexpectedly")
+            return real_upsert(batch, *args)
+
+        monkeypatch.setattr(importing, "upsert", flaky_upsert)
+        with pytest.raises(OperationalError):
+            importing.import_job_import(job_id=job.pk, batch_size=2)
+        monkeypatch.setattr(importing, "upsert", real_upsert)
+        importing.import_job_import(job_id=job.pk, batch_size=3)  # the retry, in batches of another size
+        job.refresh_from_db()
+        assert (job.status, job.processed_rows, job.created_count, job.updated_count) == ("done", 5, 5, 0)
+
+    @pytest.mark.parametrize("meanwhile", ["done", "failed"])
+    def test_a_job_another_run_settled_meanwhile_gets_no_further_batch_and_keeps_its_status(
+            self, bob, monkeypatch, meanwhile):
+        rows = [firm_row() for _ in range(4)]
+        job = self.checked_job(bob, rows)
+        waiting = self.checked_job(bob, [firm_row()])
+        real_upsert = importing.upsert
+
+        def and_another_run_settles_the_job(batch, *args):
+            created = real_upsert(batch, *args)
+            ImportJob.objects.filter(pk=job.pk).update(status=meanwhile)
+            return created
+
+        monkeypatch.setattr(importing, "upsert", and_another_run_settles_the_job)
+        importing.import_job_import(job_id=job.pk, batch_size=2)
+        assert self.imported(rows) == 2
+        states = dict(ImportJob.objects.values_list("pk", "status"))
+        assert (states[job.pk], states[waiting.pk]) == (meanwhile, "importing")
+
+    def test_a_job_failed_by_another_run_during_its_last_batch_is_not_marked_done(self, bob, monkeypatch):
+        job = self.checked_job(bob, [firm_row(), firm_row()])
+        real_upsert = importing.upsert
+
+        def and_another_run_fails_the_job(batch, *args):
+            ImportJob.objects.filter(pk=job.pk).update(status="failed")
+            return real_upsert(batch, *args)
+
+        monkeypatch.setattr(importing, "upsert", and_another_run_fails_the_job)
+        importing.import_job_import(job_id=job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.finished_at) == ("failed", None)
+
+    def test_finishing_a_job_leaves_the_other_running_jobs_running(self, bob):
+        job = self.checked_job(bob, [firm_row()])
+        waiting = self.checked_job(bob, [firm_row()])
+        importing.import_job_import(job_id=job.pk)
+        states = dict(ImportJob.objects.values_list("pk", "status"))
+        assert (states[job.pk], states[waiting.pk]) == ("done", "importing")
 
 
 class TestImportAccess:

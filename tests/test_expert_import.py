@@ -205,7 +205,7 @@ class TestBadRows:
             (9, "服务地区", "Enter at least one region served (6-digit codes separated by 、 or commas)."),
             (9, "是否在库", "也许 is not a yes/no answer; use 是 or 否 (yes/no, 1/0, true/false)."),
         ]
-        assert response.context["report"].bad_rows == 7
+        assert (response.context["report"].bad_rows, response.context["report"].total_rows) == (7, 8)
         assert b"Nothing has been imported." in response.content
         assert not Expert.objects.exists() and not AuditEntry.objects.exists()
 

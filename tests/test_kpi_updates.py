@@ -251,3 +251,14 @@ def test_updates_reach_the_figures_per_scheme_service_area_and_designation(admin
     province = updated[("130000", "", "", "")]
     assert province["baseline_surveys"] > 0 and province["firms_surveyed"] > 0
     assert any(key[2] == "service_area" and figures.get("firms_wanting") for key, figures in updated.items())
+
+
+def test_a_campaign_never_counted_is_counted_in_full_whatever_its_first_recount_names(admin_user):
+    engine.compute_campaign(CampaignFactory().pk)  # another campaign, counted and verified
+    campaign = CampaignFactory()
+    regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
+    firm = EnterpriseFactory(region=Region.objects.get(code="130102"))
+    services.case_open(user=regulator, campaign=campaign, enterprise=firm, title="帮扶")
+    engine.recount(campaign.pk, engine.Touched())  # names nothing: a first count counts everything all the same
+    total = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="", key="")
+    assert (total.figures["cases"], total.figures["firms_assisted"]) == (1, 1)

@@ -329,3 +329,13 @@ def test_a_need_answered_by_two_cases_counts_once(hebei, bob):
     after = snapshot(hebei, "130000")
     assert after["needs_visited"] == before["needs_visited"] == 1
     assert after["days_to_first_visit"] == before["days_to_first_visit"] == 20.0
+
+
+def test_a_row_with_training_only_has_no_rates_rather_than_zero_or_full_ones():
+    figures = kpis.derive({"training_sessions": 2, "firms_certified": 0})
+    assert figures["training_sessions"] == 2
+    assert {name: figures[name] for name in (
+        "fulfilment_rate", "certified_share", "satisfaction_mean", "satisfied_share", "awareness_up_share",
+        "performance_up_share", "revenue_change_mean", "output_change_mean", "margin_change_mean")} == dict.fromkeys(
+        ("fulfilment_rate", "certified_share", "satisfaction_mean", "satisfied_share", "awareness_up_share",
+         "performance_up_share", "revenue_change_mean", "output_change_mean", "margin_change_mean"))
