@@ -35,7 +35,7 @@ def unfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enterprises', '0008_postgres_registry_search_indexes'),
+        ('enterprises', '0009_key_designation'),
     ]
 
     operations = [
