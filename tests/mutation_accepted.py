@@ -49,4 +49,19 @@ ACCEPTED: dict[str, str] = {
     "campaigns.kpis.engine.x_derive__mutmut_22": "needs_received defaulting to None instead of 0: share() gives "
     "None for both",
     "campaigns.kpis.engine.x_derive__mutmut_62": "ratings defaulting to None instead of 0: mean() gives None for both",
+    "campaigns.kpis.engine.x_derive__mutmut_102": "awareness_up defaulting to 1: it is counted beside surveys, so it "
+    "is missing only when surveys is too, and share() then gives None",
+    "campaigns.kpis.engine.x_derive__mutmut_104": "surveys defaulting to None instead of 0: share() gives None "
+    "for both",
+    "campaigns.kpis.engine.x_derive__mutmut_120": "performance_up without its default: counted beside surveys "
+    "(see mutant 118)",
+    "campaigns.kpis.engine.x_derive__mutmut_146": "answers defaulting to None instead of 0: mean() gives None for both",
+    "campaigns.kpis.engine.x_derive__mutmut_158": "needs_visited defaulting to None instead of 0: both make "
+    "days_to_first_visit None",
+    "campaigns.kpis.engine.x_derive__mutmut_163": "needs_visited defaulting to 1: the source sums `wait` over the "
+    "same needs it counts, so wait is None whenever needs_visited is missing",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_2": "PostgreSQL's advisory lock not taken: on SQLite the other "
+    "branch runs either way; on PostgreSQL the campaign row lock then serialises the recounts instead",
+    "campaigns.kpis.engine.xǁRecountǁ__init____mutmut_1": "the default of `first`: its only caller, recount(), "
+    "always passes it",
 }

@@ -259,6 +259,7 @@ def test_a_campaign_never_counted_is_counted_in_full_whatever_its_first_recount_
     regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
     firm = EnterpriseFactory(region=Region.objects.get(code="130102"))
     services.case_open(user=regulator, campaign=campaign, enterprise=firm, title="帮扶")
-    engine.recount(campaign.pk, engine.Touched())  # names nothing: a first count counts everything all the same
+    result = engine.recount(campaign.pk, engine.Touched())  # names nothing: a first count counts everything
     total = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="", key="")
     assert (total.figures["cases"], total.figures["firms_assisted"]) == (1, 1)
+    assert result.corrections == 0  # there was nothing to correct

@@ -339,3 +339,13 @@ def test_a_row_with_training_only_has_no_rates_rather_than_zero_or_full_ones():
         "performance_up_share", "revenue_change_mean", "output_change_mean", "margin_change_mean")} == dict.fromkeys(
         ("fulfilment_rate", "certified_share", "satisfaction_mean", "satisfied_share", "awareness_up_share",
          "performance_up_share", "revenue_change_mean", "output_change_mean", "margin_change_mean"))
+
+
+def test_days_to_first_visit_is_the_mean_wait_to_a_tenth_of_a_day():
+    assert kpis.derive({"wait": 5, "needs_visited": 2})["days_to_first_visit"] == 2.5
+
+
+def test_a_full_count_returns_how_many_snapshot_rows_the_campaign_has(db):
+    campaign = CampaignFactory()
+    rows = kpis.compute_campaign(campaign.pk)
+    assert rows == KpiSnapshot.objects.filter(campaign=campaign).count() > 0
