@@ -36,8 +36,8 @@ from portal.dates import day_moment
 from portal.imports import report as shared_report
 from portal.imports.cells import date_cell, decimal_cell, yes_no_cell
 from portal.imports.headers import Column, HeaderMap
-from portal.imports.reading import CellProblem, FileProblem, cell_text
-from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, file_error, read_small_table
+from portal.imports.reading import CellProblem, cell_text
+from portal.imports.report import CELL_MESSAGES, FILE_MESSAGES, ImportReport, read_and_check
 from portal.kpi_notes import SURVEY_SOURCES
 from portal.models import ServiceArea, User
 
@@ -188,16 +188,12 @@ def survey_import(*, user: User, campaign: Campaign, upload: UploadedFile,
         raise PermissionDenied
     check_open_for_entry(campaign)
     report = SurveyImportReport(file_name=PurePath(upload.name or "").name, messages=MESSAGES)
-    try:
-        header, rows = read_small_table(upload, COLUMNS, MAX_ROWS, progress=reading)
-    except FileProblem as problem:
-        raise file_error(problem, MESSAGES) from problem
-    report.total_rows, report.ignored_columns = len(rows), header.ignored
-    answers, report.problems = SurveyChecker(header=header, user=user, campaign=campaign).check(rows)
-    if report.problems:
+    def check(header, rows):
+        return SurveyChecker(header=header, user=user, campaign=campaign).check(rows)
+
+    answers = read_and_check(upload, COLUMNS, MAX_ROWS, report, check, reading=reading, checked=checked)
+    if answers is None:
         return report
-    if checked is not None:
-        checked(len(rows))
     with transaction.atomic():
         campaign = locked_campaign(campaign)
         check_open_for_entry(campaign)

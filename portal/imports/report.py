@@ -117,6 +117,27 @@ def read_small_table(
     return header, rows
 
 
+def read_and_check(upload: UploadedFile, columns: Sequence[Column], max_rows: int, report: ImportReport,
+                   check: Callable[[HeaderMap, list], tuple[list, list[dict]]], *,
+                   reading: Callable[[int], None] | None = None,
+                   checked: Callable[[int], None] | None = None) -> list | None:
+    """The first half of an all-or-nothing import: read the file (a whole-file problem raises
+    ValidationError on "file"), note its size in `report` and check every row with
+    `check(header, rows)` -> (parsed rows, problems). None when a row is bad (the report holds the
+    problems); otherwise the parsed rows, after telling `checked(rows)` that the writing starts."""
+    try:
+        header, rows = read_small_table(upload, columns, max_rows, progress=reading)
+    except FileProblem as problem:
+        raise file_error(problem, report.messages) from problem
+    report.total_rows, report.ignored_columns = len(rows), header.ignored
+    parsed, report.problems = check(header, rows)
+    if report.problems:
+        return None
+    if checked is not None:
+        checked(len(rows))
+    return parsed
+
+
 def template_csv(columns: Sequence[Column]) -> bytes:
     """An empty list with the header row, for people to fill in (UTF-8 with BOM for Excel)."""
     buffer = io.StringIO()
