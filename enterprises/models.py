@@ -41,10 +41,14 @@ class Enterprise(models.Model):
     uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True,
                             validators=[validate_uscc])
     name = models.CharField(_("name"), max_length=128)
+    # No index of their own: the county-level indexes below lead with region_id, and industry's
+    # plain B-tree is in Meta (a foreign key's index on PostgreSQL comes with a second, LIKE index
+    # on a text key, which nothing here uses and every import would keep up to date).
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
-                               related_name="enterprises")
+                               related_name="enterprises", db_index=False)
     industry = models.ForeignKey(Industry, verbose_name=_("industry"), on_delete=models.PROTECT,
-                                 related_name="enterprises", limit_choices_to={"level": "division"})
+                                 related_name="enterprises", limit_choices_to={"level": "division"},
+                                 db_index=False)
     size = models.CharField(_("size class"), max_length=8, choices=Size.choices)
     address = models.CharField(_("address"), max_length=255, blank=True)
     contact_name = models.CharField(_("contact person"), max_length=64, blank=True)
@@ -90,6 +94,7 @@ class Enterprise(models.Model):
         # name search use PostgreSQL-only indexes added in migration 0002.
         indexes = [
             models.Index(fields=["size"], name="enterprise_size_idx"),
+            models.Index(fields=["industry"], name="enterprise_industry_idx"),
             models.Index(fields=["is_key"], name="enterprise_key_idx", condition=Q(is_key=True)),
             models.Index(fields=["is_specialized"], name="enterprise_specialized_idx",
                          condition=Q(is_specialized=True)),

@@ -90,7 +90,7 @@ def enterprise_counts_by_child(region: Region, children: QuerySet[Region]) -> li
         return children
     width = len(children[0].prefix)
     counts = dict(
-        Enterprise.objects.filter(region__code__startswith=region.prefix)
+        Enterprise.objects.filter(enterprises_in(region.prefix))
         .annotate(child=Substr("region_id", 1, width))
         .values_list("child")
         .annotate(n=Count("pk"))
