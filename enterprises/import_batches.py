@@ -9,9 +9,7 @@ arrays of 10,000 values each, cost more than the database's own work. Elsewhere 
 bulk_create does both writes.
 """
 
-import io
 import json
-from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -23,6 +21,7 @@ from enterprises import search
 from enterprises.models import DERIVED_FIELDS, Enterprise, region_path_names
 from enterprises.services import AUDITED_ENTERPRISE_FIELDS
 from portal import audit
+from portal.copying import copy_rows
 from portal.models import AuditEntry
 
 TEXT_KEYS = ("address", "contact_name", "contact_phone")
@@ -74,6 +73,10 @@ def upsert(rows: list, update_fields: list[str], region_names: dict[str, str],
     return sum(1 for row in rows if not row.exists)
 
 
+# A batch's firms on their way in: a temporary table of the connection, like the registry's columns.
+BATCH_TABLE = "registry_import_batch"
+
+
 def upsert_copied(rows: list, updated: list[str]) -> dict[str, int]:
     """COPY the batch into a temporary table, then INSERT ... SELECT from it ORDER BY name ON
     CONFLICT (uscc) DO UPDATE the columns `updated`. Returns the firms' ids by credit code.
@@ -95,7 +98,7 @@ def upsert_copied(rows: list, updated: list[str]) -> dict[str, int]:
         # Kept for the connection's life, emptied for each batch (a test's batches share one transaction).
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {BATCH_TABLE} AS SELECT {quoted} FROM {table} "
                        f"WITH NO DATA; TRUNCATE {BATCH_TABLE}")
-        copy_in(cursor, BATCH_TABLE, [field.column for field in WRITTEN], values)
+        copy_rows(BATCH_TABLE, [field.column for field in WRITTEN], values)
         cursor.execute(
             f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {BATCH_TABLE} ORDER BY {quote('name')} "
             f"ON CONFLICT ({quote('uscc')}) DO UPDATE SET "
@@ -103,33 +106,6 @@ def upsert_copied(rows: list, updated: list[str]) -> dict[str, int]:
             + f" RETURNING {quote('uscc')}, {quote('id')}"
         )
         return dict(cursor.fetchall())
-
-
-# COPY's text format: a tab between values, \N for NULL, backslash escapes in text.
-BATCH_TABLE = "registry_import_batch"
-
-
-def copy_value(value: Any) -> str:
-    if isinstance(value, str):
-        # Most values hold nothing to escape; four substring tests cost far less than translating.
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-        return value
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def copy_in(cursor, table: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """COPY `rows` (lists of values in the order of `columns`) into `table`, in one go."""
-    data = "".join("\t".join(map(copy_value, row)) + "\n" for row in rows)
-    quote = connection.ops.quote_name
-    cursor.copy_expert(f"COPY {table} ({', '.join(quote(column) for column in columns)}) FROM STDIN",
-                       io.StringIO(data), 1 << 20)
 
 
 # --- The audit trail of an import ---------------------------------------------------------
@@ -197,7 +173,7 @@ def audit_entries(rows: list, before: dict[str, dict[str, Any]], update_fields: 
 
 
 def write_audit_entries(entries: list[dict[str, Any]], *, actor_id: int | None) -> None:
-    """The batch's IMPORT entries: one INSERT FROM unnest on PostgreSQL, bulk_create elsewhere."""
+    """The batch's IMPORT entries: one COPY on PostgreSQL, bulk_create elsewhere."""
     if not entries:
         return
     content_type = ContentType.objects.get_for_model(Enterprise)
@@ -209,12 +185,11 @@ def write_audit_entries(entries: list[dict[str, Any]], *, actor_id: int | None) 
         return
     columns = ["content_type_id", "action", "actor_id", "at", "object_id", "object_repr", "region_code", "changes",
                "note"]
-    with connection.cursor() as cursor:
-        copy_in(cursor, AuditEntry._meta.db_table, columns, [
-            [content_type.pk, AuditEntry.Action.IMPORT, actor_id, at, entry["object_id"], entry["object_repr"],
-             entry["region_code"], json.dumps(entry["changes"], ensure_ascii=False), entry["note"]]
-            for entry in entries
-        ])
+    copy_rows(AuditEntry._meta.db_table, columns, [
+        [content_type.pk, AuditEntry.Action.IMPORT, actor_id, at, entry["object_id"], entry["object_repr"],
+         entry["region_code"], json.dumps(entry["changes"], ensure_ascii=False), entry["note"]]
+        for entry in entries
+    ])
 
 
 def merge_search_pending_lists() -> None:

@@ -3,7 +3,6 @@ writing synthetic rows fast with PostgreSQL's COPY, and serving the portal with 
 measure it under concurrent clients."""
 
 import http.client
-import io
 import os
 import re
 import secrets
@@ -14,12 +13,14 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+
+from portal.copying import copy_lines, copy_text
 
 # Rows sent per COPY, and primary keys reserved per query.
 CHUNK = 10_000
@@ -72,24 +73,6 @@ def remove_accounts(prefix: str) -> None:
     accounts.exclude(pk__in=audited.values("pk")).delete()
 
 
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text(value) -> str:
-    """A value in COPY's text format."""
-    if value is None:
-        return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(COPY_ESCAPES)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
 class Copier:
     """Rows for one table, sent with COPY every CHUNK rows: far quicker than INSERTs for a million.
 
@@ -121,14 +104,7 @@ class Copier:
     def flush(self) -> None:
         if not self.lines:
             return
-        data = "\n".join(self.lines) + "\n"
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(self.sql, io.StringIO(data))
-            else:  # psycopg 3
-                with raw.copy(self.sql) as copy:
-                    copy.write(data)
+        copy_lines(self.sql, "\n".join(self.lines) + "\n")
         self.count += len(self.lines)
         self.lines = []
 
