@@ -38,6 +38,18 @@ class BenchmarkCommand(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(f"\n{text}"))
 
     @contextmanager
+    def describe_machine(self) -> None:
+        """What the figures were measured on: the cores and their load, PostgreSQL and its settings."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('server_version'), current_setting('shared_buffers'), "
+                           "current_setting('max_wal_size'), current_setting('checkpoint_timeout'), "
+                           "current_setting('work_mem'), current_setting('maintenance_work_mem')")
+            version, buffers, wal, checkpoints, work, maintenance = cursor.fetchone()
+        load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+        self.say(f"Machine: {os.cpu_count()} cores, load average {load} (1 / 5 / 15 min). PostgreSQL {version}: "
+                 f"shared_buffers {buffers}, max_wal_size {wal}, checkpoint_timeout {checkpoints}, "
+                 f"work_mem {work}, maintenance_work_mem {maintenance}.")
+
     def timed(self, label: str):
         started = time.perf_counter()
         yield

@@ -92,6 +92,7 @@ class Command(RegistryMeasures, BenchmarkCommand):
                 self.import_once(Path(options["import_only"]), int(rows), run, expect)
                 return
             self.workdir = Path(tempfile.mkdtemp(prefix="benchmark_registry_"))
+            self.describe_machine()
             try:
                 self.city_user, self.province_user, self.sme_user = self.make_users()
                 if not options["skip_registry"]:
@@ -106,6 +107,8 @@ class Command(RegistryMeasures, BenchmarkCommand):
                         self.measure_export(separate_process=not options["no_serve"])
                 if not options["skip_import"]:
                     self.measure_import(options["import_rows"], separate_process=not options["no_serve"])
+                self.say()
+                self.describe_machine()
             finally:
                 if options["keep"]:
                     self.say(f"\nKept the synthetic data (users {USER_PREFIX}*, firms with the benchmark's "
