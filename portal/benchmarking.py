@@ -37,7 +37,6 @@ class BenchmarkCommand(BaseCommand):
     def heading(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"\n{text}"))
 
-    @contextmanager
     def describe_machine(self) -> None:
         """What the figures were measured on: the cores and their load, PostgreSQL and its settings."""
         with connection.cursor() as cursor:
@@ -50,6 +49,7 @@ class BenchmarkCommand(BaseCommand):
                  f"shared_buffers {buffers}, max_wal_size {wal}, checkpoint_timeout {checkpoints}, "
                  f"work_mem {work}, maintenance_work_mem {maintenance}.")
 
+    @contextmanager
     def timed(self, label: str):
         started = time.perf_counter()
         yield
