@@ -24,12 +24,14 @@ def test_open_overdue_cases_come_first_and_closed_cases_last(client_for, bob):
         AssistanceCase.objects.filter(pk=opened.pk).update(**{"last_visit_on": today, **fields})
         return title
 
-    closed_overdue = case("已结案", status=Status.CLOSED, resolution="resolved", closed_at=timezone.now(),
-                          next_follow_up_on=today - datetime.timedelta(days=30))
+    # Opened in an order that newest-first alone would not give: the stale case before the fresh
+    # one, the closed case last.
+    stale = case("久未走访", last_visit_on=today - datetime.timedelta(days=40))
     fresh = case("进行中", next_follow_up_on=today + datetime.timedelta(days=5))
     late = case("逾期三天", next_follow_up_on=today - datetime.timedelta(days=3))
-    stale = case("久未走访", last_visit_on=today - datetime.timedelta(days=40))
     later = case("逾期十天", next_follow_up_on=today - datetime.timedelta(days=10))
+    closed_overdue = case("已结案", status=Status.CLOSED, resolution="resolved", closed_at=timezone.now(),
+                          next_follow_up_on=today - datetime.timedelta(days=30))
 
     response = client_for(bob).get(reverse("cases:list"))
     titles = [c.title for c in response.context["object_list"]]

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.cases import selectors as cases
-from campaigns.cases.models import CaseAssignment
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating
 from campaigns.selectors import campaigns_open_for, campaigns_visible_to, may_manage_campaign
 from enterprises import selectors as registry
 from experts.selectors import experts_visible_to
@@ -71,6 +71,9 @@ def world(alice, bob, bianca, charlie, diana, erin, admin_user):
         "erin": ExpertFactory(code="130100-0002", name="王海燕", user=erin),
     }
     CaseAssignment.objects.create(case=w.cases["yuhua"], expert=w.experts["erin"], assigned_by=bob)
+    # Another expert on alice's case: erin must not see it for that.
+    CaseAssignment.objects.create(case=w.cases["changan"], expert=w.experts["dongguan_serving_changan"],
+                                  assigned_by=bob)
     CaseAssignment.objects.create(case=w.cases["lubei"], expert=w.experts["erin"], assigned_by=charlie,
                                   active=False, released_at=timezone.now(), released_by=charlie)
     return w
@@ -239,6 +242,37 @@ def test_overdue_follow_ups_and_stale_cases(world, bob, alice):
     assert list(cases.overdue_follow_ups(bob)) == [] and changan not in cases.stale_cases(bob)
     assert list(cases.cases_awaiting_rating(alice)) == [changan]
     assert list(cases.cases_awaiting_rating(bob)) == []
+    CaseRating.objects.create(case=changan, score=4, rated_by=alice)
+    assert list(cases.cases_awaiting_rating(alice)) == []  # rated: nothing left to ask
+
+
+def test_the_longest_overdue_and_the_longest_unvisited_come_first(world, bob):
+    """Opened in the reverse of the order they are listed, so an order by opening or by id shows."""
+    def case(**fields):
+        opened = CaseFactory(campaign=world.shijiazhuang, enterprise=EnterpriseFactory(region=region("130102")),
+                             lead=bob)
+        AssistanceCase.objects.filter(pk=opened.pk).update(**fields)
+        return opened
+
+    def days_ago(days):
+        return TODAY - datetime.timedelta(days=days)
+
+    due_in_three = case(next_follow_up_on=days_ago(3), last_visit_on=days_ago(5))
+    due_in_ten = case(next_follow_up_on=days_ago(10), last_visit_on=days_ago(12))
+    mine = {due_in_three, due_in_ten}
+    assert [c for c in cases.overdue_follow_ups(bob) if c in mine] == [due_in_ten, due_in_three]
+
+    # Unvisited for 45 and 60 days, opened 100 and 70 days ago: the longest without a visit first.
+    moment = timezone.now()
+    unvisited_45 = case(last_visit_on=days_ago(45), opened_at=moment - datetime.timedelta(days=100))
+    unvisited_60 = case(last_visit_on=days_ago(60), opened_at=moment - datetime.timedelta(days=70))
+    mine = {unvisited_45, unvisited_60}
+    assert [c for c in cases.stale_cases(bob) if c in mine] == [unvisited_60, unvisited_45]
+    # Never visited: the one opened longer ago first.
+    opened_40 = case(opened_at=moment - datetime.timedelta(days=40))
+    opened_50 = case(opened_at=moment - datetime.timedelta(days=50))
+    mine = {opened_40, opened_50}
+    assert [c for c in cases.stale_cases(bob) if c in mine] == [opened_50, opened_40]
 
 
 def test_the_campaigns_a_case_may_join_come_with_their_regions_in_one_query(world, django_assert_num_queries):
