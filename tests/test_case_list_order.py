@@ -25,11 +25,11 @@ def test_open_overdue_cases_come_first_and_closed_cases_last(client_for, bob):
         return title
 
     # Opened in an order that newest-first alone would not give: the stale case before the fresh
-    # one, the closed case last.
+    # one, the longer overdue before the shorter, the closed case last.
     stale = case("久未走访", last_visit_on=today - datetime.timedelta(days=40))
     fresh = case("进行中", next_follow_up_on=today + datetime.timedelta(days=5))
-    late = case("逾期三天", next_follow_up_on=today - datetime.timedelta(days=3))
     later = case("逾期十天", next_follow_up_on=today - datetime.timedelta(days=10))
+    late = case("逾期三天", next_follow_up_on=today - datetime.timedelta(days=3))
     closed_overdue = case("已结案", status=Status.CLOSED, resolution="resolved", closed_at=timezone.now(),
                           next_follow_up_on=today - datetime.timedelta(days=30))
 
