@@ -159,6 +159,13 @@ def test_only_the_firm_never_reads_internal_remarks(world, persona, name, shows)
     assert cases.shows_internal_remarks(user) is shows
 
 
+def test_a_switched_off_firm_or_expert_account_sees_no_cases_or_visits(world, alice, erin):
+    for user in (alice, erin):
+        user.is_active = False
+        user.save()
+        assert not cases.cases_visible_to(user).exists() and not cases.visits_visible_to(user).exists()
+
+
 def test_the_firms_visits_are_read_without_their_internal_remarks(world, alice, bob):
     visit = cases.visits_visible_to(alice).get()
     assert "internal_remark" in visit.get_deferred_fields()
@@ -236,6 +243,9 @@ def test_overdue_follow_ups_and_stale_cases(world, bob, alice):
     fresh = CaseFactory(campaign=world.shijiazhuang, enterprise=world.firms["yuhua"], lead=bob,
                         opened_at=timezone.now() - datetime.timedelta(days=40))
     assert fresh in cases.stale_cases(bob)  # never visited, opened 40 days ago
+    recent = CaseFactory(campaign=world.shijiazhuang, enterprise=world.firms["changan"], lead=bob,
+                         opened_at=timezone.now() - datetime.timedelta(days=10))
+    assert recent not in cases.stale_cases(bob)  # never visited, but opened only 10 days ago
     assert list(cases.overdue_follow_ups(alice)) == [changan]
     changan.status, changan.resolution, changan.closed_at = "closed", "unresolved", timezone.now()
     changan.save()
