@@ -64,4 +64,34 @@ ACCEPTED: dict[str, str] = {
     "branch runs either way; on PostgreSQL the campaign row lock then serialises the recounts instead",
     "campaigns.kpis.engine.xǁRecountǁ__init____mutmut_1": "the default of `first`: its only caller, recount(), "
     "always passes it",
+    # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
+    "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
+    "'enterprise__region' joins the enterprise too, the same single query",
+    "campaigns.cases.selectors.x_visits_visible_to__mutmut_5": "select_related without 'case': 'case__enterprise' "
+    "joins the case too, the same single query",
+    "campaigns.cases.selectors.x_overdue_follow_ups__mutmut_4": "no id after the follow-up date: it only orders "
+    "cases promised the same day, which SQLite returns in id order anyway",
+    "campaigns.cases.selectors.x_stale_cases__mutmut_6": "no id after the visit and opening moments: it only "
+    "orders exact ties, which SQLite returns in id order anyway",
+    "campaigns.cases.selectors.x_action_first__mutmut_6": "the rank's output_field None: Django takes the "
+    "integer field from the Value(0..3) branches",
+    "campaigns.cases.selectors.x_action_first__mutmut_11": "the rank without output_field: as mutant 6",
+    "campaigns.cases.selectors.x_action_first__mutmut_13": "an overdue case ranked NULL instead of 0: SQLite sorts "
+    "NULL first, so overdue cases still lead; PostgreSQL sorts it last and test_case_list_order fails there",
+    "campaigns.cases.selectors.x_action_first__mutmut_15": "as mutant 13 (When without then)",
+    "campaigns.cases.selectors.x_action_first__mutmut_16": "as mutant 13 (Value(None))",
+    "campaigns.cases.selectors.x_action_first__mutmut_17": "overdue ranked 1 like stale: within that rank the "
+    "overdue date (set only on overdue cases, NULLs last) still puts every overdue case first, longest first",
+    "campaigns.cases.selectors.x_action_first__mutmut_33": "closed cases ranked 4 instead of 3: still last",
+    "campaigns.cases.selectors.x_action_first__mutmut_36": "overdue_since default None instead of Value(None): "
+    "both are NULL",
+    "campaigns.cases.selectors.x_action_first__mutmut_37": "overdue_since's output_field None: Django takes the "
+    "date field from next_follow_up_on",
+    "campaigns.cases.selectors.x_action_first__mutmut_39": "overdue_since without a default: a Case's default is "
+    "NULL anyway",
+    "campaigns.cases.selectors.x_action_first__mutmut_40": "overdue_since without output_field: as mutant 37",
+    "campaigns.cases.selectors.x_action_first__mutmut_55": "no id after the opening moment: it only orders cases "
+    "opened at the same microsecond, which SQLite returns in id order anyway",
+    "campaigns.cases.selectors.x_action_first__mutmut_62": "nulls_last=None: inside one rank the overdue date is "
+    "set on every case (overdue) or on none (the others), so where NULLs sort never matters",
 }
