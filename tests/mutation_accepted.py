@@ -94,4 +94,13 @@ ACCEPTED: dict[str, str] = {
     "opened at the same microsecond, which SQLite returns in id order anyway",
     "campaigns.cases.selectors.x_action_first__mutmut_62": "nulls_last=None: inside one rank the overdue date is "
     "set on every case (overdue) or on none (the others), so where NULLs sort never matters",
+    # portal/idempotency.py
+    "portal.idempotency.x_canonical__mutmut_19": "cls=None: with default=str given, json.dumps's encoder uses str "
+    "for every value JSON cannot hold, so DjangoJSONEncoder's own default is never called either way",
+    "portal.idempotency.x_canonical__mutmut_24": "without cls: as mutant 19",
+    "portal.idempotency.x_canonical__mutmut_20": "ensure_ascii=None: falsy, the same as False",
+    "portal.idempotency.x_canonical__mutmut_21": "default=None (DjangoJSONEncoder's default then): request.data "
+    "holds only what DRF's JSON and form parsers make (strings, numbers, lists, dicts, uploads already named "
+    "by name:size), so no default is ever consulted",
+    "portal.idempotency.x_canonical__mutmut_26": "without default: as mutant 21",
 }

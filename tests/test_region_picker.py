@@ -43,6 +43,21 @@ def test_the_cascade_starts_at_the_provinces_for_an_sme_and_goes_down(client_for
     assert "130102" in codes(lookup(client, parent="130100"))
 
 
+def test_the_children_of_a_region_come_with_their_city_and_province_named(client_for, alice):
+    [changan] = [row for row in lookup(client_for(alice), parent="130100").json()["results"]
+                 if row["code"] == "130102"]
+    assert changan["path"] == "河北省 石家庄市 长安区"
+
+
+def test_a_national_regulator_starts_at_the_provinces_not_at_the_country(client_for, db):
+    from portal.models import Region
+    from tests.factories import RegulatorFactory
+
+    national = RegulatorFactory(username="national", region=Region.objects.get(code="000000"))
+    provinces = codes(lookup(client_for(national)))
+    assert len(provinces) == 34 and "130000" in provinces and "000000" not in provinces
+
+
 def test_a_city_regulator_picks_inside_the_city_only(client_for, bob):
     client = client_for(bob)
     assert codes(lookup(client)) == ["130100"]
