@@ -96,6 +96,14 @@ def test_a_key_still_being_handled_answers_409(bob):
     assert problem.value.status == 409 and calls.runs == 0
 
 
+def test_a_repeat_replays_its_own_users_answer_when_another_user_took_the_same_key_first(bob, bianca):
+    call(bianca, Calls(body="bianca's"), fp="fp-bianca")
+    bobs = Calls(body="bob's")
+    call(bob, bobs, fp="fp-bob")
+    again = call(bob, bobs, fp="fp-bob")
+    assert (again.body, again.replayed, bobs.runs) == ("bob's-1", True, 1)
+
+
 def test_keys_belong_to_their_user(bob, bianca):
     calls = Calls()
     call(bob, calls)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns.cases import selectors as cases
 from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating
-from campaigns.selectors import campaigns_open_for, campaigns_visible_to, may_manage_campaign
+from campaigns.selectors import campaigns_for_entry, campaigns_open_for, campaigns_visible_to, may_manage_campaign
 from enterprises import selectors as registry
 from experts.selectors import experts_visible_to
 from portal import selectors as jurisdiction
@@ -288,6 +288,31 @@ def test_the_longest_overdue_and_the_longest_unvisited_come_first(world, bob):
 def test_the_campaigns_a_case_may_join_come_with_their_regions_in_one_query(world, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert {c.region.name for c in campaigns_open_for(world.firms["changan"])} == {"河北省", "石家庄市"}
+    with django_assert_num_queries(1):
+        assert {c.region.name for c in campaigns_for_entry(world.firms["changan"])} == {"河北省", "石家庄市"}
+
+
+def test_a_case_may_be_recorded_in_started_campaigns_covering_the_firm_until_entry_closes(world):
+    CampaignFactory(name="明年", region=region("130100"), starts_on=TODAY + datetime.timedelta(days=1),
+                    ends_on=TODAY + datetime.timedelta(days=90))
+    CampaignFactory(name="已关账", region=region("130100"), starts_on=TODAY - datetime.timedelta(days=90),
+                    ends_on=TODAY - datetime.timedelta(days=30), entry_closed_at=timezone.now())
+    # Running, or ended but still open for entry (补录); not one to come, one closed for entry or elsewhere.
+    assert {c.name for c in campaigns_for_entry(world.firms["changan"])} == {"河北", "石家庄", "已结束"}
+    assert {c.name for c in campaigns_for_entry(world.firms["lubei"])} == {"河北", "唐山"}
+
+
+def test_import_jobs_come_with_their_uploader_and_region_in_one_query(world, bob, admin_user,
+                                                                     django_assert_num_queries):
+    from enterprises.models import ImportJob
+
+    for user in (bob, admin_user):
+        ImportJob.objects.create(uploaded_by=user, region=user.region, file="imports/list.csv",
+                                 original_name="list.csv", format="csv")
+    with django_assert_num_queries(1):
+        assert {(job.uploaded_by.username, job.region and job.region.name)
+                for job in registry.import_jobs_visible_to(admin_user)} == {("bob", "石家庄市"), ("admin", None)}
+    assert [job.uploaded_by for job in registry.import_jobs_visible_to(bob)] == [bob]
 
 
 def test_a_case_visited_lately_is_not_stale_however_long_ago_it_opened_and_open_cases_await_no_rating(world, bob,
