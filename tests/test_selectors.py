@@ -42,6 +42,7 @@ class World:
 @pytest.fixture
 def world(alice, bob, bianca, charlie, diana, erin, admin_user):
     w = World()
+    w.bob = bob
     w.hebei = CampaignFactory(name="河北")
     w.shijiazhuang = CampaignFactory(name="石家庄", region=region("130100"))
     w.tangshan = CampaignFactory(name="唐山", region=region("130200"))
@@ -147,6 +148,34 @@ def test_the_jurisdiction_prefix_and_regions_of_each_persona(world, persona, nam
         assert all(code.startswith(prefix) for code in regions.values_list("code", flat=True))
     for code in ("130102", "130100", "130203", "441900"):
         assert jurisdiction.region_is_visible_to(user, code) == (prefix is not None and code.startswith(prefix))
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_each_persona_sees_exactly_its_firms_surveys_and_the_claims_it_may_decide(world, persona, name,
+                                                                                 django_assert_num_queries):
+    from enterprises.models import EnterpriseClaim, NeedsSurvey
+    from portal.models import ServiceArea
+    from tests.factories import UserFactory
+
+    area = ServiceArea.objects.first()
+    for key, firm in world.firms.items():
+        survey = NeedsSurvey.objects.create(enterprise=firm, kind=NeedsSurvey.Kind.BASELINE, answered_by=world.bob)
+        survey.services_wanted.add(area)
+        EnterpriseClaim.objects.create(enterprise=firm, user=UserFactory(username=f"claimant-{key}", role="sme"),
+                                       decided_by=world.bob)
+    user = who(persona, name)
+    sees_none = name in ("erin", "anonymous", "retired")  # answered without asking the database
+    with django_assert_num_queries(0 if sees_none else 2):  # the surveys with their firms, then their services
+        surveys = [(s.enterprise.name, [a.pk for a in s.services_wanted.all()])
+                   for s in registry.surveys_visible_to(user)]
+    assert sorted(surveys) == sorted((world.firms[f].name, [area.pk]) for f in FIRMS[name])
+    with django_assert_num_queries(0 if sees_none else 1):  # the claims with firm, region, claimant, decider
+        claims = {(c.enterprise.region.code, c.user.username, c.decided_by.username)
+                  for c in registry.claims_visible_to(user)}
+    assert {code for code, *_ in claims} == (
+        set() if name == "alice" else {world.firms[f].region_id for f in FIRMS[name]})
+    if name == "alice":
+        assert not registry.claims_visible_to(user).exists()  # only the claims she made herself
 
 
 # --- internal remarks -----------------------------------------------------------------------------
