@@ -105,4 +105,12 @@ ACCEPTED: dict[str, str] = {
     "portal.idempotency.x_canonical__mutmut_26": "without default: as mutant 21",
     "portal.idempotency.x_once__mutmut_57": "saving every field instead of the three answer fields: the row was "
     "inserted in this same transaction and nothing else changed it, so the same values are written",
+    # portal/selectors.py, enterprises/selectors.py, campaigns/selectors.py (jurisdiction)
+    "portal.selectors.x_region_search__mutmut_13": "codes = '' instead of None for a typed number: `codes` is only "
+    "read for typed letters, so the value is never used",
+    "portal.selectors.x_region_search__mutmut_35": "counties ranked 3 instead of 2: still after cities",
+    "portal.selectors.x_region_search__mutmut_44": "501 candidates instead of 500 before ranking: candidates come "
+    "in code order, and the 20 shown (lowest levels, then codes) always lie among the first 500",
+    "enterprises.selectors.x_claims_visible_to__mutmut_6": "select_related without 'enterprise': "
+    "'enterprise__region' joins the enterprise too, the same single query",
 }

@@ -29,6 +29,23 @@ def test_an_sme_finds_shijiazhuang_by_name_code_or_pinyin(client_for, alice, typ
     assert codes(lookup(client_for(alice), q=typed))[0] == "130100"
 
 
+@pytest.mark.parametrize(("typed", "code"), [("shi jia zhuang", "130100"), ("xi'an", "610100"), ("XI'AN", "610100")])
+def test_blanks_and_the_syllable_apostrophe_are_ignored_in_pinyin(client_for, alice, typed, code):
+    assert code in codes(lookup(client_for(alice), q=typed))
+
+
+def test_provinces_come_before_cities_before_counties_then_by_code(client_for, alice):
+    client = client_for(alice)
+    from portal.models import Region
+
+    hebei = codes(lookup(client, q="130"))
+    cities = list(Region.objects.filter(code__startswith="130", level="city").values_list("code", flat=True))
+    counties = list(Region.objects.filter(code__startswith="130", level="county").values_list("code", flat=True))
+    assert hebei == ["130000", *cities, *counties][:20] and len(cities) > 5
+    tai = codes(lookup(client, q="tai"))  # 台湾省 (710000) before 太原市 (140100), 泰安市 (370900)...
+    assert tai[0] == "710000" and "140100" in tai[1:]
+
+
 def test_a_county_is_found_with_its_city_and_province_named(client_for, alice):
     [changan, *_rest] = [row for row in lookup(client_for(alice), q="changan").json()["results"]
                          if row["code"] == "130102"]
