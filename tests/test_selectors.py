@@ -42,7 +42,7 @@ class World:
 @pytest.fixture
 def world(alice, bob, bianca, charlie, diana, erin, admin_user):
     w = World()
-    w.bob = bob
+    w.alice, w.bob = alice, bob
     w.hebei = CampaignFactory(name="河北")
     w.shijiazhuang = CampaignFactory(name="石家庄", region=region("130100"))
     w.tangshan = CampaignFactory(name="唐山", region=region("130200"))
@@ -163,6 +163,7 @@ def test_each_persona_sees_exactly_its_firms_surveys_and_the_claims_it_may_decid
         survey.services_wanted.add(area)
         EnterpriseClaim.objects.create(enterprise=firm, user=UserFactory(username=f"claimant-{key}", role="sme"),
                                        decided_by=world.bob)
+    EnterpriseClaim.objects.create(enterprise=world.firms["yuhua"], user=world.alice)
     user = who(persona, name)
     sees_none = name in ("erin", "anonymous", "retired")  # answered without asking the database
     with django_assert_num_queries(0 if sees_none else 2):  # the surveys with their firms, then their services
@@ -170,12 +171,17 @@ def test_each_persona_sees_exactly_its_firms_surveys_and_the_claims_it_may_decid
                    for s in registry.surveys_visible_to(user)]
     assert sorted(surveys) == sorted((world.firms[f].name, [area.pk]) for f in FIRMS[name])
     with django_assert_num_queries(0 if sees_none else 1):  # the claims with firm, region, claimant, decider
-        claims = {(c.enterprise.region.code, c.user.username, c.decided_by.username)
+        claims = {(c.enterprise.region.code, c.user.username, getattr(c.decided_by, "username", None))
                   for c in registry.claims_visible_to(user)}
-    assert {code for code, *_ in claims} == (
-        set() if name == "alice" else {world.firms[f].region_id for f in FIRMS[name]})
-    if name == "alice":
-        assert not registry.claims_visible_to(user).exists()  # only the claims she made herself
+    if name == "alice":  # only the claim she made herself
+        assert [c.enterprise for c in registry.claims_visible_to(user)] == [world.firms["yuhua"]]
+    else:
+        assert {code for code, *_ in claims} == {world.firms[f].region_id for f in FIRMS[name]}
+    with django_assert_num_queries(0 if sees_none else 1):  # the needs with their firm, its region, the area
+        needs = {(n.enterprise.region.code, n.service_area.name) for n in registry.needs_visible_to(user)}
+    assert {code for code, _area in needs} == {world.firms[f].region_id for f in FIRMS[name]}
+    with django_assert_num_queries(0 if PREFIX[name] is None else 1):  # the regions with their parents
+        assert all(r.parent is None or r.parent.name for r in jurisdiction.regions_visible_to(user)[:50])
 
 
 # --- internal remarks -----------------------------------------------------------------------------
