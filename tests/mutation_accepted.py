@@ -119,4 +119,11 @@ ACCEPTED: dict[str, str] = {
     "routes pass every URL part by name, so args is always empty",
     "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_16": "initialize_request without *args: DRF's "
     "initialize_request reads only the request",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_17": "initialize_request without **kwargs: DRF's "
+    "initialize_request reads only the request",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_22": "initial() without *args: the API's routes "
+    "(SimpleRouter) pass every URL part by name, so args is always empty",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_23": "initial() without **kwargs: initial() reads "
+    "them only for a format suffix and a versioning scheme, and the portal's API has neither (SimpleRouter, no "
+    "DEFAULT_VERSIONING_CLASS)",
 }
