@@ -64,4 +64,71 @@ ACCEPTED: dict[str, str] = {
     "branch runs either way; on PostgreSQL the campaign row lock then serialises the recounts instead",
     "campaigns.kpis.engine.xǁRecountǁ__init____mutmut_1": "the default of `first`: its only caller, recount(), "
     "always passes it",
+    # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
+    "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
+    "'enterprise__region' joins the enterprise too, the same single query",
+    "campaigns.cases.selectors.x_visits_visible_to__mutmut_5": "select_related without 'case': 'case__enterprise' "
+    "joins the case too, the same single query",
+    "campaigns.cases.selectors.x_overdue_follow_ups__mutmut_4": "no id after the follow-up date: it only orders "
+    "cases promised the same day, which SQLite returns in id order anyway",
+    "campaigns.cases.selectors.x_stale_cases__mutmut_6": "no id after the visit and opening moments: it only "
+    "orders exact ties, which SQLite returns in id order anyway",
+    "campaigns.cases.selectors.x_action_first__mutmut_6": "the rank's output_field None: Django takes the "
+    "integer field from the Value(0..3) branches",
+    "campaigns.cases.selectors.x_action_first__mutmut_11": "the rank without output_field: as mutant 6",
+    "campaigns.cases.selectors.x_action_first__mutmut_13": "an overdue case ranked NULL instead of 0: SQLite sorts "
+    "NULL first, so overdue cases still lead; PostgreSQL sorts it last and test_case_list_order fails there",
+    "campaigns.cases.selectors.x_action_first__mutmut_15": "as mutant 13 (When without then)",
+    "campaigns.cases.selectors.x_action_first__mutmut_16": "as mutant 13 (Value(None))",
+    "campaigns.cases.selectors.x_action_first__mutmut_17": "overdue ranked 1 like stale: within that rank the "
+    "overdue date (set only on overdue cases, NULLs last) still puts every overdue case first, longest first",
+    "campaigns.cases.selectors.x_action_first__mutmut_33": "closed cases ranked 4 instead of 3: still last",
+    "campaigns.cases.selectors.x_action_first__mutmut_36": "overdue_since default None instead of Value(None): "
+    "both are NULL",
+    "campaigns.cases.selectors.x_action_first__mutmut_37": "overdue_since's output_field None: Django takes the "
+    "date field from next_follow_up_on",
+    "campaigns.cases.selectors.x_action_first__mutmut_39": "overdue_since without a default: a Case's default is "
+    "NULL anyway",
+    "campaigns.cases.selectors.x_action_first__mutmut_40": "overdue_since without output_field: as mutant 37",
+    "campaigns.cases.selectors.x_action_first__mutmut_55": "no id after the opening moment: it only orders cases "
+    "opened at the same microsecond, which SQLite returns in id order anyway",
+    "campaigns.cases.selectors.x_action_first__mutmut_62": "nulls_last=None: inside one rank the overdue date is "
+    "set on every case (overdue) or on none (the others), so where NULLs sort never matters",
+    # portal/idempotency.py
+    "portal.idempotency.x_canonical__mutmut_19": "cls=None: with default=str given, json.dumps's encoder uses str "
+    "for every value JSON cannot hold, so DjangoJSONEncoder's own default is never called either way",
+    "portal.idempotency.x_canonical__mutmut_24": "without cls: as mutant 19",
+    "portal.idempotency.x_canonical__mutmut_20": "ensure_ascii=None: falsy, the same as False",
+    "portal.idempotency.x_canonical__mutmut_21": "default=None (DjangoJSONEncoder's default then): request.data "
+    "holds only what DRF's JSON and form parsers make (strings, numbers, lists, dicts, uploads already named "
+    "by name:size), so no default is ever consulted",
+    "portal.idempotency.x_canonical__mutmut_26": "without default: as mutant 21",
+    "portal.idempotency.x_once__mutmut_57": "saving every field instead of the three answer fields: the row was "
+    "inserted in this same transaction and nothing else changed it, so the same values are written",
+    # portal/selectors.py, enterprises/selectors.py, campaigns/selectors.py (jurisdiction)
+    "portal.selectors.x_region_search__mutmut_13": "codes = '' instead of None for a typed number: `codes` is only "
+    "read for typed letters, so the value is never used",
+    "portal.selectors.x_region_search__mutmut_35": "counties ranked 3 instead of 2: still after cities",
+    "portal.selectors.x_region_search__mutmut_44": "501 candidates instead of 500 before ranking: candidates come "
+    "in code order, and the 20 shown (lowest levels, then codes) always lie among the first 500",
+    "enterprises.selectors.x_claims_visible_to__mutmut_6": "select_related without 'enterprise': "
+    "'enterprise__region' joins the enterprise too, the same single query",
+    "enterprises.selectors.x_needs_visible_to__mutmut_5": "select_related without 'enterprise': "
+    "'enterprise__region' joins the enterprise too, the same single query",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_10": "super().dispatch without *args: the API's "
+    "routes pass every URL part by name, so args is always empty",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_16": "initialize_request without *args: DRF's "
+    "initialize_request reads only the request",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_17": "initialize_request without **kwargs: DRF's "
+    "initialize_request reads only the request",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_22": "initial() without *args: the API's routes "
+    "(SimpleRouter) pass every URL part by name, so args is always empty",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_23": "initial() without **kwargs: initial() reads "
+    "them only for a format suffix and a versioning scheme, and the portal's API has neither (SimpleRouter, no "
+    "DEFAULT_VERSIONING_CLASS)",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_32": "> 400 instead of >= 400 in the API's answer: "
+    "a 400 then has its body encoded too, but once() stores nothing for any status of 400 or more",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_33": ">= 401: as mutant 32",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_34": "a body 'XXXX' for an answer of 400 or more: "
+    "once() stores nothing for those, so the body is dropped either way",
 }

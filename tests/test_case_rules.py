@@ -242,6 +242,13 @@ def test_a_transition_records_who_moved_it_with_the_note(bob, case):
     assert entry.changes == {"status": ["open", "diagnosing"]} and entry.note == "开始诊断"
 
 
+def test_a_transition_without_a_note_records_none(bob, case):
+    services.case_transition(user=bob, case=case, to_status=Status.DIAGNOSING)
+    assert CaseEvent.objects.filter(case=case).latest("pk").note == ""
+    assert AuditEntry.objects.get(content_type__model="assistancecase", object_id=str(case.pk),
+                                  action="transition").note == ""
+
+
 def test_closing_refuses_with_the_reason(bob, case):
     assert refusal(lambda: services.case_close(user=bob, case=case, resolution="resolved", colour="red")) == {
         "": ["Unknown outcome: colour"]}

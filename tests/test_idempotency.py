@@ -128,11 +128,62 @@ def test_a_refused_request_keeps_no_key_so_its_corrected_retry_goes_through(api,
                        HTTP_IDEMPOTENCY_KEY=idempotency_key).status_code == 201
 
 
-def test_keys_are_per_user_and_a_malformed_key_is_refused(api, alice, bob, case):
+def test_keys_are_per_user_and_a_malformed_key_is_refused(api, bob, bianca, case):
     payload = {"case": case.pk, "visited_on": str(TODAY()), "mode": "remote", "hours": "1", "people_present": "王"}
-    assert api(bob).post(reverse("api:visit-list"), payload, format="json",
-                         HTTP_IDEMPOTENCY_KEY="short").status_code == 400
+    malformed = api(bob).post(reverse("api:visit-list"), payload, format="json", HTTP_IDEMPOTENCY_KEY="short")
+    assert malformed.status_code == 400
+    assert malformed.json() == {"detail": "An idempotency key has 8 to 128 letters, digits or . _ : - characters."}
     assert not Visit.objects.exists()
+    idempotency_key = key()
+    first, second = (api(user).post(reverse("api:visit-list"), payload, format="json",
+                                    HTTP_IDEMPOTENCY_KEY=idempotency_key) for user in (bob, bianca))
+    assert (first.status_code, second.status_code) == (201, 201) and "Idempotent-Replayed" not in second
+    assert Visit.objects.count() == 2
+
+
+def test_a_refused_key_says_why(api, alice):
+    firm = alice.enterprises.get()
+    payload = {"enterprise": firm.pk, "service_area": ServiceArea.objects.first().pk, "title": "甲",
+               "description": "甲"}
+    client, url, idempotency_key = api(alice), reverse("api:need-list"), key()
+    client.post(url, payload, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key)
+    other = client.post(url, {**payload, "title": "乙"}, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key)
+    assert (other.status_code, other.json()) == (
+        422, {"detail": "This idempotency key was already used for a different request."})
+    first_attempt = IdempotencyKey.objects.get()  # as if its request were still running: no answer yet
+    IdempotencyKey.objects.create(user=alice, key="still-busy", fingerprint=first_attempt.fingerprint)
+    busy = client.post(url, payload, format="json", HTTP_IDEMPOTENCY_KEY="still-busy")
+    assert (busy.status_code, busy.json()) == (
+        409, {"detail": "A request with this idempotency key is still being handled."})
+    assert NeedRequest.objects.count() == 1
+
+
+def test_a_key_stored_before_a_restart_is_still_recognised(api, alice):
+    """Keys are kept a day, across restarts and upgrades: the fingerprint of an API request is that
+    of POST, its path and its parsed data, so a retry after an upgrade gets the stored answer."""
+    from portal.idempotency import canonical, fingerprint
+
+    firm = alice.enterprises.get()
+    payload = {"enterprise": firm.pk, "service_area": ServiceArea.objects.first().pk, "title": "压力表校准",
+               "description": "三台压力表超期未检"}
+    url = reverse("api:need-list")
+    IdempotencyKey.objects.create(user=alice, key="before-the-upgrade", status_code=201, body='{"id": 4711}',
+                                  fingerprint=fingerprint("POST", url, canonical(payload)))
+    retry = api(alice).post(url, payload, format="json", HTTP_IDEMPOTENCY_KEY="before-the-upgrade")
+    assert (retry.status_code, retry.json(), retry["Idempotent-Replayed"]) == (201, {"id": 4711}, "true")
+    assert "Location" not in retry
+    assert not NeedRequest.objects.exists()
+
+
+def test_a_key_on_a_request_that_is_not_a_post_changes_nothing(api, bob, case):
+    client, detail, idempotency_key = api(bob), reverse("api:case-detail", args=[case.pk]), key()
+    refused = client.post(detail, {}, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key)
+    assert refused.status_code == 405 and refused.json() == {"detail": 'Method "POST" not allowed.'}
+    for _ in range(2):
+        read = client.get(detail, HTTP_IDEMPOTENCY_KEY=idempotency_key)
+        assert read.status_code == 200 and read.json()["title"] == "计量帮扶"
+        assert "Idempotent-Replayed" not in read
+    assert not IdempotencyKey.objects.exists()
 
 
 def test_without_a_key_two_posts_make_two(api, bob, case):

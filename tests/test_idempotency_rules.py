@@ -7,13 +7,17 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import QueryDict
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal import idempotency
 from portal.idempotency import KeyProblem, canonical, fingerprint, forget_old, once
 from portal.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
+
+MALFORMED = "An idempotency key has 8 to 128 letters, digits or . _ : - characters."
+OTHER_REQUEST = "This idempotency key was already used for a different request."
+STILL_HANDLED = "A request with this idempotency key is still being handled."
 
 
 class Calls:
@@ -53,6 +57,17 @@ def test_other_keys_are_refused_with_400_and_nothing_runs(bob, key):
     assert calls.runs == 0 and not IdempotencyKey.objects.exists()
 
 
+def test_each_refusal_says_why(bob):
+    calls = Calls()
+    call(bob, calls)
+    IdempotencyKey.objects.create(user=bob, key="key-0002", fingerprint="fp-1")  # no answer stored yet
+    refusals = {"short": MALFORMED, "key-0001": OTHER_REQUEST, "key-0002": STILL_HANDLED}
+    for key, message in refusals.items():
+        with translation.override("en"), pytest.raises(KeyProblem) as problem:
+            call(bob, calls, key=key, fp="fp-1" if key == "key-0002" else "fp-2")
+        assert (problem.value.message, str(problem.value)) == (message, message)
+
+
 def test_the_first_answer_is_stored_and_a_repeat_replays_it_without_running(bob):
     calls = Calls(location="/cases/7/")
     first = call(bob, calls)
@@ -79,6 +94,14 @@ def test_a_key_still_being_handled_answers_409(bob):
     with pytest.raises(KeyProblem) as problem:
         call(bob, calls)
     assert problem.value.status == 409 and calls.runs == 0
+
+
+def test_a_repeat_replays_its_own_users_answer_when_another_user_took_the_same_key_first(bob, bianca):
+    call(bianca, Calls(body="bianca's"), fp="fp-bianca")
+    bobs = Calls(body="bob's")
+    call(bob, bobs, fp="fp-bob")
+    again = call(bob, bobs, fp="fp-bob")
+    assert (again.body, again.replayed, bobs.runs) == ("bob's-1", True, 1)
 
 
 def test_keys_belong_to_their_user(bob, bianca):
@@ -133,17 +156,21 @@ def test_a_first_attempt_that_vanished_meanwhile_is_retried_as_the_first(bob, mo
     assert call(bob, calls).status == 201 and calls.runs == 1
 
 
-def test_a_key_that_never_frees_gives_up_with_409(bob, monkeypatch):
+def test_a_key_that_never_frees_gives_up_with_409_after_three_tries(bob, monkeypatch):
     from django.db import IntegrityError
 
+    tries = []
+
     def create(**fields):
+        tries.append(fields)
         raise IntegrityError("held")
 
     monkeypatch.setattr(IdempotencyKey.objects, "create", create)
     calls = Calls()
-    with pytest.raises(KeyProblem) as problem:
+    with translation.override("en"), pytest.raises(KeyProblem) as problem:
         call(bob, calls)
-    assert problem.value.status == 409 and calls.runs == 0
+    assert (problem.value.status, problem.value.message) == (409, STILL_HANDLED) and calls.runs == 0
+    assert tries == [{"user": bob, "key": "key-0001", "fingerprint": "fp-1"}] * 3
 
 
 def test_fingerprints_tell_method_path_and_body_apart():
@@ -153,6 +180,15 @@ def test_fingerprints_tell_method_path_and_body_apart():
     others = {fingerprint("PUT", "/api/visits/", b'{"a": 1}'), fingerprint("POST", "/api/cases/", b'{"a": 1}'),
               fingerprint("POST", "/api/visits/", b'{"a": 2}'), fingerprint("POST", "/api/visits/{", b'"a": 1}')}
     assert base not in others and len(others) == 4
+
+
+def test_a_fingerprint_is_the_digest_of_method_path_and_body_separated_by_nul_bytes():
+    """Keys outlive a restart or an upgrade (KEEP): a retry that straddles one must still match the
+    fingerprint stored before it, so the recipe is fixed."""
+    import hashlib
+
+    assert fingerprint("POST", "/api/visits/", b'{"a": 1}') == hashlib.sha256(
+        b'POST\0/api/visits/\0{"a": 1}').hexdigest()
 
 
 def test_canonical_data_is_equal_for_equal_requests_in_any_order():

@@ -29,6 +29,23 @@ def test_an_sme_finds_shijiazhuang_by_name_code_or_pinyin(client_for, alice, typ
     assert codes(lookup(client_for(alice), q=typed))[0] == "130100"
 
 
+@pytest.mark.parametrize(("typed", "code"), [("shi jia zhuang", "130100"), ("xi'an", "610100"), ("XI'AN", "610100")])
+def test_blanks_and_the_syllable_apostrophe_are_ignored_in_pinyin(client_for, alice, typed, code):
+    assert code in codes(lookup(client_for(alice), q=typed))
+
+
+def test_provinces_come_before_cities_before_counties_then_by_code(client_for, alice):
+    client = client_for(alice)
+    from portal.models import Region
+
+    hebei = codes(lookup(client, q="130"))
+    cities = list(Region.objects.filter(code__startswith="130", level="city").values_list("code", flat=True))
+    counties = list(Region.objects.filter(code__startswith="130", level="county").values_list("code", flat=True))
+    assert hebei == ["130000", *cities, *counties][:20] and len(cities) > 5
+    tai = codes(lookup(client, q="tai"))  # 台湾省 (710000) before 太原市 (140100), 泰安市 (370900)...
+    assert tai[0] == "710000" and "140100" in tai[1:]
+
+
 def test_a_county_is_found_with_its_city_and_province_named(client_for, alice):
     [changan, *_rest] = [row for row in lookup(client_for(alice), q="changan").json()["results"]
                          if row["code"] == "130102"]
@@ -41,6 +58,21 @@ def test_the_cascade_starts_at_the_provinces_for_an_sme_and_goes_down(client_for
     assert len(provinces) == 34 and "130000" in provinces
     assert "130100" in codes(lookup(client, parent="130000"))
     assert "130102" in codes(lookup(client, parent="130100"))
+
+
+def test_the_children_of_a_region_come_with_their_city_and_province_named(client_for, alice):
+    [changan] = [row for row in lookup(client_for(alice), parent="130100").json()["results"]
+                 if row["code"] == "130102"]
+    assert changan["path"] == "河北省 石家庄市 长安区"
+
+
+def test_a_national_regulator_starts_at_the_provinces_not_at_the_country(client_for, db):
+    from portal.models import Region
+    from tests.factories import RegulatorFactory
+
+    national = RegulatorFactory(username="national", region=Region.objects.get(code="000000"))
+    provinces = codes(lookup(client_for(national)))
+    assert len(provinces) == 34 and "130000" in provinces and "000000" not in provinces
 
 
 def test_a_city_regulator_picks_inside_the_city_only(client_for, bob):

@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns.cases import selectors as cases
-from campaigns.cases.models import CaseAssignment
-from campaigns.selectors import campaigns_open_for, campaigns_visible_to, may_manage_campaign
+from campaigns.cases.models import AssistanceCase, CaseAssignment, CaseRating
+from campaigns.selectors import campaigns_for_entry, campaigns_open_for, campaigns_visible_to, may_manage_campaign
 from enterprises import selectors as registry
 from experts.selectors import experts_visible_to
 from portal import selectors as jurisdiction
@@ -42,6 +42,7 @@ class World:
 @pytest.fixture
 def world(alice, bob, bianca, charlie, diana, erin, admin_user):
     w = World()
+    w.alice, w.bob = alice, bob
     w.hebei = CampaignFactory(name="河北")
     w.shijiazhuang = CampaignFactory(name="石家庄", region=region("130100"))
     w.tangshan = CampaignFactory(name="唐山", region=region("130200"))
@@ -71,6 +72,9 @@ def world(alice, bob, bianca, charlie, diana, erin, admin_user):
         "erin": ExpertFactory(code="130100-0002", name="王海燕", user=erin),
     }
     CaseAssignment.objects.create(case=w.cases["yuhua"], expert=w.experts["erin"], assigned_by=bob)
+    # Another expert on alice's case: erin must not see it for that.
+    CaseAssignment.objects.create(case=w.cases["changan"], expert=w.experts["dongguan_serving_changan"],
+                                  assigned_by=bob)
     CaseAssignment.objects.create(case=w.cases["lubei"], expert=w.experts["erin"], assigned_by=charlie,
                                   active=False, released_at=timezone.now(), released_by=charlie)
     return w
@@ -146,6 +150,40 @@ def test_the_jurisdiction_prefix_and_regions_of_each_persona(world, persona, nam
         assert jurisdiction.region_is_visible_to(user, code) == (prefix is not None and code.startswith(prefix))
 
 
+@pytest.mark.parametrize("name", PERSONAS)
+def test_each_persona_reads_its_firms_surveys_claims_needs_and_regions_with_what_they_show(
+        world, persona, name, django_assert_num_queries):
+    from enterprises.models import EnterpriseClaim, NeedsSurvey
+    from portal.models import ServiceArea
+    from tests.factories import UserFactory
+
+    area = ServiceArea.objects.first()
+    for key, firm in world.firms.items():
+        survey = NeedsSurvey.objects.create(enterprise=firm, kind=NeedsSurvey.Kind.BASELINE, answered_by=world.bob)
+        survey.services_wanted.add(area)
+        EnterpriseClaim.objects.create(enterprise=firm, user=UserFactory(username=f"claimant-{key}", role="sme"),
+                                       decided_by=world.bob)
+    EnterpriseClaim.objects.create(enterprise=world.firms["yuhua"], user=world.alice)
+    user = who(persona, name)
+    sees_none = name in ("erin", "anonymous", "retired")  # answered without asking the database
+    with django_assert_num_queries(0 if sees_none else 2):  # the surveys with their firms, then their services
+        surveys = [(s.enterprise.name, [a.pk for a in s.services_wanted.all()])
+                   for s in registry.surveys_visible_to(user)]
+    assert sorted(surveys) == sorted((world.firms[f].name, [area.pk]) for f in FIRMS[name])
+    with django_assert_num_queries(0 if sees_none else 1):  # the claims with firm, region, claimant, decider
+        claims = {(c.enterprise.region.code, c.user.username, getattr(c.decided_by, "username", None))
+                  for c in registry.claims_visible_to(user)}
+    if name == "alice":  # only the claim she made herself
+        assert [c.enterprise for c in registry.claims_visible_to(user)] == [world.firms["yuhua"]]
+    else:
+        assert {code for code, *_ in claims} == {world.firms[f].region_id for f in FIRMS[name]}
+    with django_assert_num_queries(0 if sees_none else 1):  # the needs with their firm, its region, the area
+        needs = {(n.enterprise.region.code, n.service_area.name) for n in registry.needs_visible_to(user)}
+    assert {code for code, _area in needs} == {world.firms[f].region_id for f in FIRMS[name]}
+    with django_assert_num_queries(0 if PREFIX[name] is None else 1):  # the regions with their parents
+        assert all(r.parent is None or r.parent.name for r in jurisdiction.regions_visible_to(user)[:50])
+
+
 # --- internal remarks -----------------------------------------------------------------------------
 
 
@@ -154,6 +192,13 @@ def test_the_jurisdiction_prefix_and_regions_of_each_persona(world, persona, nam
 def test_only_the_firm_never_reads_internal_remarks(world, persona, name, shows):
     user = who(persona, name)
     assert cases.shows_internal_remarks(user) is shows
+
+
+def test_a_switched_off_firm_or_expert_account_sees_no_cases_or_visits(world, alice, erin):
+    for user in (alice, erin):
+        user.is_active = False
+        user.save()
+        assert not cases.cases_visible_to(user).exists() and not cases.visits_visible_to(user).exists()
 
 
 def test_the_firms_visits_are_read_without_their_internal_remarks(world, alice, bob):
@@ -233,17 +278,77 @@ def test_overdue_follow_ups_and_stale_cases(world, bob, alice):
     fresh = CaseFactory(campaign=world.shijiazhuang, enterprise=world.firms["yuhua"], lead=bob,
                         opened_at=timezone.now() - datetime.timedelta(days=40))
     assert fresh in cases.stale_cases(bob)  # never visited, opened 40 days ago
+    recent = CaseFactory(campaign=world.shijiazhuang, enterprise=world.firms["changan"], lead=bob,
+                         opened_at=timezone.now() - datetime.timedelta(days=10))
+    assert recent not in cases.stale_cases(bob)  # never visited, but opened only 10 days ago
     assert list(cases.overdue_follow_ups(alice)) == [changan]
     changan.status, changan.resolution, changan.closed_at = "closed", "unresolved", timezone.now()
     changan.save()
     assert list(cases.overdue_follow_ups(bob)) == [] and changan not in cases.stale_cases(bob)
     assert list(cases.cases_awaiting_rating(alice)) == [changan]
     assert list(cases.cases_awaiting_rating(bob)) == []
+    CaseRating.objects.create(case=changan, score=4, rated_by=alice)
+    assert list(cases.cases_awaiting_rating(alice)) == []  # rated: nothing left to ask
+
+
+def test_the_longest_overdue_and_the_longest_unvisited_come_first(world, bob):
+    """Opened in the reverse of the order they are listed, so an order by opening or by id shows."""
+    def case(**fields):
+        opened = CaseFactory(campaign=world.shijiazhuang, enterprise=EnterpriseFactory(region=region("130102")),
+                             lead=bob)
+        AssistanceCase.objects.filter(pk=opened.pk).update(**fields)
+        return opened
+
+    def days_ago(days):
+        return TODAY - datetime.timedelta(days=days)
+
+    due_in_three = case(next_follow_up_on=days_ago(3), last_visit_on=days_ago(5))
+    due_in_ten = case(next_follow_up_on=days_ago(10), last_visit_on=days_ago(12))
+    mine = {due_in_three, due_in_ten}
+    assert [c for c in cases.overdue_follow_ups(bob) if c in mine] == [due_in_ten, due_in_three]
+
+    # Unvisited for 45 and 60 days, opened 100 and 70 days ago: the longest without a visit first.
+    moment = timezone.now()
+    unvisited_45 = case(last_visit_on=days_ago(45), opened_at=moment - datetime.timedelta(days=100))
+    unvisited_60 = case(last_visit_on=days_ago(60), opened_at=moment - datetime.timedelta(days=70))
+    mine = {unvisited_45, unvisited_60}
+    assert [c for c in cases.stale_cases(bob) if c in mine] == [unvisited_60, unvisited_45]
+    # Never visited: the one opened longer ago first.
+    opened_40 = case(opened_at=moment - datetime.timedelta(days=40))
+    opened_50 = case(opened_at=moment - datetime.timedelta(days=50))
+    mine = {opened_40, opened_50}
+    assert [c for c in cases.stale_cases(bob) if c in mine] == [opened_50, opened_40]
 
 
 def test_the_campaigns_a_case_may_join_come_with_their_regions_in_one_query(world, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert {c.region.name for c in campaigns_open_for(world.firms["changan"])} == {"河北省", "石家庄市"}
+
+
+def test_a_case_may_be_recorded_in_started_campaigns_covering_the_firm_until_entry_closes(world,
+                                                                                       django_assert_num_queries):
+    CampaignFactory(name="明年", region=region("130100"), starts_on=TODAY + datetime.timedelta(days=1),
+                    ends_on=TODAY + datetime.timedelta(days=90))
+    CampaignFactory(name="已关账", region=region("130100"), starts_on=TODAY - datetime.timedelta(days=90),
+                    ends_on=TODAY - datetime.timedelta(days=30), entry_closed_at=timezone.now())
+    # Running, or ended but still open for entry (补录); not one to come, one closed for entry or elsewhere.
+    assert {c.name for c in campaigns_for_entry(world.firms["changan"])} == {"河北", "石家庄", "已结束"}
+    assert {c.name for c in campaigns_for_entry(world.firms["lubei"])} == {"河北", "唐山"}
+    with django_assert_num_queries(1):  # with their regions
+        assert {c.region.name for c in campaigns_for_entry(world.firms["lubei"])} == {"河北省", "唐山市"}
+
+
+def test_import_jobs_come_with_their_uploader_and_region_in_one_query(world, bob, admin_user,
+                                                                     django_assert_num_queries):
+    from enterprises.models import ImportJob
+
+    for user in (bob, admin_user):
+        ImportJob.objects.create(uploaded_by=user, region=user.region, file="imports/list.csv",
+                                 original_name="list.csv", format="csv")
+    with django_assert_num_queries(1):
+        assert {(job.uploaded_by.username, job.region and job.region.name)
+                for job in registry.import_jobs_visible_to(admin_user)} == {("bob", "石家庄市"), ("admin", None)}
+    assert [job.uploaded_by for job in registry.import_jobs_visible_to(bob)] == [bob]
 
 
 def test_a_case_visited_lately_is_not_stale_however_long_ago_it_opened_and_open_cases_await_no_rating(world, bob,

@@ -88,9 +88,17 @@ def test_check_character_of_the_standard_example():
     assert check_character(STANDARD_EXAMPLE[:17]) == "3"
 
 
+@pytest.mark.parametrize("first", [STANDARD_EXAMPLE[:16], STANDARD_EXAMPLE, ""])
+def test_a_check_character_is_only_worked_out_for_exactly_17_characters(first):
+    with pytest.raises(ValueError):
+        check_character(first)
+
+
 @pytest.mark.parametrize(
     ("first8", "check"),
-    [("M000100Y", "4"), ("D2143569", "X")],  # the USCC example's, and GB 11714's own worked example
+    # the USCC example's, GB 11714's own worked example, and weighted sums that are multiples of 11
+    # (11 - 0 = 11, written 0)
+    [("M000100Y", "4"), ("D2143569", "X"), ("0000000B", "0"), ("00000000", "0")],
 )
 def test_organisation_code_check_of_known_organisation_codes(first8, check):
     assert organisation_code_check(first8) == check
