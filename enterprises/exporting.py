@@ -1,8 +1,8 @@
 """Export of the registry to CSV and XLSX, in the columns the import reads back.
 
-Values that a spreadsheet would evaluate (a leading = + - @, tab or carriage return) get a '
-in front (CSV/formula injection); the import takes it off again, so an exported file re-imports
-to the same values.
+Values that a spreadsheet would evaluate get a ' in front (portal.exports.neutralise, the one
+neutraliser of every export); the import takes it off again, so an exported file re-imports to
+the same values.
 """
 
 import codecs
@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 
 from enterprises.importing import BOOLEAN_KEYS, COLUMNS
 from enterprises.models import Enterprise
-from portal.exports import FORMULA_TRIGGERS
+from portal.exports import neutralise
 
 SIZE_WORDS = {
     Enterprise.Size.MICRO: "微型", Enterprise.Size.SMALL: "小型",
@@ -30,13 +30,6 @@ CHUNK_ROWS = 2_000
 # Column widths of the XLSX sheet, in Excel's units (a Chinese character takes about two): wide
 # enough for a firm's full name or address; other columns fit their Chinese header.
 XLSX_WIDTHS = {"name": 38, "address": 40, "uscc": 22, "contact_email": 26, "contact_phone": 16}
-
-
-def neutralise(value: Any) -> Any:
-    """Prefix a ' to text a spreadsheet would take for a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def export_rows(enterprises: QuerySet[Enterprise]) -> Iterator[list[Any]]:

@@ -23,10 +23,13 @@ TRIGGERS = {
 
 
 @pytest.mark.parametrize("trigger", TRIGGERS.values(), ids=TRIGGERS.keys())
-@pytest.mark.parametrize("neutraliser", [neutralise, exporting.neutralise], ids=["portal", "registry"])
-def test_text_starting_with_a_trigger_gets_a_quote(neutraliser, trigger):
+def test_text_starting_with_a_trigger_gets_a_quote(trigger):
     value = trigger + 'HYPERLINK("http://evil.example","点击")'
-    assert neutraliser(value) == "'" + value
+    assert neutralise(value) == "'" + value
+
+
+def test_the_registry_export_uses_the_one_neutraliser():
+    assert exporting.neutralise is neutralise
 
 
 @pytest.mark.parametrize("trigger", TRIGGERS.values(), ids=TRIGGERS.keys())
@@ -36,9 +39,8 @@ def test_a_neutralised_cell_reads_back_as_the_value(trigger):
 
 
 @pytest.mark.parametrize("value", ["石家庄恒泰食品有限公司", "A=B", "质量-提升", "a@b.cn", " =1", "'=1", "", "１２３"])
-@pytest.mark.parametrize("neutraliser", [neutralise, exporting.neutralise], ids=["portal", "registry"])
-def test_other_text_is_left_alone(neutraliser, value):
-    assert neutraliser(value) == value
+def test_other_text_is_left_alone(value):
+    assert neutralise(value) == value
 
 
 @pytest.mark.parametrize("value", [-5, -0.5, 0, None, True])
