@@ -128,12 +128,16 @@ def matching(queryset: QuerySet, query: str, field: str = "search_text", also: I
     for word in words(query):
         if not also and any(word in name for name in implied):
             continue
+        if len(word) == 2 and not also and connection.vendor == "postgresql":
+            # The pair index alone, no LIKE beside it: a two-character word (no blank in it) is in
+            # the text exactly when it is one of the pairs of a blank-free part of it, and a LIKE
+            # repeating the test made the planner count the same selectivity twice, expect a
+            # common word in a few hundred firms, and read a province's index to narrow them.
+            pairs_field = field.removesuffix("search_text") + "search_pairs"
+            queryset = queryset.alias(_pairs=PairArray(pairs_field)).filter(_pairs__contains=[word])
+            continue
         condition = Q(**{f"{field}__contains": word})
         for other in also:
             condition |= Q(**{f"{other}__icontains": word})
         queryset = queryset.filter(condition)
-        if len(word) == 2 and not also and connection.vendor == "postgresql":
-            # Lets the planner use the pair index; the LIKE above stays as the exact test.
-            pairs_field = field.removesuffix("search_text") + "search_pairs"
-            queryset = queryset.alias(_pairs=PairArray(pairs_field)).filter(_pairs__contains=[word])
     return queryset
