@@ -28,6 +28,9 @@ TEXT_KEYS = ("address", "contact_name", "contact_phone")
 # Every column an import writes, with the value a firm gets when its file has no such column.
 WRITTEN = [field for field in Enterprise._meta.concrete_fields if not field.primary_key]
 DEFAULTS = {field.attname: field.get_default() for field in WRITTEN}
+# The columns stamped with the batch's time instead.
+STAMPED = {field.attname for field in WRITTEN
+           if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)}
 
 
 def attname(name: str) -> str:
@@ -89,9 +92,7 @@ def upsert_copied(rows: list, updated: list[str]) -> dict[str, int]:
     now = timezone.now().isoformat()
     quote = connection.ops.quote_name
     columns = [field.attname for field in WRITTEN]
-    stamped = {field.attname for field in WRITTEN
-               if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)}
-    values = [[now if name in stamped else row.values.get(name, DEFAULTS[name]) for name in columns] for row in rows]
+    values = [[now if name in STAMPED else row.values.get(name, DEFAULTS[name]) for name in columns] for row in rows]
     table = quote(Enterprise._meta.db_table)
     quoted = ", ".join(quote(field.column) for field in WRITTEN)
     with connection.cursor() as cursor:

@@ -304,15 +304,9 @@ class RowChecker:
             columns[field] = values
         return columns, bad, problems
 
-    # The cleaning needs no database: an import has it done for the next chunk meanwhile.
-    prepare_chunk = clean_columns
-
-    def check_chunk(self, chunk: Sequence[tuple[int, Sequence[Any]]],
-                    prepared: tuple[dict[str, list], set[int], list[dict]] | None = None,
-                    ) -> tuple[list[CleanRow], list[dict]]:
-        """The good rows of a chunk and the problems of the others, with one query for the chunk;
-        `prepared`: the chunk's clean_columns, if already done."""
-        columns, bad, problems = prepared if prepared is not None else self.clean_columns(chunk)
+    def check_chunk(self, chunk: Sequence[tuple[int, Sequence[Any]]]) -> tuple[list[CleanRow], list[dict]]:
+        """The good rows of a chunk and the problems of the others, with one query for the chunk."""
+        columns, bad, problems = self.clean_columns(chunk)
         fields = list(columns)
         good: list[CleanRow] = []
         for index, (line, _cells) in enumerate(chunk):

@@ -16,9 +16,7 @@ so far):
 """
 
 import logging
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -50,12 +48,8 @@ MAX_STORED_ERRORS = 1_000
 
 
 class RowChecker(Protocol):
-    def check_chunk(self, chunk: Sequence[tuple[int, Sequence[Any]]], prepared: Any = None) -> tuple[list, list[dict]]:
-        """The good rows of a chunk and the problems of the others; `prepared` is what
-        prepare_chunk returned for the chunk, if the checker has one."""
-
-    # Optional: prepare_chunk(chunk) does the part of the check that needs no database (cleaning
-    # the cells). While one batch is written, job_import has it done for the next in a thread.
+    def check_chunk(self, chunk: Sequence[tuple[int, Sequence[Any]]]) -> tuple[list, list[dict]]:
+        """The good rows of a chunk and the problems of the others."""
 
 
 class ImportKind(Protocol):
@@ -235,59 +229,6 @@ def job_validate(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE)
             job_notify(kind, job_id, notices.IMPORT_NEEDS_DECISION)
 
 
-class ReadAhead:
-    """The chunks of an import's file, each with prepare(chunk), read and prepared one chunk ahead
-    in a thread of its own while the caller writes the current one: the database's work on a batch
-    and the reading and cleaning of the next then run side by side (the database driver lets go of
-    Python while a statement runs). `prepare` must not use the database: the thread has no part in
-    the caller's transaction. An error in the thread (a FileProblem found while reading) is raised
-    in the caller, at the chunk where it happened. Without `prepare`, chunks come with None.
-
-    The thread stops, and is waited for, when the caller's loop ends, breaks, returns or raises.
-    """
-
-    DONE = object()
-
-    def __init__(self, chunks: Iterable, prepare: Callable[[Any], Any] | None):
-        self.chunks, self.prepare = iter(chunks), prepare
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def work(self) -> None:
-        try:
-            for chunk in self.chunks:
-                if not self.hand_over((chunk, self.prepare(chunk))):
-                    return
-            self.hand_over(self.DONE)
-        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-            self.hand_over(error)
-
-    def hand_over(self, item: Any) -> bool:
-        while not self.stopping.is_set():
-            try:
-                self.queue.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        if self.prepare is None:
-            yield from ((chunk, None) for chunk in self.chunks)
-            return
-        self.thread = threading.Thread(target=self.work, name="import-read-ahead", daemon=True)
-        self.thread.start()
-        try:
-            while (item := self.queue.get()) is not self.DONE:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self.stopping.set()
-            self.thread.join()
-
-
 def relaxed_commit() -> None:
     """Settings for one batch's transaction on PostgreSQL (one statement):
 
@@ -324,12 +265,11 @@ def job_import(kind: ImportKind, *, job_id: int, batch_size: int = BATCH_SIZE) -
     try:
         with open_job_table(job) as table:
             checker = kind.checker(job, map_header(table.header, kind.columns))
-            prepare = getattr(checker, "prepare_chunk", None)
-            for chunk, prepared in ReadAhead(chunked(table.rows(), batch_size), prepare):
+            for chunk in chunked(table.rows(), batch_size):
                 done += len(chunk)
                 if done > kind.max_rows:
                     raise FileProblem("too_many_rows", limit=kind.max_rows)
-                good, problems = checker.check_chunk(chunk, prepared)
+                good, problems = checker.check_chunk(chunk)
                 valid += len(good)
                 late_problems.extend(problems)
                 with transaction.atomic():
