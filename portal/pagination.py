@@ -6,8 +6,9 @@ database reads N rows from an index sorted that way, starting at the cursor, how
 page. The cursor carries the last (or first) row's sort values. How many rows match is counted
 exactly when the planner expects at most EXACT_COUNT_LIMIT, and otherwise given as the planner's
 estimate, which the pages show as "约 N" (about N): counting a million rows exactly on every
-request would cost more than the page itself. A search, whose row count the planner cannot
-estimate, is counted exactly up to COUNT_CAP and shown as "more than 1,000" past it.
+request would cost more than the page itself. A search, whose row count the planner often
+underestimates, is counted exactly up to COUNT_CAP and shown as "more than 1,000" past it, unless
+the planner already expects more than EXACT_COUNT_LIMIT matches (a common word in a province).
 """
 
 import base64
@@ -25,7 +26,9 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 
 # Up to this many expected rows the count is exact, if it takes no longer than COUNT_TIMEOUT_MS.
 EXACT_COUNT_LIMIT = 10_000
-COUNT_TIMEOUT_MS = 100
+# A count the planner expected to be small but that finds many rows gives up this soon: every
+# request of such a list pays it before its page is read.
+COUNT_TIMEOUT_MS = 50
 # A list whose row count the planner cannot estimate (a search) is counted exactly up to this
 # many rows, and past it given as "more than COUNT_CAP".
 COUNT_CAP = 1_000
@@ -45,6 +48,12 @@ class KeysetPage:
         return bool(self.next_cursor or self.previous_cursor)
 
 
+def planned_rows(queryset: QuerySet) -> int:
+    """How many rows the PostgreSQL planner expects the queryset to give (EXPLAIN: no row is read)."""
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    return max(int(plan[0]["Plan"]["Plan Rows"]), 1)
+
+
 def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
     """(rows, is_estimate). On PostgreSQL the planner's estimate (EXPLAIN, no rows read) decides:
     past EXACT_COUNT_LIMIT expected rows it is the answer, rounded to three figures; below it an
@@ -53,8 +62,7 @@ def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
     cannot finish in time gives way to the estimate. Elsewhere the exact count."""
     if connections[queryset.db].vendor != "postgresql" or queryset.query.is_empty():
         return queryset.count(), False
-    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-    expected = int(plan[0]["Plan"]["Plan Rows"])
+    expected = planned_rows(queryset)
     if expected > EXACT_COUNT_LIMIT:
         return int(float(f"{expected:.3g}")), True
     connection = connections[queryset.db]
@@ -64,22 +72,28 @@ def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
             count = queryset.count()
             cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
     except OperationalError:  # canceled by the timeout; the savepoint's rollback undid the SET
-        return max(expected, 1), True
+        return expected, True
     return count, False
 
 
 def capped_count(queryset: QuerySet) -> tuple[int, bool, bool]:
-    """(rows, is_estimate, is_lower_bound) of a list the planner cannot estimate, such as a search:
-    its trigram and pair indexes tell how many firms hold each word, not how many hold all of them
-    in one jurisdiction, and an estimate of 249 was seen for 12,327 rows. Counted exactly up to
+    """(rows, is_estimate, is_lower_bound) of a list the planner may misjudge, such as a search: its
+    trigram and pair indexes tell how many firms hold each word, not how many hold all of them in
+    one jurisdiction, and an estimate of 249 was seen for 12,327 rows. Counted exactly up to
     COUNT_CAP (reading at most COUNT_CAP + 1 matches, whichever index finds them), past it "more
-    than COUNT_CAP"; on PostgreSQL within COUNT_TIMEOUT_MS, else the planner's estimate."""
+    than COUNT_CAP". On PostgreSQL the planner is asked first: when it expects more than
+    EXACT_COUNT_LIMIT rows (one common word: it knows how many firms hold it) its estimate is the
+    answer, as counting them in a province cannot finish in time anyway; otherwise the count gets
+    COUNT_TIMEOUT_MS, then gives way to the estimate."""
     capped = queryset.order_by().values("pk")[:COUNT_CAP + 1]
     if connections[queryset.db].vendor != "postgresql":
         count = capped.count()
     else:
         if queryset.query.is_empty():
             return 0, False, False
+        expected = planned_rows(queryset)
+        if expected > EXACT_COUNT_LIMIT:
+            return int(float(f"{expected:.3g}")), True, False
         connection = connections[queryset.db]
         try:
             with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
@@ -87,8 +101,7 @@ def capped_count(queryset: QuerySet) -> tuple[int, bool, bool]:
                 count = capped.count()
                 cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
         except OperationalError:  # canceled by the timeout; the savepoint's rollback undid the SET
-            plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-            return max(int(plan[0]["Plan"]["Plan Rows"]), 1), True, False
+            return expected, True, False
     if count > COUNT_CAP:
         return COUNT_CAP, False, True
     return count, False, False
