@@ -69,7 +69,7 @@ PICKER_LIMIT = 20
 def regions_pickable_by(user: User) -> QuerySet[Region]:
     if has_role(user, STAFF_ROLES):
         return regions_visible_to(user)
-    return Region.objects.select_related("parent")
+    return Region.objects.all()
 
 
 def picker_root(user: User) -> Region | None:
@@ -128,9 +128,11 @@ def regions_below(user: User, parent_code: str | None) -> list[Region]:
 
 
 def region_json(region: Region) -> dict:
+    """A region for the picker, with its trail (province, city, itself) as far as it was loaded;
+    the country above the provinces is not named (every region is in it)."""
     path = []
     current = region
-    while current is not None:
+    while current is not None and current.level != Region.Level.NATIONAL:
         path.append(current.name)
         current = current.parent if Region.parent.is_cached(current) else None
     return {"code": region.code, "name": region.name, "level": region.level, "path": " ".join(reversed(path))}

@@ -60,6 +60,17 @@ def test_the_cascade_starts_at_the_provinces_for_an_sme_and_goes_down(client_for
     assert "130102" in codes(lookup(client, parent="130100"))
 
 
+def test_a_province_is_named_alone_not_after_the_country(client_for, alice, django_assert_num_queries):
+    client = client_for(alice)
+    # session, user; the provinces (no trail to load above them)
+    with django_assert_num_queries(3):
+        rows = lookup(client).json()["results"]
+    hebei = next(row for row in rows if row["code"] == "130000")
+    assert hebei == {"code": "130000", "name": "河北省", "level": "province", "path": "河北省"}
+    [found] = [row for row in lookup(client, q="hebei").json()["results"] if row["code"] == "130000"]
+    assert found["path"] == "河北省"
+
+
 def test_the_children_of_a_region_come_with_their_city_and_province_named(client_for, alice):
     [changan] = [row for row in lookup(client_for(alice), parent="130100").json()["results"]
                  if row["code"] == "130102"]
