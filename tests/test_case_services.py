@@ -82,6 +82,29 @@ def test_a_stale_version_is_refused_and_the_first_edit_survives(bob, bianca, cas
     assert case.diagnosis == "计量器具未按期检定" and case.plan == "" and case.version == 2
 
 
+def test_only_the_step_into_progress_starts_the_matched_needs_and_it_is_done_in_the_users_name(bob, case, need):
+    from enterprises.models import NeedEvent
+
+    services.case_assign_expert(user=bob, case=case, expert=ExpertFactory())
+    services.case_transition(user=bob, case=case, to_status=Status.DIAGNOSING)
+    current = AssistanceCase.objects.get(pk=case.pk)
+    services.case_update(user=bob, case=current, version=current.version, diagnosis="计量器具未按期检定",
+                         plan="建立企业计量室")
+    services.case_transition(user=bob, case=case, to_status=Status.PLAN_AGREED)
+    need.refresh_from_db()
+    assert need.status == NeedRequest.Status.MATCHED  # diagnosing and agreeing a plan leave it matched
+    services.case_transition(user=bob, case=case, to_status=Status.IN_PROGRESS, note="开始整改")
+    need.refresh_from_db()
+    assert need.status == NeedRequest.Status.IN_PROGRESS
+    event = NeedEvent.objects.get(need=need, to_status=NeedRequest.Status.IN_PROGRESS)
+    assert (event.from_status, event.actor) == (NeedRequest.Status.MATCHED, bob)
+    need_entry = AuditEntry.objects.get(object_id=str(need.pk), content_type__model="needrequest",
+                                        action=AuditEntry.Action.TRANSITION, changes__status__1="in_progress")
+    case_entry = AuditEntry.objects.get(object_id=str(case.pk), content_type__model="assistancecase",
+                                        action=AuditEntry.Action.TRANSITION, changes__status__1="in_progress")
+    assert need_entry.actor == bob and case_entry.actor == bob and case_entry.note == "开始整改"
+
+
 def test_the_whole_lifecycle_settles_the_needs_and_frees_the_experts(bob, alice, case, need):
     expert = ExpertFactory()
     services.case_assign_expert(user=bob, case=case, expert=expert)

@@ -646,6 +646,26 @@ class TestImportRun:
         job.refresh_from_db()
         assert (job.status, job.finished_at) == ("failed", None)
 
+    def test_the_search_indexes_are_merged_once_after_the_last_batch(self, bob, monkeypatch):
+        rows = [firm_row() for _ in range(5)]
+        job = self.checked_job(bob, rows)
+        merges = []
+        monkeypatch.setattr(importing, "merge_search_pending_lists",
+                            lambda: merges.append(ImportJob.objects.values_list("status", "processed_rows")
+                                                  .get(pk=job.pk)))
+        importing.import_job_import(job_id=job.pk, batch_size=2)
+        assert merges == [("importing", 5)]  # after every row is written, before the job is done
+        assert last_job().status == "done"
+
+    def test_a_kind_of_import_with_nothing_to_do_afterwards_still_finishes(self, bob):
+        class WithoutAfterwards:  # the registry's rules, without the optional after_import
+            jobs, columns, max_rows = ImportJob, COLUMNS, importing.MAX_ROWS
+            checker, write = importing.REGISTRY.checker, importing.REGISTRY.write
+
+        rows = [firm_row(), firm_row()]
+        jobs.job_import(WithoutAfterwards(), job_id=self.checked_job(bob, rows).pk)
+        assert last_job().status == "done" and self.imported(rows) == 2
+
     def test_finishing_a_job_leaves_the_other_running_jobs_running(self, bob):
         job = self.checked_job(bob, [firm_row()])
         waiting = self.checked_job(bob, [firm_row()])
