@@ -267,6 +267,7 @@ def test_a_regulator_opens_a_case_from_a_need_and_leads_it(api, bob, campaign, a
     body = response.json()
     assert (body["enterprise"], body["lead"], body["status"], body["needs"]) == (
         alices_need.enterprise_id, bob.pk, "open", [alices_need.pk])
+    assert response["Location"] == reverse("api:case-detail", args=[body["id"]])
     alices_need.refresh_from_db()
     assert alices_need.status == NeedStatus.TRIAGED
 
@@ -897,6 +898,8 @@ def test_who_may_log_a_visit_on_alices_case(api, persona, case, erin_assigned, w
     if code == 400:  # another city's case is not one charlie can name
         assert set(response.json()) == {"case"}
     assert Visit.objects.exists() is (code == 201)
+    if code == 201:
+        assert response["Location"] == reverse("api:visit-detail", args=[Visit.objects.get().pk])
 
 
 def test_an_expert_no_longer_assigned_cannot_log_a_visit(api, bob, erin, case, erin_assigned, erins_record):

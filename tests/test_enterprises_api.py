@@ -220,6 +220,8 @@ def test_an_sme_user_registers_a_firm_and_becomes_its_contact(api, olivia):
     firm_ = Enterprise.objects.get(pk=response.json()["id"])
     assert olivia in firm_.users.all()
     assert response.json()["region_name"] == "河北省石家庄市长安区"
+    assert response["Location"] == reverse("api:enterprise-detail", args=[firm_.pk])  # where the new firm is read
+    assert api(olivia).get(response["Location"]).json()["id"] == firm_.pk
 
 
 def test_a_typed_credit_code_is_normalised_before_registering(api, alice):

@@ -50,6 +50,8 @@ def test_a_repeated_need_submission_answers_the_first_result_and_creates_one_nee
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json() and second["Idempotent-Replayed"] == "true"
     assert NeedRequest.objects.count() == 1
+    # The new need's address, the same in the replay.
+    assert first["Location"] == second["Location"] == reverse("api:need-detail", args=[first.json()["id"]])
 
 
 def test_a_repeated_visit_is_logged_once_and_counted_once(api, bob, case):
@@ -90,6 +92,8 @@ def test_a_repeated_case_opening_and_rating_create_one_each(api, bob, alice, cam
     first, second = twice(api(alice), url, {"score": 4, "comment": "很好"}, idempotency_key=key())
     assert first.status_code == second.status_code and first.status_code < 300
     assert CaseRating.objects.count() == 1
+    # A rating has no address of its own: no Location, first time or replayed.
+    assert "Location" not in first and "Location" not in second and second["Idempotent-Replayed"] == "true"
 
 
 def test_a_repeated_training_session_is_recorded_once(api, bob, campaign):

@@ -76,7 +76,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Registry
         serializer.is_valid(raise_exception=True)
         with service_errors():
             campaign = campaign_services.campaign_create(user=request.user, **serializer.validated_data)
-        return Response(self.fresh_output(campaign), status=status.HTTP_201_CREATED)
+        return self.created(self.fresh_output(campaign))
 
     @extend_schema(request=CampaignUpdateSerializer, responses=CampaignDetailSerializer)
     def partial_update(self, request, pk=None):

@@ -73,7 +73,7 @@ class EnterpriseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regist
         serializer.is_valid(raise_exception=True)
         with service_errors():
             enterprise = services.enterprise_register(user=request.user, **serializer.validated_data)
-        return Response(self.output(EnterpriseSerializer, self.fresh(enterprise)), status=status.HTTP_201_CREATED)
+        return self.created(self.output(EnterpriseSerializer, self.fresh(enterprise)))
 
     @extend_schema(request=EnterpriseUpdateSerializer, responses=EnterpriseSerializer)
     def partial_update(self, request, pk=None):
@@ -144,7 +144,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         serializer.is_valid(raise_exception=True)
         with service_errors():
             claim = services.enterprise_claim(user=request.user, **serializer.validated_data)
-        return Response(self.output(ClaimSerializer, claim), status=status.HTTP_201_CREATED)
+        return self.created(self.output(ClaimSerializer, claim))
 
     @extend_schema(request=ClaimDecisionSerializer, responses=ClaimSerializer)
     @action(detail=True, methods=["post"], write_roles=EDITORS)
@@ -204,7 +204,7 @@ class NeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryView
             raise PermissionDenied  # only a firm asks online; the bureau enters what it received
         with service_errors():
             need = services.need_submit(user=request.user, **serializer.validated_data)
-        return Response(self.detail_output(need), status=status.HTTP_201_CREATED)
+        return self.created(self.detail_output(need))
 
     @extend_schema(request=NeedNoteSerializer, responses=NeedDetailSerializer)
     @action(detail=True, methods=["post"], write_roles=EDITORS)
@@ -272,5 +272,4 @@ class SurveyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVi
         serializer.is_valid(raise_exception=True)
         with service_errors():
             survey = services.survey_answer(user=request.user, **serializer.validated_data)
-        return Response(self.output(SurveySerializer, get_object_or_404(self.get_queryset(), pk=survey.pk)),
-                        status=status.HTTP_201_CREATED)
+        return self.created(self.output(SurveySerializer, get_object_or_404(self.get_queryset(), pk=survey.pk)))

@@ -8,7 +8,7 @@ experts.services, which decides whose pool they keep (403 otherwise).
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins
 from rest_framework.response import Response
 
 from experts import services
@@ -59,7 +59,7 @@ class ExpertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVi
         with service_errors():
             expert = services.expert_create(user=request.user, specialties=fields.pop("specialties", []),
                                             regions_served=fields.pop("regions_served", []), **fields)
-        return Response(self.output(ExpertSerializer, self.fresh(expert)), status=status.HTTP_201_CREATED)
+        return self.created(self.output(ExpertSerializer, self.fresh(expert)))
 
     @extend_schema(request=ExpertWriteSerializer, responses=ExpertSerializer)
     def partial_update(self, request, pk=None):

@@ -5,7 +5,8 @@ from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import generics, viewsets
+from django.urls import NoReverseMatch, reverse
+from rest_framework import generics, status, viewsets
 from rest_framework.response import Response
 from rest_framework.serializers import ValidationError, as_serializer_error
 from rest_framework.settings import api_settings
@@ -53,6 +54,16 @@ class RegistryViewSet(IdempotentAPIMixin, viewsets.GenericViewSet):
 
     def output(self, serializer_class, instance, **kwargs):
         return serializer_class(instance, context=self.get_serializer_context(), **kwargs).data
+
+    def created(self, data) -> Response:
+        """201 Created for what `create` made, with its address in Location when this viewset
+        has a detail route for it (a repeat with the same Idempotency-Key gets the same header)."""
+        response = Response(data, status=status.HTTP_201_CREATED)
+        try:
+            response["Location"] = reverse(f"api:{self.basename}-detail", args=[data["id"]])
+        except (NoReverseMatch, KeyError, TypeError):
+            pass
+        return response
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):

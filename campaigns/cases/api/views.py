@@ -154,7 +154,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkflowView
         serializer.is_valid(raise_exception=True)
         with service_errors():
             case = services.case_open(user=user, **serializer.validated_data)
-        return Response(self.detail_output(case), status=status.HTTP_201_CREATED)
+        return self.created(self.detail_output(case))
 
     @extend_schema(request=CaseUpdateSerializer, responses={200: CaseDetailSerializer, 409: CONFLICT})
     def partial_update(self, request, pk=None):
@@ -280,7 +280,7 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryVie
         serializer.is_valid(raise_exception=True)
         with service_errors():
             visit = services.visit_log(user=request.user, **serializer.validated_data)
-        return Response(self.fresh_output(visit), status=status.HTTP_201_CREATED)
+        return self.created(self.fresh_output(visit))
 
     @extend_schema(
         request={"multipart/form-data": VisitUpdateSerializer, "application/json": VisitUpdateSerializer},

@@ -9,10 +9,9 @@ by its registry id or its credit code.
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
-from rest_framework.response import Response
 
 from campaigns.training import services
 from campaigns.training.api.serializers import (
@@ -62,8 +61,7 @@ class TrainingSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
         with service_errors():
             session = services.training_record(user=request.user, **serializer.validated_data)
         sessions = self.with_attendance(with_totals(training_sessions_visible_to(request.user)))
-        return Response(self.output(TrainingSessionDetailSerializer, get_object_or_404(sessions, pk=session.pk)),
-                        status=status.HTTP_201_CREATED)
+        return self.created(self.output(TrainingSessionDetailSerializer, get_object_or_404(sessions, pk=session.pk)))
 
     @extend_schema(responses=AuditEntrySerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)

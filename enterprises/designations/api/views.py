@@ -38,7 +38,7 @@ class KeyDesignationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         with service_errors():
             designation = services.key_designation_create(user=request.user, **serializer.validated_data)
         designation = self.get_queryset().get(pk=designation.pk)
-        return Response(self.output(KeyDesignationSerializer, designation), status=status.HTTP_201_CREATED)
+        return self.created(self.output(KeyDesignationSerializer, designation))
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
