@@ -23,6 +23,8 @@ from django.utils.translation import gettext as _
 from portal.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
+# Set on an answer given again from a key's stored one.
+REPLAYED_HEADER = "Idempotent-Replayed"
 FORM_FIELD = "once"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 # How long a key is remembered: a retry comes within minutes, a day is plenty.
@@ -84,6 +86,22 @@ def forget_old() -> int:
 # --- The API -----------------------------------------------------------------------------------------
 
 
+def api_answer(response) -> tuple[int, str, str]:
+    """What is stored of an API answer: its status, its data as JSON and its Location."""
+    return response.status_code, json.dumps(response.data, cls=DjangoJSONEncoder), response.get("Location", "")
+
+
+def api_replay(row: IdempotencyKey):
+    """A stored API answer given again."""
+    from rest_framework.response import Response
+
+    replayed = Response(json.loads(row.body), status=row.status_code)
+    if row.location:
+        replayed["Location"] = row.location
+    replayed[REPLAYED_HEADER] = "true"
+    return replayed
+
+
 class IdempotentAPIMixin:
     """For DRF views: a POST with an Idempotency-Key header is done once per key and user, after
     authentication and the permission checks, in one transaction with the key's row."""
@@ -94,37 +112,24 @@ class IdempotentAPIMixin:
             return super().dispatch(request, *args, **kwargs)
         from rest_framework.response import Response
 
-        # APIView.dispatch, with the handler run through `once`.
+        # APIView.dispatch, with the handler run through `once`. The API's routes pass every URL
+        # part by name (args stays empty); DRF's request and response hooks read neither.
         self.args, self.kwargs = args, kwargs
-        request = self.initialize_request(request, *args, **kwargs)
+        request = self.initialize_request(request)
         self.request = request
         self.headers = self.default_response_headers
         try:
-            self.initial(request, *args, **kwargs)
+            self.initial(request, **kwargs)
             handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
-
-            def answer(response):
-                if response.status_code >= 400:
-                    return response.status_code, "", ""
-                data = json.dumps(getattr(response, "data", None), cls=DjangoJSONEncoder)
-                return response.status_code, data, response.get("Location", "")
-
-            def replay(row):
-                replayed = Response(json.loads(row.body) if row.body else None, status=row.status_code)
-                if row.location:
-                    replayed["Location"] = row.location
-                replayed["Idempotent-Replayed"] = "true"
-                return replayed
-
             try:
                 response = once(user=request.user, key=key,
                                 request_fingerprint=fingerprint("POST", request.path, canonical(request.data)),
-                                run=lambda: handler(request, *args, **kwargs), answer=answer, replay=replay)
+                                run=lambda: handler(request, **kwargs), answer=api_answer, replay=api_replay)
             except KeyProblem as problem:
                 response = Response({"detail": problem.message}, status=problem.status)
         except Exception as exc:
             response = self.handle_exception(exc)
-        self.response = self.finalize_response(request, response, *args, **kwargs)
+        self.response = self.finalize_response(request, response)
         return self.response
 
 

@@ -115,20 +115,4 @@ ACCEPTED: dict[str, str] = {
     "'enterprise__region' joins the enterprise too, the same single query",
     "enterprises.selectors.x_needs_visible_to__mutmut_5": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_10": "super().dispatch without *args: the API's "
-    "routes pass every URL part by name, so args is always empty",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_16": "initialize_request without *args: DRF's "
-    "initialize_request reads only the request",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_17": "initialize_request without **kwargs: DRF's "
-    "initialize_request reads only the request",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_22": "initial() without *args: the API's routes "
-    "(SimpleRouter) pass every URL part by name, so args is always empty",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_23": "initial() without **kwargs: initial() reads "
-    "them only for a format suffix and a versioning scheme, and the portal's API has neither (SimpleRouter, no "
-    "DEFAULT_VERSIONING_CLASS)",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_32": "> 400 instead of >= 400 in the API's answer: "
-    "a 400 then has its body encoded too, but once() stores nothing for any status of 400 or more",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_33": ">= 401: as mutant 32",
-    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_34": "a body 'XXXX' for an answer of 400 or more: "
-    "once() stores nothing for those, so the body is dropped either way",
 }
