@@ -252,6 +252,8 @@ def test_a_transition_without_a_note_records_none(bob, case):
 def test_closing_refuses_with_the_reason(bob, case):
     assert refusal(lambda: services.case_close(user=bob, case=case, resolution="resolved", colour="red")) == {
         "": ["Unknown outcome: colour"]}
+    assert refusal(lambda: services.case_close(user=bob, case=case, resolution="resolved", size=1, colour="red")) == {
+        "": ["Unknown outcome: colour, size"]}
     assert refusal(lambda: services.case_close(user=bob, case=case, resolution="maybe")) == {
         "resolution": ["Choose resolved or unresolved."]}
     assert refusal(lambda: services.case_close(user=bob, case=case, resolution="resolved")) == {
@@ -310,6 +312,18 @@ def test_a_case_entered_after_the_fact_closes_on_a_day_between_its_opening_and_t
                         closed_on=today - datetime.timedelta(days=10))
     case.refresh_from_db()
     assert timezone.localdate(case.closed_at) == today - datetime.timedelta(days=10)
+
+
+@pytest.mark.parametrize("days_ago", [20, 0])  # the day it opened, today: both ends are allowed
+def test_a_case_entered_after_the_fact_may_close_on_the_day_it_opened_or_today(bob, firm, campaign, days_ago):
+    today = timezone.localdate()
+    case = services.case_open(user=bob, campaign=campaign, needs=[NeedFactory(enterprise=firm)], title="补录",
+                              opened_on=today - datetime.timedelta(days=20))
+    services.case_close(user=bob, case=case, resolution="unresolved", note="停产",
+                        closed_on=today - datetime.timedelta(days=days_ago))
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED
+    assert timezone.localdate(case.closed_at) == today - datetime.timedelta(days=days_ago)
 
 
 def test_closing_unresolved_without_a_note_of_its_own_says_so(bob, case):
