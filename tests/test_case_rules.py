@@ -301,6 +301,36 @@ def test_closing_settles_each_need_and_keeps_the_outcomes(bob, firm, campaign):
     assert (event.from_status, event.to_status, event.note) == ("in_progress", "closed", "完成")
 
 
+def test_closing_settles_every_open_need_after_a_settled_one_in_the_users_name_and_tells_the_firm(
+        bob, alice, firm, campaign):
+    from enterprises.models import NeedEvent
+    from portal.notifications.models import Notification
+
+    # Made in this order, a case lists them newest first: the settled one, then the two open ones.
+    open_, submitted, settled = (NeedFactory(enterprise=firm, title=t) for t in ("未满足", "新提交", "已办结"))
+    case = services.case_open(user=bob, campaign=campaign, needs=[settled, open_], title="帮扶")
+    case.needs.add(submitted)
+    NeedRequest.objects.filter(pk=settled.pk).update(status=NeedStatus.FULFILLED)  # settled before the close
+    NeedRequest.objects.filter(pk=submitted.pk).update(status=NeedStatus.SUBMITTED)
+    services.case_update(user=bob, case=case, version=None, diagnosis="诊断", plan="方案")
+    version = AssistanceCase.objects.get(pk=case.pk).version
+    assert version > 1
+    before = NeedEvent.objects.order_by("pk").last().pk
+    services.case_close(user=bob, case=case, resolution="unresolved", note=" 企业停产 ", fulfilled_needs=[submitted])
+    case.refresh_from_db()
+    assert case.version == version + 1
+    # The settled need comes first and is left alone; the ones after it are still settled.
+    statuses = dict(NeedRequest.objects.filter(cases=case).values_list("title", "status"))
+    assert statuses == {"已办结": "fulfilled", "新提交": "fulfilled", "未满足": "declined"}
+    steps = list(NeedEvent.objects.filter(pk__gt=before).order_by("pk")
+                 .values_list("need__title", "to_status", "actor"))
+    assert steps == [("新提交", "triaged", bob.pk), ("新提交", "fulfilled", bob.pk), ("未满足", "declined", bob.pk)]
+    assert case_audit_entries(case, "transition").latest("pk").note == "企业停产"
+    told = Notification.objects.get(recipient=alice, kind="case_closed")
+    assert (told.object_type, told.object_id) == ("assistancecase", str(case.pk))
+    assert told.link == reverse("cases:rate", args=[case.pk])
+
+
 def test_a_case_entered_after_the_fact_closes_on_a_day_between_its_opening_and_today(bob, firm, campaign):
     today = timezone.localdate()
     case = services.case_open(user=bob, campaign=campaign, needs=[NeedFactory(enterprise=firm)], title="补录",
