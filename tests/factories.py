@@ -3,6 +3,7 @@
 import datetime
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from enterprises.models import Enterprise
@@ -54,8 +55,8 @@ class CampaignFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"质量提升行动{n}")
     organiser = "河北省市场监督管理局"
     region = factory.LazyFunction(lambda: Region.objects.get(code="130000"))
-    starts_on = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=365))
-    ends_on = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=365))
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=365))
+    ends_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=365))
 
 
 class ExpertFactory(DjangoModelFactory):
@@ -143,7 +144,7 @@ class VisitFactory(DjangoModelFactory):
         model = "campaigns.Visit"
 
     case = factory.SubFactory(CaseFactory)
-    visited_on = factory.LazyFunction(lambda: datetime.date.today() - datetime.timedelta(days=1))
+    visited_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=1))
     mode = "on_site"
     hours = 2
     people_present = "王建国、企业质量主管"
