@@ -111,6 +111,8 @@ ACCEPTED: dict[str, str] = {
     "portal.selectors.x_region_search__mutmut_35": "counties ranked 3 instead of 2: still after cities",
     "portal.selectors.x_region_search__mutmut_44": "501 candidates instead of 500 before ranking: candidates come "
     "in code order, and the 20 shown (lowest levels, then codes) always lie among the first 500",
+    "enterprises.selectors.x_enterprises_visible_to__mutmut_15": "the national shortcut skipped: "
+    "enterprises_in('') is an empty Q(), so the filter keeps every firm, the same rows",
     "enterprises.selectors.x_claims_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",
     "enterprises.selectors.x_needs_visible_to__mutmut_5": "select_related without 'enterprise': "

@@ -135,6 +135,28 @@ def test_each_persona_sees_exactly_its_experts_and_campaigns(world, persona, nam
     assert {c.name for c in campaigns_visible_to(user)} == CAMPAIGNS[name]
 
 
+def test_an_expert_serving_no_region_is_seen_where_their_pool_is_or_below_it(world, bob, charlie, diana):
+    # Without any region served, only where the pool keeping them is decides.
+    local = ExpertFactory(code="130100-0009", name="石家庄未定服务区", regions_served=[])
+    provincial = ExpertFactory(code="130000-0009", name="省级未定服务区", region=region("130000"), regions_served=[])
+    assert {e.name for e in experts_visible_to(bob).filter(pk__in=[local.pk, provincial.pk])} == {
+        "石家庄未定服务区", "省级未定服务区"}
+    assert {e.name for e in experts_visible_to(charlie).filter(pk__in=[local.pk, provincial.pk])} == {"省级未定服务区"}
+    assert experts_visible_to(diana).filter(pk__in=[local.pk, provincial.pk]).count() == 2
+
+
+@pytest.mark.parametrize("name", ["bob", "diana", "admin_user", "erin"])
+def test_firms_and_experts_come_with_their_region_and_industry_in_one_query(world, persona, name,
+                                                                           django_assert_num_queries):
+    user = persona(name)
+    with django_assert_num_queries(1 if FIRMS[name] else 0):  # an expert sees no firm: none is asked for
+        firms = [(firm.region.name, firm.industry.name) for firm in registry.enterprises_visible_to(user)]
+    assert len(firms) == len(FIRMS[name])
+    with django_assert_num_queries(1):
+        experts = [expert.region.name for expert in experts_visible_to(user)]
+    assert len(experts) == len(EXPERTS[name])
+
+
 @pytest.mark.parametrize("name", PERSONAS)
 def test_the_jurisdiction_prefix_and_regions_of_each_persona(world, persona, name):
     user = who(persona, name)
