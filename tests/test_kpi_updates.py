@@ -39,10 +39,10 @@ def cells_of(campaign) -> dict:
 class World:
     """A province campaign, its people and a random stream of things happening to it."""
 
-    def __init__(self, seed: int, admin):
+    def __init__(self, seed: int, admin, region: str = "130000"):
         self.rng = random.Random(seed)
         self.admin = admin
-        self.campaign = CampaignFactory()
+        self.campaign = CampaignFactory(region=Region.objects.get(code=region))
         self.regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
         self.areas = list(ServiceArea.objects.filter(active=True))
         self.divisions = list(Industry.objects.filter(level=Industry.Level.DIVISION).order_by("code")[:12])
@@ -159,8 +159,10 @@ class World:
                             value=self.rng.randint(1, 90))
 
     def delete(self):
-        # What an administrator deletes in Django admin: a visit, a session, a certificate or a survey.
+        # What an administrator deletes in Django admin: a visit, a session, a certificate, a survey or
+        # a whole case (its visits and ratings with it).
         rows = (list(Visit.objects.filter(case__campaign=self.campaign))
+                + list(AssistanceCase.objects.filter(campaign=self.campaign))
                 + list(TrainingSession.objects.filter(campaign=self.campaign))
                 + list(Certification.objects.filter(enterprise__in=[firm for firm, _contact in self.firms]))
                 + list(NeedsSurvey.objects.filter(campaign=self.campaign)))
@@ -197,6 +199,31 @@ def test_updates_from_random_writes_leave_what_a_full_count_finds(seed, admin_us
     assert result.corrections == 0, steps
     assert figures_of(world.campaign) == updated
     assert cells_of(world.campaign) == cells
+
+
+def test_updates_of_a_national_campaign_reach_the_country_and_leave_what_a_full_count_finds(admin_user):
+    world = World(6, admin_user, region="000000")
+    for _ in range(30):
+        world.step()
+        outbox.drain_all()
+    updated = figures_of(world.campaign)
+    result = engine.recount(world.campaign.pk, engine.Touched(everything=True))
+    assert result.corrections == 0
+    assert figures_of(world.campaign) == updated
+    country, province = updated[("000000", "", "", "")], updated[("130000", "", "", "")]
+    assert country["cases"] == province["cases"] > 0  # every firm is in Hebei
+
+
+def test_a_case_deleted_in_admin_leaves_its_campaigns_figures(admin_user):
+    world = World(8, admin_user)
+    world.open_case()
+    outbox.drain_all()
+    total = {"campaign": world.campaign, "region_id": "130000", "period": "", "breakdown": "", "key": ""}
+    assert KpiSnapshot.objects.get(**total).figures["cases"] == 1
+    AssistanceCase.objects.get(campaign=world.campaign).delete()  # every source of figures is noted ("*")
+    outbox.drain_all()
+    assert KpiSnapshot.objects.get(**total).figures["cases"] == 0
+    assert engine.recount(world.campaign.pk, engine.Touched(everything=True)).corrections == 0
 
 
 def test_a_full_count_puts_right_and_counts_what_the_updates_missed(admin_user):
