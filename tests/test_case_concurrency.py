@@ -99,6 +99,41 @@ def test_two_kpi_runs_at_once_leave_one_complete_snapshot(people):
     assert kpis.recount(case.campaign_id, kpis.Touched(everything=True)).corrections == 0
 
 
+def test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign(people):
+    """Two recounts that ran side by side could each write from what the other had not committed
+    yet; the second waits on the campaign's advisory lock instead (lock_timeout makes the wait show)."""
+    from django.db import OperationalError, transaction
+
+    from campaigns.kpis import engine as kpis
+
+    _bob, _bianca, case = people
+    first = threading.Event()
+    done = threading.Event()
+
+    def hold():  # a recount in progress elsewhere: it holds the campaign's lock until its commit
+        try:
+            with transaction.atomic():
+                kpis.lock_runs_of(case.campaign_id)
+                first.set()
+                done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert first.wait(timeout=10)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                kpis.recount(case.campaign_id, kpis.Touched(everything=True))
+    finally:
+        done.set()
+        holder.join(timeout=10)
+    # Free again once the first committed.
+    assert kpis.recount(case.campaign_id, kpis.Touched(everything=True)).corrections == 0
+
+
 def test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it(people):
     import datetime
 

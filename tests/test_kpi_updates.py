@@ -290,3 +290,39 @@ def test_a_campaign_never_counted_is_counted_in_full_whatever_its_first_recount_
     total = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="", key="")
     assert (total.figures["cases"], total.figures["firms_assisted"]) == (1, 1)
     assert result.corrections == 0  # there was nothing to correct
+
+
+def test_a_campaign_whose_state_was_never_verified_is_counted_in_full(admin_user):
+    # A state row without a full count behind it (as an upgrade that added the cells left them): the
+    # next recount, whatever it names, counts everything, as the cells to add up do not exist yet.
+    from campaigns.kpis.models import KpiState
+
+    campaign = CampaignFactory()
+    regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
+    services.case_open(user=regulator, campaign=campaign, title="帮扶",
+                       enterprise=EnterpriseFactory(region=Region.objects.get(code="130102")))
+    OutboxEntry.objects.all().delete()  # the update the case noted never ran
+    KpiState.objects.create(campaign=campaign, verified_at=None)
+    engine.recount(campaign.pk, engine.Touched())
+    total = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="", key="")
+    assert total.figures["cases"] == 1
+    assert KpiState.objects.get(campaign=campaign).verified_at is not None
+
+
+def test_a_scheme_row_carries_the_share_of_the_side_it_has_firms_on_only(admin_user):
+    campaign = CampaignFactory()
+    surveyed, assisted = (EnterpriseFactory(region=Region.objects.get(code="130102")) for _ in range(2))
+    contact = UserFactory()
+    surveyed.users.add(contact)
+    registry.survey_answer(user=contact, enterprise=surveyed, kind="baseline", campaign=campaign, services_wanted=[])
+    registry.certification_add(user=admin_user, enterprise=surveyed, scheme="iso9001", number="ISO-1", body="CQC",
+                               issued_on=TODAY - datetime.timedelta(days=30))
+    regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
+    services.case_open(user=regulator, campaign=campaign, enterprise=assisted, title="帮扶")
+    registry.certification_add(user=admin_user, enterprise=assisted, scheme="haccp", number="HACCP-1", body="CQC",
+                               issued_on=TODAY - datetime.timedelta(days=10))
+    engine.compute_campaign(campaign.pk)
+    figures = figures_of(campaign)
+    iso, haccp = figures[("130000", "", "scheme", "iso9001")], figures[("130000", "", "scheme", "haccp")]
+    assert iso["surveyed_certified_share"] == 100.0 and "certified_share" not in iso
+    assert haccp["certified_share"] == 100.0 and "surveyed_certified_share" not in haccp

@@ -208,7 +208,7 @@ def shares_of_total(figures: dict, measures: dict, breakdown: str, totals: dict)
 
 
 def has_data(measures: dict) -> bool:
-    return any(value not in (None, 0, "0") for value in measures.values())
+    return any(measures.values())  # counts and sums: whole numbers or None
 
 
 # --- Targets ---------------------------------------------------------------------------------------
