@@ -64,6 +64,61 @@ ACCEPTED: dict[str, str] = {
     "branch runs either way; on PostgreSQL the campaign row lock then serialises the recounts instead",
     "campaigns.kpis.engine.xǁRecountǁ__init____mutmut_1": "the default of `first`: its only caller, recount(), "
     "always passes it",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_3": "the vendor compared with 'POSTGRESQL': on SQLite the other "
+    "branch runs; on PostgreSQL test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign "
+    "(tests/test_case_concurrency.py) fails without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_4": "the advisory lock's statement None: PostgreSQL only, on "
+    "SQLite the other branch runs; on PostgreSQL test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign "
+    "(tests/test_case_concurrency.py) fails without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_5": "the advisory lock's parameters None: PostgreSQL only, on "
+    "SQLite the other branch runs; on PostgreSQL test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign "
+    "(tests/test_case_concurrency.py) fails without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_6": "the advisory lock's statement dropped: PostgreSQL only, on "
+    "SQLite the other branch runs; on PostgreSQL test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign "
+    "(tests/test_case_concurrency.py) fails without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_7": "the advisory lock's parameters dropped: PostgreSQL only, on "
+    "SQLite the other branch runs; on PostgreSQL test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign "
+    "(tests/test_case_concurrency.py) fails without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_8": "the advisory lock's statement garbled: PostgreSQL only, on "
+    "SQLite the other branch runs; on PostgreSQL test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign "
+    "(tests/test_case_concurrency.py) fails without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_9": "the advisory lock's SQL in lower case: SQL keywords are "
+    "case-insensitive",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_10": "the advisory lock's SQL in upper case: PostgreSQL only "
+    "(where %S is no placeholder), on SQLite the other branch runs; on PostgreSQL "
+    "test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign (tests/test_case_concurrency.py) fails "
+    "without the lock",
+    "campaigns.kpis.engine.x_lock_runs_of__mutmut_13": "SQLite's branch locking no row (pk=None): SQLite takes no "
+    "row locks anyway, it serialises writers",
+    "campaigns.kpis.engine.x_recount__mutmut_1": "lock_runs_of(None): on SQLite its row lock is no lock; on "
+    "PostgreSQL the advisory lock of campaign NULL locks nothing and "
+    "test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign (tests/test_case_concurrency.py) fails "
+    "without the lock",
+    "campaigns.kpis.engine.x_recount__mutmut_4": "the campaign read without its region joined: one more query per "
+    "recount, same figures",
+    "campaigns.kpis.engine.x_recount__mutmut_17": "a first count's `targets` flag None: a first count is a full one, "
+    "and run() recounts the targets of every region for a full count whatever the flag",
+    "campaigns.kpis.engine.x_recount__mutmut_19": "a first count's `targets` flag left out: as mutant 17",
+    "campaigns.kpis.engine.x_shares_of_total__mutmut_13": "a missing whole taken as 1 instead of 0: a scheme or "
+    "service-area row holds its part (firms certified, surveyed certified, wanting) only for firms that are in the "
+    "region's whole (assisted, surveyed, baseline surveys), so the whole is never missing or 0 where the part is "
+    "present",
+    "campaigns.kpis.engine.x_shares_of_total__mutmut_17": "pop without its default: derive() always sets both scheme "
+    "shares, so the key is there to pop",
+    "campaigns.kpis.engine.xǁRecountǁcodes__mutmut_4": "touched.cells.get without its default: run() recounts only "
+    "sources named in touched.cells, so the key is always there",
+    "campaigns.kpis.engine.xǁRecountǁrecount_additive__mutmut_6": "an update recounting every cell of the source "
+    "instead of the touched codes': the same figures, more work (the written rows are compared and only changed ones "
+    "stored either way)",
+    "campaigns.kpis.engine.xǁRecountǁrecount_additive__mutmut_8": "as mutant 6",
+    "campaigns.kpis.engine.xǁRecountǁrecount_additive__mutmut_45": "the source's cells counted for every code, only "
+    "the touched ones' compared: the touched codes' cells are the same, the others are read and not used",
+    "campaigns.kpis.engine.xǁRecountǁrecount_additive__mutmut_56": "every region affected instead of the touched "
+    "codes' places: the others' sums are added up again and found unchanged, nothing is written",
+    "campaigns.kpis.engine.xǁRecountǁrun__mutmut_10": "affected_places set to every region instead of adding them: "
+    "every region includes whatever was there",
+    "campaigns.kpis.engine.xǁTouchedǁadd__mutmut_2": "every source noted whatever the write named: more is "
+    "recounted, the same figures",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",
