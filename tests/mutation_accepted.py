@@ -20,8 +20,6 @@ ACCEPTED: dict[str, str] = {
     "portal.outbox.x_listen__mutmut_3": "listener = '' instead of None: differs only when connecting fails, "
     "and closing '' then raises an error the finally swallows",
     # portal/imports/jobs.py, experts/importing.py
-    "portal.imports.jobs.x_job_import__mutmut_56": "redoing a batch whose rows are all committed (> instead of >=) "
-    "writes none of them: every line of the chunk is in `committed`, so the outcome is the same",
     "experts.importing.x_expert_import__mutmut_13": "the file name of an upload without a name: the form refuses "
     "a file without one before the import is called",
     # campaigns/cases/services.py
@@ -119,6 +117,25 @@ ACCEPTED: dict[str, str] = {
     "every region includes whatever was there",
     "campaigns.kpis.engine.xǁTouchedǁadd__mutmut_2": "every source noted whatever the write named: more is "
     "recounted, the same figures",
+    "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_4": "the sums cast to no type: SQLite adds the JSON text "
+    "up as numbers anyway; on PostgreSQL sum(text) does not exist and every test of tests/test_kpi_updates.py fails",
+    "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_35": "< instead of <= MAX_PREFIX_FILTERS: at exactly that "
+    "many regions the update reads every cell and keeps the wanted places instead of filtering by prefix, the same "
+    "sums (test_updates_touching_more_regions_than_are_filtered_one_by_one_still_add_up_right checks that path)",
+    "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_76": "a NULL sum made int: SQLite reads a cell's JSON null "
+    "as the text 'null' and casts it to 0, so a place's sum is never NULL there; on PostgreSQL it is, and "
+    "test_answers_nobody_gave_leave_their_sums_and_means_empty fails",
+    "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_97": "as mutant 76, for the to-date totals",
+    "campaigns.kpis.engine.xǁRecountǁrecount_additive__mutmut_68": "every place added up again instead of the "
+    "affected ones: the others are found unchanged and nothing is written for them",
+    "campaigns.kpis.engine.xǁRecountǁrecount_distinct__mutmut_3": "an update recounting a distinct source for every "
+    "region instead of the touched codes' places: the same figures, more work",
+    "campaigns.kpis.engine.xǁRecountǁrecount_distinct__mutmut_17": "as mutant 3 (every place counted, the affected "
+    "ones compared)",
+    "campaigns.cases.services.x_locked_case__mutmut_5": "the locked case read without its firm joined: the steps "
+    "that need the firm read it with one more query, the same outcome",
+    "campaigns.cases.services.x_locked_case__mutmut_6": "the locked case read without its campaign joined: as mutant "
+    "5, for the campaign",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",

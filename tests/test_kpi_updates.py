@@ -326,3 +326,39 @@ def test_a_scheme_row_carries_the_share_of_the_side_it_has_firms_on_only(admin_u
     iso, haccp = figures[("130000", "", "scheme", "iso9001")], figures[("130000", "", "scheme", "haccp")]
     assert iso["surveyed_certified_share"] == 100.0 and "certified_share" not in iso
     assert haccp["certified_share"] == 100.0 and "surveyed_certified_share" not in haccp
+
+
+def test_answers_nobody_gave_leave_their_sums_and_means_empty(admin_user):
+    # A sum over values nobody gave is NULL in the database: it stays None, not a number, in the
+    # cells, in the figures added up from them and in the means.
+    campaign = CampaignFactory()
+    firm = EnterpriseFactory(region=Region.objects.get(code="130102"))
+    contact = UserFactory()
+    firm.users.add(contact)
+    engine.compute_campaign(campaign.pk)
+    registry.survey_answer(user=contact, enterprise=firm, kind="follow_up", campaign=campaign,
+                           awareness_improved=True, performance_improved=False)
+    regulator = RegulatorFactory(region=Region.objects.get(code="130000"))
+    case = services.case_open(user=regulator, campaign=campaign, enterprise=firm, title="帮扶")
+    services.case_close(user=regulator, case=case, resolution="unresolved", note="企业停产")  # no money saved
+    outbox.drain_all()
+    total = KpiSnapshot.objects.get(campaign=campaign, region_id="130000", period="", breakdown="", key="").figures
+    assert (total["surveys"], total["awareness_up_share"], total["revenue_change_mean"]) == (1, 100.0, None)
+    # The cell keeps None (PostgreSQL adds such cells up to NULL, SQLite to 0); the case saved nothing.
+    assert list(KpiCell.objects.filter(campaign=campaign, source="closed").values_list("values__money_saved",
+                                                                                      flat=True)) == [None]
+    assert (total["cases_closed"], total["money_saved"], total["money_saved_once"]) == (1, 0, 0)
+    assert engine.recount(campaign.pk, engine.Touched(everything=True)).corrections == 0
+
+
+@pytest.mark.parametrize("seed", [2, 9])
+def test_updates_touching_more_regions_than_are_filtered_one_by_one_still_add_up_right(seed, admin_user, monkeypatch):
+    # Past MAX_PREFIX_FILTERS regions at a level, an update reads every cell and keeps the wanted places.
+    monkeypatch.setattr(engine, "MAX_PREFIX_FILTERS", 0)
+    world = World(seed, admin_user)
+    for _ in range(30):
+        world.step()
+        outbox.drain_all()
+    updated = figures_of(world.campaign)
+    assert engine.recount(world.campaign.pk, engine.Touched(everything=True)).corrections == 0
+    assert figures_of(world.campaign) == updated
