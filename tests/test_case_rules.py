@@ -178,9 +178,29 @@ def test_assigning_below_capacity_keeps_no_reason_and_matches_the_needs(bob, cas
     expert = ExpertFactory(name="李明", capacity=2)
     assignment = services.case_assign_expert(user=bob, case=case, expert=expert, override_reason="不需要")
     assert (assignment.over_capacity, assignment.override_reason, assignment.active) == (False, "", True)
-    assert case.needs.get().status == NeedStatus.MATCHED
+    need = case.needs.get()
+    assert need.status == NeedStatus.MATCHED
+    assert need.events.order_by("pk").last().actor == bob  # matched in the assigning user's name
     entry = case_audit(case, "assign")
     assert (entry.actor, entry.changes, entry.note) == (bob, {"expert": [None, f"李明 ({expert.code})"]}, "")
+
+
+def test_a_released_assignment_no_longer_counts_against_the_experts_capacity(bob, case):
+    expert = ExpertFactory(name="李明", capacity=1)
+    earlier = CaseFactory(campaign=CampaignFactory(), enterprise=EnterpriseFactory(), lead=bob)
+    services.case_assign_expert(user=bob, case=earlier, expert=expert)
+    services.case_release_expert(user=bob, case=earlier, expert=expert, note="已完成诊断")
+    assignment = services.case_assign_expert(user=bob, case=case, expert=expert)  # no reason needed
+    assert (assignment.over_capacity, assignment.override_reason) == (False, "")
+
+
+def test_the_assigned_expert_is_told_with_a_link_to_the_case(bob, erin, case):
+    from portal.notifications.models import Notification
+
+    services.case_assign_expert(user=bob, case=case, expert=ExpertFactory(name="王海燕", user=erin))
+    told = Notification.objects.get(recipient=erin)
+    assert (told.object_type, told.object_id, told.link) == (
+        "assistancecase", str(case.pk), reverse("cases:detail", args=[case.pk]))
 
 
 def test_experts_are_not_assigned_to_a_closed_case_and_closing_frees_them(bob, case):

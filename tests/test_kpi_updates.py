@@ -362,3 +362,65 @@ def test_updates_touching_more_regions_than_are_filtered_one_by_one_still_add_up
     updated = figures_of(world.campaign)
     assert engine.recount(world.campaign.pk, engine.Touched(everything=True)).corrections == 0
     assert figures_of(world.campaign) == updated
+
+
+def test_a_full_count_counts_each_figure_it_puts_right_each_row_it_adds_and_each_it_removes(admin_user):
+    world = World(7, admin_user)
+    for step in ("open_case", "open_case", "visit", "visit", "certify", "baseline", "train"):
+        getattr(world, step)()
+        outbox.drain_all()
+    # Written behind the services' back (a bulk load, an admin's SQL): nothing was noted, nothing
+    # updated. Figures change, rows of a month with no data before appear, rows of a month left
+    # without data go.
+    case = AssistanceCase.objects.filter(campaign=world.campaign).first()
+    Visit.objects.create(case=case, visited_on=TODAY, hours=2, people_present="王", logged_by=world.regulator)
+    Visit.objects.filter(case__campaign=world.campaign).exclude(visited_on=TODAY).update(
+        hours=7, visited_on=TODAY - datetime.timedelta(days=400))
+    before = figures_of(world.campaign)
+    result = engine.recount(world.campaign.pk, engine.Touched(everything=True))
+    after = figures_of(world.campaign)
+    put_right = sum(1 if key not in before or key not in after else
+                    sum(1 for name in before[key].keys() | after[key].keys()
+                        if before[key].get(name) != after[key].get(name))
+                    for key in before.keys() | after.keys())
+    assert result.corrections == put_right > 1
+    assert before.keys() - after.keys() and after.keys() - before.keys()  # rows removed and rows added
+
+
+def test_a_breakdown_row_left_without_data_is_removed(admin_user):
+    world = World(12, admin_user)
+    firm, _contact = world.firms[0]
+    services.case_open(user=world.regulator, campaign=world.campaign, enterprise=firm, title="帮扶")
+    registry.certification_add(user=admin_user, enterprise=firm, scheme="haccp", number="HACCP-9", body="CQC",
+                               issued_on=TODAY - datetime.timedelta(days=5))
+    outbox.drain_all()
+    row = ("130000", "", "scheme", "haccp")
+    assert figures_of(world.campaign)[row]["firms_certified"] == 1
+    Certification.objects.get(number="HACCP-9").delete()  # in Django admin
+    outbox.drain_all()
+    assert row not in figures_of(world.campaign)
+
+
+def test_a_target_set_after_the_count_reaches_the_figures_of_the_regions_it_names(admin_user):
+    world = World(4, admin_user)
+    campaign_target_set(user=admin_user, campaign=world.campaign, metric="firms_assisted", scope="each_city",
+                        value=7)
+    outbox.drain_all()
+    figures = figures_of(world.campaign)
+    assert figures[("130100", "", "", "")]["targets"] == {"firms_assisted": 7}
+    assert figures[("130000", "", "", "")]["targets"] == {}  # a province is no city
+
+
+def test_a_second_visit_in_the_same_county_and_month_is_added_to_its_cell(admin_user):
+    world = World(13, admin_user)
+    firm, _contact = world.firms[0]
+    case = services.case_open(user=world.regulator, campaign=world.campaign, enterprise=firm, title="帮扶")
+    outbox.drain_all()
+    for hours in (2, 3):
+        services.visit_log(user=world.regulator, case=case, visited_on=TODAY, mode="on_site", hours=hours,
+                           people_present="王建国")
+        outbox.drain_all()
+    [cell] = KpiCell.objects.filter(campaign=world.campaign, source="visits", breakdown="")
+    assert (cell.values["visits"], cell.values["visit_hours"]) == (2, 50)  # hours kept in tenths
+    total = figures_of(world.campaign)[("130000", "", "", "")]
+    assert (total["visits"], total["visit_hours"]) == (2, 5.0)
