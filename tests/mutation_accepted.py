@@ -136,6 +136,17 @@ ACCEPTED: dict[str, str] = {
     "that need the firm read it with one more query, the same outcome",
     "campaigns.cases.services.x_locked_case__mutmut_6": "the locked case read without its campaign joined: as mutant "
     "5, for the campaign",
+    "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_113": "rows whose figures are equal skipped only when their "
+    "measures differ: a row's measures never change without one of its figures changing too (every helper sum "
+    "travels with a count or a mean that is a figure), so only unchanged rows are written again, with the same "
+    "values",
+    "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_4": "every fresh cell written whether or not it changed: "
+    "the same values (an upsert), more writes",
+    "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_5": "as mutant 4 (no stored cell found for any key)",
+    "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_28": "cells upserted in one batch instead of batches of "
+    "1,000: Django splits by the backend's own limit, the same rows",
+    "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_33": "as mutant 28 (no batch_size)",
+    "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_37": "batches of 1,001 instead of 1,000: the same rows",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",
