@@ -424,3 +424,21 @@ def test_a_second_visit_in_the_same_county_and_month_is_added_to_its_cell(admin_
     assert (cell.values["visits"], cell.values["visit_hours"]) == (2, 50)  # hours kept in tenths
     total = figures_of(world.campaign)[("130000", "", "", "")]
     assert (total["visits"], total["visit_hours"]) == (2, 5.0)
+
+
+def test_means_keep_two_decimals_and_month_rows_carry_no_certified_shares(admin_user):
+    world = World(14, admin_user)
+    firm, contact = world.firms[0]
+    case = services.case_open(user=world.regulator, campaign=world.campaign, enterprise=firm, title="帮扶")
+    case = services.case_close(user=world.regulator, case=case, resolution="unresolved", note="企业停产")
+    services.case_rate(user=contact, case=case, score=4, comment="")
+    for other_firm, other_contact in world.firms[1:3]:
+        other = services.case_open(user=world.regulator, campaign=world.campaign, enterprise=other_firm, title="帮扶")
+        other = services.case_close(user=world.regulator, case=other, resolution="unresolved", note="企业停产")
+        services.case_rate(user=other_contact, case=other, score=4 if other_firm == world.firms[1][0] else 5,
+                           comment="")
+    outbox.drain_all()
+    figures = figures_of(world.campaign)
+    assert figures[("130000", "", "", "")]["satisfaction_mean"] == 4.33  # 13 / 3
+    month = next(key for key in figures if key[0] == "130000" and key[1] and not key[2])
+    assert "certified_share" not in figures[month] and "surveyed_certified_share" not in figures[month]

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.cases import services as case_services
 from campaigns.kpis import engine
@@ -29,6 +29,13 @@ from tests.factories import CampaignFactory, CaseFactory, EnterpriseFactory, Use
 pytestmark = pytest.mark.django_db
 
 Metric, Scope = CampaignTarget.Metric, CampaignTarget.Scope
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The services' messages read in English here, whatever a test before this one left active."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

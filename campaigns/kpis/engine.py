@@ -178,18 +178,21 @@ def derive(measures: dict) -> dict:
     """The figures of a row: its counts and sums as numbers, the rates and means derived from them;
     the helper sums are left out."""
     figures = {name: number(name, value) for name, value in measures.items()}
-    get = figures.get
-    figures["fulfilment_rate"] = share(get("needs_fulfilled", 0), get("needs_received", 0))
-    figures["certified_share"] = share(get("firms_certified", 0), get("firms_assisted", 0))
-    figures["surveyed_certified_share"] = share(get("surveyed_certified", 0), get("firms_surveyed", 0))
-    figures["satisfaction_mean"] = mean(figures.pop("rating_sum", None), get("ratings", 0))
-    figures["satisfied_share"] = share(get("satisfied", 0), get("ratings", 0))
-    figures["awareness_up_share"] = share(get("awareness_up", 0), get("surveys", 0))
-    figures["performance_up_share"] = share(get("performance_up", 0), get("surveys", 0))
+
+    def count(name: str) -> int:
+        return figures.get(name) or 0  # a count the row has not got is none
+
+    figures["fulfilment_rate"] = share(count("needs_fulfilled"), count("needs_received"))
+    figures["certified_share"] = share(count("firms_certified"), count("firms_assisted"))
+    figures["surveyed_certified_share"] = share(count("surveyed_certified"), count("firms_surveyed"))
+    figures["satisfaction_mean"] = mean(figures.pop("rating_sum", None), count("ratings"))
+    figures["satisfied_share"] = share(count("satisfied"), count("ratings"))
+    figures["awareness_up_share"] = share(count("awareness_up"), count("surveys"))
+    figures["performance_up_share"] = share(count("performance_up"), count("surveys"))
     for name in ("revenue", "output", "margin"):
         figures[f"{name}_change_mean"] = mean(figures.pop(f"{name}_sum", None), figures.pop(f"{name}_answers", 0))
     wait = figures.pop("wait", None)  # days summed over the needs visited
-    visited = get("needs_visited", 0)
+    visited = count("needs_visited")
     figures["days_to_first_visit"] = round(wait / visited, 1) if wait is not None and visited else None
     for name in MONEY_AND_HOURS:
         if figures.get(name) is not None:
