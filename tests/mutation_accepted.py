@@ -147,6 +147,29 @@ ACCEPTED: dict[str, str] = {
     "1,000: Django splits by the backend's own limit, the same rows",
     "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_33": "as mutant 28 (no batch_size)",
     "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_37": "batches of 1,001 instead of 1,000: the same rows",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_6": "pop('certified_share') without its default: derive() "
+    "always sets it, so the key is there to pop",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_11": "as mutant 6, for surveyed_certified_share",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_23": "the region's totals defaulting to None: a breakdown row "
+    "is only written beside its region's total row, which is always among the merged keys",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_25": "as mutant 23 (no default)",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_44": "targets.get('targets', None): targets_by_region and "
+    "write() always give a 'targets' entry, so the default is never read",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_46": "as mutant 44 (no default)",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_61": "split(':') without maxsplit: a target's key (a scheme or "
+    "service-area code) holds no ':', so there is exactly one",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_62": "rsplit instead of split: as mutant 61",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_64": "split(':', 2): as mutant 61",
+    "campaigns.kpis.engine.xǁRecountǁfigures__mutmut_80": "None instead of {} as the targets of a breakdown row's "
+    "own figures: only a region's total row reads its targets",
+    "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_150": "snapshot rows upserted in one batch instead of batches of "
+    "1,000: Django splits by the backend's own limit, the same rows",
+    "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_155": "as mutant 150 (no batch_size)",
+    "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_159": "batches of 1,001 instead of 1,000: the same rows",
+    "campaigns.kpis.engine.x_derive__mutmut_196": "'or' instead of 'and' before the wait's division: the needs "
+    "source sums the wait over exactly the needs it counts as visited, so the two are None or 0 together",
+    "campaigns.kpis.engine.x_derive__mutmut_198": "money and hours left unrounded: a sum kept in fen or tenths "
+    "divided by 100 or 10 is already the float nearest its two decimals, which round() gives back unchanged",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",

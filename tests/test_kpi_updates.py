@@ -364,7 +364,7 @@ def test_updates_touching_more_regions_than_are_filtered_one_by_one_still_add_up
     assert figures_of(world.campaign) == updated
 
 
-def test_a_full_count_counts_each_figure_it_puts_right_each_row_it_adds_and_each_it_removes(admin_user):
+def test_a_full_count_counts_each_figure_it_puts_right_each_row_it_adds_and_each_it_removes(admin_user, caplog):
     world = World(7, admin_user)
     for step in ("open_case", "open_case", "visit", "visit", "certify", "baseline", "train"):
         getattr(world, step)()
@@ -377,8 +377,11 @@ def test_a_full_count_counts_each_figure_it_puts_right_each_row_it_adds_and_each
     Visit.objects.filter(case__campaign=world.campaign).exclude(visited_on=TODAY).update(
         hours=7, visited_on=TODAY - datetime.timedelta(days=400))
     before = figures_of(world.campaign)
-    result = engine.recount(world.campaign.pk, engine.Touched(everything=True))
+    with caplog.at_level("WARNING", logger="campaigns.kpis.engine"):
+        result = engine.recount(world.campaign.pk, engine.Touched(everything=True))
     after = figures_of(world.campaign)
+    assert caplog.messages == [f"KPI full count of campaign {world.campaign.pk} corrected {result.corrections} "
+                               "figures"]
     put_right = sum(1 if key not in before or key not in after else
                     sum(1 for name in before[key].keys() | after[key].keys()
                         if before[key].get(name) != after[key].get(name))
@@ -416,10 +419,15 @@ def test_a_second_visit_in_the_same_county_and_month_is_added_to_its_cell(admin_
     firm, _contact = world.firms[0]
     case = services.case_open(user=world.regulator, campaign=world.campaign, enterprise=firm, title="帮扶")
     outbox.drain_all()
+    from campaigns.kpis.models import KpiState
+
     for hours in (2, 3):
+        updated_before = KpiState.objects.get(campaign=world.campaign).updated_at
         services.visit_log(user=world.regulator, case=case, visited_on=TODAY, mode="on_site", hours=hours,
                            people_present="王建国")
         outbox.drain_all()
+        # Rows written, none deleted: the figures say they were brought up to date just now.
+        assert KpiState.objects.get(campaign=world.campaign).updated_at > updated_before
     [cell] = KpiCell.objects.filter(campaign=world.campaign, source="visits", breakdown="")
     assert (cell.values["visits"], cell.values["visit_hours"]) == (2, 50)  # hours kept in tenths
     total = figures_of(world.campaign)[("130000", "", "", "")]

@@ -104,6 +104,11 @@ def test_the_target_follows_the_base_campaign_when_its_figures_change(bob, last_
     assert outbox.drain_all() == 1
     assert county_row(this_year, "130100")["targets"] == {"cases": 7.2}
     assert county_row(this_year, "130100")["target_bases"]["cases"]["base"] == 6
+    # A recount of last year's cases that changes nothing leaves this year's targets alone.
+    touched = engine.Touched()
+    touched.add(["cases"], "130102", None)
+    engine.recount(last_year.pk, touched)
+    assert outbox.drain_all() == 0
 
 
 def test_a_base_campaign_not_counted_yet_gives_no_base_figure_not_an_error(bob, this_year):
