@@ -99,6 +99,24 @@ def test_two_kpi_runs_at_once_leave_one_complete_snapshot(people):
     assert kpis.recount(case.campaign_id, kpis.Touched(everything=True)).corrections == 0
 
 
+def test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why(people):
+    from django.utils import translation
+
+    bob, bianca, case = people
+    firm, campaign = EnterpriseFactory(), case.campaign
+
+    def open_as(user):
+        with translation.override("en"):
+            return services.case_open(user=user, campaign=campaign, enterprise=firm, title="同时开案")
+
+    outcomes = run_together(lambda: open_as(bob), lambda: open_as(bianca))
+    opened = [o for o in outcomes if isinstance(o, AssistanceCase)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(opened) == 1 and len(refused) == 1, outcomes
+    assert refused[0].message_dict == {"enterprise": ["This enterprise already has an open case in this campaign."]}
+    assert AssistanceCase.objects.filter(campaign=campaign, enterprise=firm).count() == 1
+
+
 def test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign(people):
     """Two recounts that ran side by side could each write from what the other had not committed
     yet; the second waits on the campaign's advisory lock instead (lock_timeout makes the wait show)."""

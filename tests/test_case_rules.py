@@ -137,6 +137,37 @@ def test_an_opened_case_keeps_trimmed_texts_accepts_its_needs_and_records_the_op
                                      region_code="130102").exists()
 
 
+# --- opening ---------------------------------------------------------------------------------------
+
+
+def test_opening_names_each_need_it_refuses_and_why(bob, alice, firm, campaign):
+    first, second = NeedFactory(enterprise=firm, title="甲"), NeedFactory(enterprise=firm, title="乙")
+    NeedRequest.objects.filter(pk__in=[first.pk, second.pk]).update(status=NeedStatus.FULFILLED)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert refusal(lambda: services.case_open(user=bob, campaign=campaign, needs=[first, second], title="帮扶")) == {
+        "needs": ["These needs are already settled: 甲、乙."]}
+    third, fourth = NeedFactory(enterprise=firm, title="丙"), NeedFactory(enterprise=firm, title="丁")
+    services.case_open(user=bob, campaign=CampaignFactory(), needs=[third, fourth], title="另一活动的帮扶")
+    assert refusal(lambda: services.case_open(user=bob, campaign=campaign, needs=[third, fourth], title="帮扶")) == {
+        "needs": ["These needs are already answered by an open case: 丁、丙."]}  # newest first
+    scoped = CampaignFactory()
+    scoped.service_areas.set([ServiceArea.objects.get(code=1)])
+    fifth, sixth = NeedFactory(enterprise=firm, title="戊"), NeedFactory(enterprise=firm, title="己")
+    assert refusal(lambda: services.case_open(user=bob, campaign=scoped, needs=[fifth, sixth], title="帮扶")) == {
+        "needs": ["These needs lie outside the campaign's service areas: 戊、己."]}
+    assert not AssistanceCase.objects.filter(campaign__in=[campaign, scoped]).exists()
+
+
+def test_opening_tells_the_firms_contacts_about_this_case(bob, alice, firm, campaign):
+    from portal.notifications.models import Notification
+
+    case = services.case_open(user=bob, campaign=campaign, enterprise=firm, title="帮扶")
+    told = Notification.objects.get(recipient=alice, kind="case_opened")
+    assert (told.object_type, told.object_id, told.link) == (
+        "assistancecase", str(case.pk), reverse("cases:detail", args=[case.pk]))
+
+
 # --- assigning and releasing experts -----------------------------------------------------------------
 
 

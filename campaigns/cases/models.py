@@ -5,7 +5,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, NeedRequest
+
+# The code of the refusal of a second open case for a firm in a campaign.
+OPEN_CASE_EXISTS = "open_case_exists"
 
 
 class AssistanceCase(models.Model):
@@ -91,6 +94,7 @@ class AssistanceCase(models.Model):
             # One plan per firm: at most one open case for a firm in a campaign.
             models.UniqueConstraint(fields=["campaign", "enterprise"], condition=~Q(status="closed"),
                                     name="case_one_open_per_firm_and_campaign",
+                                    violation_error_code=OPEN_CASE_EXISTS,
                                     violation_error_message=_("This enterprise already has an open case in this "
                                                               "campaign.")),
         ]
@@ -102,6 +106,21 @@ class AssistanceCase(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def validate_constraints(self, exclude=None) -> None:
+        """Django's checks of the constraints, with a second open case for the firm said on the
+        enterprise field (Django puts a conditional constraint's message on no field): it is what
+        the user chose, and what another user may have opened a case for a moment before."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            general = error.error_dict.get(NON_FIELD_ERRORS, [])
+            moved = [item for item in general if item.code == OPEN_CASE_EXISTS]
+            if not moved:
+                raise
+            errors = {**error.error_dict, NON_FIELD_ERRORS: [item for item in general if item not in moved]}
+            errors["enterprise"] = [*errors.get("enterprise", []), *moved]
+            raise ValidationError({field: items for field, items in errors.items() if items}) from None
 
     @property
     def is_closed(self) -> bool:
