@@ -34,30 +34,12 @@ ACCEPTED: dict[str, str] = {
     "on PostgreSQL Django refuses it and every case step fails",
     "campaigns.cases.services.x_locked_case__mutmut_9": "as above (OF 'SELF')",
     # campaigns/kpis/engine.py (other work is changing this module: renumber after a rerun)
-    "campaigns.kpis.engine.x_derive__mutmut_118": "performance_up defaulting to None: the survey source counts it "
-    "with a filtered Count beside surveys, so a row with surveys always holds it",
     "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_4": "an update reading every stored row instead of the affected "
     "places' rows (and a full count only those): same figures, and rows whose figures did not change are not written",
     "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_34": "break instead of continue on a width with no wanted "
     "place: `wanted` holds every level's place above each touched code, so no width is empty unless all are",
-    "campaigns.kpis.engine.x_derive__mutmut_17": "needs_fulfilled without its default: the needs source counts it "
-    "with a filtered Count beside needs_received, so a row with needs always holds it",
     "campaigns.kpis.engine.xǁRecountǁcodes__mutmut_2": "the default of touched.cells.get: run() asks only for the "
     "sources the update touched, which are always there",
-    "campaigns.kpis.engine.x_derive__mutmut_22": "needs_received defaulting to None instead of 0: share() gives "
-    "None for both",
-    "campaigns.kpis.engine.x_derive__mutmut_62": "ratings defaulting to None instead of 0: mean() gives None for both",
-    "campaigns.kpis.engine.x_derive__mutmut_102": "awareness_up defaulting to 1: it is counted beside surveys, so it "
-    "is missing only when surveys is too, and share() then gives None",
-    "campaigns.kpis.engine.x_derive__mutmut_104": "surveys defaulting to None instead of 0: share() gives None "
-    "for both",
-    "campaigns.kpis.engine.x_derive__mutmut_120": "performance_up without its default: counted beside surveys "
-    "(see mutant 118)",
-    "campaigns.kpis.engine.x_derive__mutmut_146": "answers defaulting to None instead of 0: mean() gives None for both",
-    "campaigns.kpis.engine.x_derive__mutmut_158": "needs_visited defaulting to None instead of 0: both make "
-    "days_to_first_visit None",
-    "campaigns.kpis.engine.x_derive__mutmut_163": "needs_visited defaulting to 1: the source sums `wait` over the "
-    "same needs it counts, so wait is None whenever needs_visited is missing",
     "campaigns.kpis.engine.x_lock_runs_of__mutmut_2": "PostgreSQL's advisory lock not taken: on SQLite the other "
     "branch runs either way; on PostgreSQL the campaign row lock then serialises the recounts instead",
     "campaigns.kpis.engine.xǁRecountǁ__init____mutmut_1": "the default of `first`: its only caller, recount(), "
@@ -166,10 +148,6 @@ ACCEPTED: dict[str, str] = {
     "1,000: Django splits by the backend's own limit, the same rows",
     "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_155": "as mutant 150 (no batch_size)",
     "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_159": "batches of 1,001 instead of 1,000: the same rows",
-    "campaigns.kpis.engine.x_derive__mutmut_196": "'or' instead of 'and' before the wait's division: the needs "
-    "source sums the wait over exactly the needs it counts as visited, so the two are None or 0 together",
-    "campaigns.kpis.engine.x_derive__mutmut_198": "money and hours left unrounded: a sum kept in fen or tenths "
-    "divided by 100 or 10 is already the float nearest its two decimals, which round() gives back unchanged",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",

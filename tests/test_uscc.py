@@ -94,6 +94,12 @@ def test_a_check_character_is_only_worked_out_for_exactly_17_characters(first):
         check_character(first)
 
 
+@pytest.mark.parametrize("first", ["5910001", "591000102", ""])
+def test_an_organisation_code_check_is_only_worked_out_for_exactly_8_characters(first):
+    with pytest.raises(ValueError):
+        organisation_code_check(first)
+
+
 @pytest.mark.parametrize(
     ("first8", "check"),
     # the USCC example's, GB 11714's own worked example, and weighted sums that are multiples of 11
