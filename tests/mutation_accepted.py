@@ -148,6 +148,62 @@ ACCEPTED: dict[str, str] = {
     "1,000: Django splits by the backend's own limit, the same rows",
     "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_155": "as mutant 150 (no batch_size)",
     "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_159": "batches of 1,001 instead of 1,000: the same rows",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_10": "super().dispatch without *args: the API's routes "
+    "pass every URL part by name, so args is always empty",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_19": "initial() without **kwargs: initial() reads them "
+    "only for a format suffix and a versioning scheme, and the portal's API has neither (SimpleRouter, no "
+    "DEFAULT_VERSIONING_CLASS)",
+    "portal.idempotency.xǁIdempotentAPIMixinǁdispatch__mutmut_53": "the handler without **kwargs: every POST action "
+    "of the API's viewsets takes pk=None and reads the object through get_object(), which uses self.kwargs, set "
+    "above from the same kwargs",
+    "campaigns.cases.services.x_case_open__mutmut_244": "the opening event's from_status left out: the field's "
+    "default is the same empty string",
+    "campaigns.cases.services.x_case_open__mutmut_60": "needs of cases with no status (None) counted as taken "
+    "instead of those of open cases: a need of a closed case is settled and refused as such before this check, so "
+    "the two differ on no need",
+    "campaigns.cases.services.x_case_open__mutmut_204": "the period message garbled: the check inside the "
+    "transaction, reached only when the period is shortened between the check before it and the lock; on PostgreSQL "
+    "test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it exercises the refusal, not its wording",
+    "campaigns.cases.services.x_case_open__mutmut_205": "the period message in lower case: the check inside the "
+    "transaction, reached only when the period is shortened between the check before it and the lock; on PostgreSQL "
+    "test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it exercises the refusal, not its wording",
+    "campaigns.cases.services.x_case_open__mutmut_207": "the period message garbled: the check inside the "
+    "transaction, reached only when the period is shortened between the check before it and the lock; on PostgreSQL "
+    "test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it exercises the refusal, not its wording",
+    "campaigns.cases.services.x_case_open__mutmut_208": "the period message in upper case: the check inside the "
+    "transaction, reached only when the period is shortened between the check before it and the lock; on PostgreSQL "
+    "test_a_case_opened_while_the_period_is_shortened_never_lands_outside_it exercises the refusal, not its wording",
+    "campaigns.cases.services.x_case_open__mutmut_231": "the refusal of a second open case without its field: the "
+    "last guard, reached only when a second opening passes every check, the model's validation included, before the "
+    "first commits, and the partial unique index refuses it: no test can time that; the race a test can make "
+    "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
+    "earlier, with the same message on the same field",
+    "campaigns.cases.services.x_case_open__mutmut_232": "the refusal of a second open case under another key: the "
+    "last guard, reached only when a second opening passes every check, the model's validation included, before the "
+    "first commits, and the partial unique index refuses it: no test can time that; the race a test can make "
+    "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
+    "earlier, with the same message on the same field",
+    "campaigns.cases.services.x_case_open__mutmut_233": "as mutant 232",
+    "campaigns.cases.services.x_case_open__mutmut_234": "the refusal of a second open case without its message: the "
+    "last guard, reached only when a second opening passes every check, the model's validation included, before the "
+    "first commits, and the partial unique index refuses it: no test can time that; the race a test can make "
+    "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
+    "earlier, with the same message on the same field",
+    "campaigns.cases.services.x_case_open__mutmut_235": "the refusal's message garbled: the last guard, reached only "
+    "when a second opening passes every check, the model's validation included, before the first commits, and the "
+    "partial unique index refuses it: no test can time that; the race a test can make "
+    "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
+    "earlier, with the same message on the same field",
+    "campaigns.cases.services.x_case_open__mutmut_236": "the refusal's message in lower case: the last guard, "
+    "reached only when a second opening passes every check, the model's validation included, before the first "
+    "commits, and the partial unique index refuses it: no test can time that; the race a test can make "
+    "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
+    "earlier, with the same message on the same field",
+    "campaigns.cases.services.x_case_open__mutmut_237": "the refusal's message in upper case: the last guard, "
+    "reached only when a second opening passes every check, the model's validation included, before the first "
+    "commits, and the partial unique index refuses it: no test can time that; the race a test can make "
+    "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
+    "earlier, with the same message on the same field",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",
