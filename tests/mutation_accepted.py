@@ -107,7 +107,6 @@ ACCEPTED: dict[str, str] = {
     "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_76": "a NULL sum made int: SQLite reads a cell's JSON null "
     "as the text 'null' and casts it to 0, so a place's sum is never NULL there; on PostgreSQL it is, and "
     "test_answers_nobody_gave_leave_their_sums_and_means_empty fails",
-    "campaigns.kpis.engine.xǁRecountǁadd_up_cells__mutmut_97": "as mutant 76, for the to-date totals",
     "campaigns.kpis.engine.xǁRecountǁrecount_additive__mutmut_68": "every place added up again instead of the "
     "affected ones: the others are found unchanged and nothing is written for them",
     "campaigns.kpis.engine.xǁRecountǁrecount_distinct__mutmut_3": "an update recounting a distinct source for every "
@@ -118,10 +117,6 @@ ACCEPTED: dict[str, str] = {
     "that need the firm read it with one more query, the same outcome",
     "campaigns.cases.services.x_locked_case__mutmut_6": "the locked case read without its campaign joined: as mutant "
     "5, for the campaign",
-    "campaigns.kpis.engine.xǁRecountǁwrite__mutmut_113": "rows whose figures are equal skipped only when their "
-    "measures differ: a row's measures never change without one of its figures changing too (every helper sum "
-    "travels with a count or a mean that is a figure), so only unchanged rows are written again, with the same "
-    "values",
     "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_4": "every fresh cell written whether or not it changed: "
     "the same values (an upsert), more writes",
     "campaigns.kpis.engine.xǁRecountǁwrite_cells__mutmut_5": "as mutant 4 (no stored cell found for any key)",
@@ -204,6 +199,15 @@ ACCEPTED: dict[str, str] = {
     "commits, and the partial unique index refuses it: no test can time that; the race a test can make "
     "(test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why, PostgreSQL) is refused one step "
     "earlier, with the same message on the same field",
+    "campaigns.kpis.engine.x_derive__mutmut_117": "a mean's answer count defaulting to None instead of 0: the survey "
+    "source counts the answers beside their sum, so the count is there whenever the sum is, and mean() gives None "
+    "for both otherwise",
+    "campaigns.kpis.engine.x_derive__mutmut_120": "as mutant 117 (defaulting to 1): with no answers the sum is None "
+    "too, and mean() gives None",
+    "campaigns.kpis.engine.x_derive__mutmut_142": "'or' instead of 'and' before the wait's division: the needs "
+    "source sums the wait over exactly the needs it counts as visited, so the two are None or 0 together",
+    "campaigns.kpis.engine.x_derive__mutmut_144": "money and hours left unrounded: a sum kept in fen or tenths "
+    "divided by 100 or 10 is already the float nearest its two decimals, which round() gives back unchanged",
     # campaigns/cases/selectors.py (internal remarks scope: who sees which cases and visits, and in what order)
     "campaigns.cases.selectors.x_cases_visible_to__mutmut_6": "select_related without 'enterprise': "
     "'enterprise__region' joins the enterprise too, the same single query",
