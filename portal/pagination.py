@@ -54,6 +54,11 @@ def planned_rows(queryset: QuerySet) -> int:
     return max(int(plan[0]["Plan"]["Plan Rows"]), 1)
 
 
+def about(rows: int) -> int:
+    """An estimate as it is shown: to three figures (约 12,300, not 约 12,327)."""
+    return int(float(f"{rows:.3g}"))
+
+
 def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
     """(rows, is_estimate). On PostgreSQL the planner's estimate (EXPLAIN, no rows read) decides:
     past EXACT_COUNT_LIMIT expected rows it is the answer, rounded to three figures; below it an
@@ -64,7 +69,7 @@ def estimated_count(queryset: QuerySet) -> tuple[int, bool]:
         return queryset.count(), False
     expected = planned_rows(queryset)
     if expected > EXACT_COUNT_LIMIT:
-        return int(float(f"{expected:.3g}")), True
+        return about(expected), True
     connection = connections[queryset.db]
     try:
         with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
@@ -93,7 +98,7 @@ def capped_count(queryset: QuerySet) -> tuple[int, bool, bool]:
             return 0, False, False
         expected = planned_rows(queryset)
         if expected > EXACT_COUNT_LIMIT:
-            return int(float(f"{expected:.3g}")), True, False
+            return about(expected), True, False
         connection = connections[queryset.db]
         try:
             with transaction.atomic(using=queryset.db), connection.cursor() as cursor:

@@ -172,6 +172,40 @@ def needs_postgres(settings):
 
 
 @pytest.fixture
+def held_elsewhere():
+    """held_elsewhere(take) -> a context manager: `take()` runs in a transaction of another thread's
+    own database connection, which stays open, holding the locks it took, until the block ends."""
+    import threading
+    from contextlib import contextmanager
+
+    from django.db import connections, transaction
+
+    @contextmanager
+    def holding(take):
+        held, release = threading.Event(), threading.Event()
+
+        def hold():
+            try:
+                with transaction.atomic():
+                    take()
+                    held.set()
+                    release.wait(timeout=10)
+            finally:
+                connections.close_all()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert held.wait(timeout=10), "the other connection took nothing"
+            yield
+        finally:
+            release.set()
+            holder.join(timeout=10)
+
+    return holding
+
+
+@pytest.fixture
 def alice(db):
     user = UserFactory(username="alice", full_name="杨春华", role=User.Role.SME)
     EnterpriseFactory(name="石家庄恒泰食品有限公司").users.add(user)

@@ -117,7 +117,7 @@ def test_two_cases_opened_at_once_for_one_firm_make_one_and_tell_the_other_why(p
     assert AssistanceCase.objects.filter(campaign=campaign, enterprise=firm).count() == 1
 
 
-def test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign(people):
+def test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign(people, held_elsewhere):
     """Two recounts that ran side by side could each write from what the other had not committed
     yet; the second waits on the campaign's advisory lock instead (lock_timeout makes the wait show)."""
     from django.db import OperationalError, transaction
@@ -125,29 +125,12 @@ def test_a_kpi_run_waits_for_the_one_already_counting_the_same_campaign(people):
     from campaigns.kpis import engine as kpis
 
     _bob, _bianca, case = people
-    first = threading.Event()
-    done = threading.Event()
-
-    def hold():  # a recount in progress elsewhere: it holds the campaign's lock until its commit
-        try:
-            with transaction.atomic():
-                kpis.lock_runs_of(case.campaign_id)
-                first.set()
-                done.wait(timeout=10)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert first.wait(timeout=10)
-    try:
+    # A recount in progress elsewhere: it holds the campaign's lock until its commit.
+    with held_elsewhere(lambda: kpis.lock_runs_of(case.campaign_id)):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '200ms'")
             with pytest.raises(OperationalError, match="lock timeout"):
                 kpis.recount(case.campaign_id, kpis.Touched(everything=True))
-    finally:
-        done.set()
-        holder.join(timeout=10)
     # Free again once the first committed.
     assert kpis.recount(case.campaign_id, kpis.Touched(everything=True)).corrections == 0
 

@@ -159,30 +159,12 @@ def test_drain_all_gives_up_once_its_sixty_seconds_are_over(db, handled, monkeyp
     assert handled == [] and OutboxEntry.objects.filter(topic=TOPIC).count() == 2
 
 
-def test_on_postgresql_a_drain_skips_the_entries_another_worker_holds(transactional_db, needs_postgres, handled):
-    from django.db import connections
-
+def test_on_postgresql_a_drain_skips_the_entries_another_worker_holds(transactional_db, needs_postgres, handled,
+                                                                     held_elsewhere):
     add(2)
-    held, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        try:
-            with transaction.atomic():
-                list(OutboxEntry.objects.select_for_update().filter(payload__n=0))
-                held.set()
-                release.wait(timeout=10)
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=other_worker)
-    worker.start()
-    try:
-        assert held.wait(timeout=10)
+    with held_elsewhere(lambda: list(OutboxEntry.objects.select_for_update().filter(payload__n=0))):
         assert outbox.drain(TOPIC) == 1  # not kept waiting for the held entry
         assert handled == [[1]]
-    finally:
-        release.set()
-        worker.join(timeout=10)
     assert list(OutboxEntry.objects.filter(topic=TOPIC).values_list("payload__n", flat=True)) == [0]
 
 
